@@ -1,0 +1,2 @@
+//! rdock: the `runr` OCI runtime and the `rdock` frontend.
+pub mod runtime;

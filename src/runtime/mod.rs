@@ -1,0 +1,1 @@
+//! runr, a runc-compatible OCI runtime.
