@@ -1,3 +1,35 @@
+//! runr: parse the command line, set up logging, run the command, and report
+//! a failure once, the way runc does (stderr, plus the --log file).
+
+use clap::Parser;
+use rdock::runtime::{cli::Cli, commands, logging, spec::OCI_VERSION};
+
 fn main() {
-    println!("runr");
+    let cli = Cli::parse();
+    logging::init(cli.log.as_deref(), cli.log_format, cli.debug);
+    if cli.version {
+        println!("runr version {}", env!("CARGO_PKG_VERSION"));
+        println!(
+            "commit: {}",
+            option_env!("RUNR_COMMIT").unwrap_or("unknown")
+        );
+        println!("spec: {OCI_VERSION}");
+        return;
+    }
+    let Some(cmd) = &cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        std::process::exit(0);
+    };
+    match commands::dispatch(&cli, cmd) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            log::error!("{msg}");
+            if cli.log.is_some() {
+                eprintln!("{msg}");
+            }
+            std::process::exit(1);
+        }
+    }
 }

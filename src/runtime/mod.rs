@@ -1,1 +1,29 @@
 //! runr, a runc-compatible OCI runtime.
+//!
+//! The path of `create`: `cli` (grammar) → `commands::create` → `launch`
+//! (spec, state, namespaces, clone, cgroups, hooks) → `init` in the child
+//! (rootfs, mounts, devices, console, process, capabilities, seccomp, exec).
+
+pub mod capabilities;
+pub mod cgroupfs;
+pub mod cgroups;
+pub mod cli;
+pub mod commands;
+pub mod console;
+pub mod devices;
+pub mod fsutil;
+pub mod hooks;
+pub mod init;
+pub mod launch;
+pub mod logging;
+pub mod mounts;
+pub mod namespaces;
+pub mod proc;
+pub mod process;
+pub mod rootfs;
+pub mod seccomp;
+pub mod signals;
+pub mod spec;
+pub mod state;
+pub mod sync;
+pub mod timefmt;

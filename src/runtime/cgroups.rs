@@ -1,0 +1,135 @@
+//! Cgroups through libcgroups: v1, v2 or systemd, picked from the host layout
+//! and `--systemd-cgroup`. This module decides the path and keeps the rest of
+//! runr independent of which driver is in use.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use libcgroups::common::{
+    create_cgroup_manager, get_cgroup_setup, AnyCgroupManager, CgroupConfig, CgroupManager,
+    CgroupSetup, ControllerOpt, FreezerState,
+};
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources, Spec};
+
+const V1_ROOT: &str = "/sys/fs/cgroup";
+
+/// The cgroup path for a container: `linux.cgroupsPath` (absolute, or relative
+/// to runr's own cgroup), else `/runr/<id>`; with systemd, `slice:prefix:name`.
+pub fn container_path(spec: &Spec, id: &str, systemd: bool) -> PathBuf {
+    let given = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+    if systemd {
+        return given.unwrap_or_else(|| PathBuf::from(format!("system.slice:runr:{id}")));
+    }
+    match given {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => own_cgroup().join(p),
+        None => PathBuf::from(format!("/runr/{id}")),
+    }
+}
+
+/// runr's own cgroup, from /proc/self/cgroup (the unified line on v2, the
+/// first controller line on v1).
+fn own_cgroup() -> PathBuf {
+    let data = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let unified = matches!(get_cgroup_setup(), Ok(CgroupSetup::Unified));
+    data.lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, ctrl, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let wanted = if unified {
+                ctrl.is_empty()
+            } else {
+                !ctrl.is_empty() && !ctrl.starts_with("name=")
+            };
+            wanted.then(|| PathBuf::from(path))
+        })
+        .next()
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+pub fn manager(path: &Path, systemd: bool, id: &str) -> Result<AnyCgroupManager> {
+    create_cgroup_manager(CgroupConfig {
+        cgroup_path: path.to_path_buf(),
+        systemd_cgroup: systemd,
+        container_name: id.to_string(),
+    })
+    .with_context(|| format!("creating cgroup manager for {}", path.display()))
+}
+
+/// Puts `pid` into the container's cgroup and applies the spec's resources.
+pub fn setup(mgr: &AnyCgroupManager, spec: &Spec, pid: i32) -> Result<()> {
+    mgr.add_task(Pid::from_raw(pid))
+        .context("adding the container to its cgroup")?;
+    let mut resources = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    allow_spec_devices(spec, &mut resources);
+    let disable_oom_killer = resources
+        .memory()
+        .as_ref()
+        .and_then(|m| m.disable_oom_killer())
+        .unwrap_or(false);
+    let opt = ControllerOpt {
+        resources: &resources,
+        disable_oom_killer,
+        oom_score_adj: None,
+        freezer_state: None,
+    };
+    mgr.apply(&opt).context("applying cgroup resources")?;
+    Ok(())
+}
+
+/// Devices listed in `linux.devices` are usable in the container, as with runc.
+fn allow_spec_devices(spec: &Spec, resources: &mut LinuxResources) {
+    let Some(devs) = spec.linux().as_ref().and_then(|l| l.devices().clone()) else {
+        return;
+    };
+    let mut rules = resources.devices().clone().unwrap_or_default();
+    rules.extend(devs.iter().map(LinuxDeviceCgroup::from));
+    resources.set_devices(Some(rules));
+}
+
+pub fn remove(path: &Path, systemd: bool, id: &str) -> Result<()> {
+    let mgr = manager(path, systemd, id)?;
+    mgr.remove()
+        .with_context(|| format!("removing cgroup {}", path.display()))
+}
+
+pub fn freeze(path: &Path, systemd: bool, id: &str, frozen: bool) -> Result<()> {
+    let state = if frozen {
+        FreezerState::Frozen
+    } else {
+        FreezerState::Thawed
+    };
+    manager(path, systemd, id)?
+        .freeze(state)
+        .with_context(|| format!("setting freezer of cgroup {}", path.display()))
+}
+
+pub fn pids(path: &Path, systemd: bool, id: &str) -> Result<Vec<i32>> {
+    let pids = manager(path, systemd, id)?
+        .get_all_pids()
+        .with_context(|| format!("listing processes of cgroup {}", path.display()))?;
+    Ok(pids.into_iter().map(|p| p.as_raw()).collect())
+}
+
+/// Cheap check for `state`: reads the freezer file directly instead of
+/// building a manager.
+pub fn is_frozen(path: &Path, systemd: bool, _id: &str) -> bool {
+    if systemd {
+        return false;
+    }
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let v1 = Path::new(V1_ROOT)
+        .join("freezer")
+        .join(rel)
+        .join("freezer.state");
+    if let Ok(s) = std::fs::read_to_string(&v1) {
+        return s.trim() == "FROZEN";
+    }
+    let v2 = Path::new(V1_ROOT).join(rel).join("cgroup.freeze");
+    std::fs::read_to_string(v2).is_ok_and(|s| s.trim() == "1")
+}

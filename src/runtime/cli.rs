@@ -1,0 +1,165 @@
+//! runr's command-line grammar: runc's commands and flags, nothing else.
+//! Behaviour lives in `commands/`; this file only says what may be typed.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "runr",
+    about = "runr: a runc-compatible OCI container runtime",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// root directory for storage of container state (this should be located in tmpfs)
+    #[arg(long, global = true, value_name = "DIR", default_value = "/run/runr")]
+    pub root: PathBuf,
+    /// set the log file to write runr logs to (default is stderr)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// set the log format ('text' (default), or 'json')
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+    /// enable debug logging
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// enable systemd cgroup support
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// ignore cgroup permission errors ('true', 'false', or 'auto')
+    #[arg(long, global = true, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// path to the criu binary (accepted for compatibility; checkpointing is not supported)
+    #[arg(long, global = true, value_name = "PATH", hide = true)]
+    pub criu: Option<PathBuf>,
+    /// print the version
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// create a container
+    Create(Create),
+    /// executes the user defined process in a created container
+    Start(Id),
+    /// output the state of a container
+    State(Id),
+    /// kill sends the specified signal (default: SIGTERM) to the container's init process
+    Kill(Kill),
+    /// delete any resources held by the container often used with detached container
+    Delete(Delete),
+    /// create and run a container
+    Run(Run),
+    /// lists containers started by runr with the given root
+    List(List),
+    /// create a new specification file
+    Spec(Spec),
+    /// show the enabled features
+    Features,
+}
+
+#[derive(Args, Debug)]
+pub struct Id {
+    /// the container id
+    pub id: String,
+}
+
+/// Flags shared by `create` and `run`.
+#[derive(Args, Debug)]
+pub struct CreateOpts {
+    /// path to the root of the bundle directory, defaults to the current directory
+    #[arg(short, long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// specify the file to write the process id to
+    #[arg(long, value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+    /// do not use pivot root to jail process inside rootfs
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// do not create a new session keyring for the container
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// the container id
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct Create {
+    #[command(flatten)]
+    pub opts: CreateOpts,
+}
+
+#[derive(Args, Debug)]
+pub struct Run {
+    #[command(flatten)]
+    pub opts: CreateOpts,
+    /// detach from the container's process
+    #[arg(short, long)]
+    pub detach: bool,
+    /// do not delete the container after it exits
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct Kill {
+    /// send the specified signal to all processes inside the container
+    #[arg(short, long)]
+    pub all: bool,
+    /// the container id
+    pub id: String,
+    /// the signal: a name with or without SIG, or a number
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+#[derive(Args, Debug)]
+pub struct Delete {
+    /// forcibly deletes the container if it is still running (uses SIGKILL)
+    #[arg(short, long)]
+    pub force: bool,
+    /// the container id
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct List {
+    /// select one of: table or json
+    #[arg(short, long, default_value = "table")]
+    pub format: ListFormat,
+    /// display only container IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct Spec {
+    /// path to the root of the bundle directory
+    #[arg(short, long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// generate a configuration for a rootless container
+    #[arg(long)]
+    pub rootless: bool,
+}

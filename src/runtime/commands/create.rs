@@ -1,0 +1,26 @@
+use anyhow::Result;
+
+use super::absolute;
+use crate::runtime::cli::{Cli, CreateOpts};
+use crate::runtime::launch::{self, CreateRequest, Created};
+
+pub fn run(cli: &Cli, o: &CreateOpts) -> Result<()> {
+    create(cli, o, false).map(|_| ())
+}
+
+pub fn create(cli: &Cli, o: &CreateOpts, foreground: bool) -> Result<Created> {
+    let bundle = absolute(o.bundle.as_deref().unwrap_or(std::path::Path::new(".")))?;
+    let pid_file = o.pid_file.as_deref().map(absolute).transpose()?;
+    let console = o.console_socket.as_deref().map(absolute).transpose()?;
+    launch::create(&CreateRequest {
+        root: &cli.root,
+        id: &o.id,
+        bundle: &bundle,
+        console_socket: console.as_deref(),
+        pid_file: pid_file.as_deref(),
+        no_pivot: o.no_pivot,
+        preserve_fds: o.preserve_fds,
+        systemd_cgroup: cli.systemd_cgroup,
+        foreground,
+    })
+}

@@ -1,0 +1,44 @@
+//! One file per verb; each takes its parsed flags and the global options.
+
+mod create;
+mod delete;
+mod features;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::cli::{Cli, Command};
+
+pub use delete::destroy;
+
+/// Runs one command; the return value is runr's exit code.
+pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
+    match cmd {
+        Command::Create(c) => create::run(cli, &c.opts).map(|_| 0),
+        Command::Start(c) => start::run(cli, &c.id).map(|_| 0),
+        Command::State(c) => state::run(cli, &c.id).map(|_| 0),
+        Command::Kill(c) => kill::run(cli, c).map(|_| 0),
+        Command::Delete(c) => delete::run(cli, c).map(|_| 0),
+        Command::Run(c) => run::run(cli, c),
+        Command::List(c) => list::run(cli, c).map(|_| 0),
+        Command::Spec(c) => spec::run(c).map(|_| 0),
+        Command::Features => features::run().map(|_| 0),
+    }
+}
+
+/// Paths given on the command line are relative to the caller's directory.
+pub fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    Ok(std::env::current_dir()
+        .context("getting current directory")?
+        .join(p))
+}

@@ -1,0 +1,246 @@
+//! The container's init, from clone to execve. Runs in the new namespaces,
+//! single-threaded, talking to runr over the sync channel. Reads top to bottom
+//! in the order the container is built.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::sys::stat::Mode;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use super::capabilities::{self, CapSets};
+use super::namespaces::{self, Plan};
+use super::process::{self, Exec};
+use super::rootfs::{self, RootfsConfig};
+use super::seccomp::SeccompProgram;
+use super::sync::{Channel, Msg};
+use super::{console, hooks};
+
+/// Everything the init needs, prepared by runr before clone.
+pub struct InitConfig<'a> {
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub plan: &'a Plan,
+    pub chan: Channel,
+    /// O_PATH fd of `exec.fifo`, reopened for writing to wait for `start`.
+    pub fifo: OwnedFd,
+    pub console: Option<UnixStream>,
+    pub caps: CapSets,
+    pub seccomp: Option<SeccompProgram>,
+    pub cgroup_path: PathBuf,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    /// runr's state-dir lock, inherited through clone; closed first thing.
+    pub state_lock: std::os::fd::RawFd,
+}
+
+/// Never returns: execs the container process or exits with an error.
+pub fn run(cfg: InitConfig) -> ! {
+    let err = match init(&cfg) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let msg = format!("{err:#}");
+    if cfg.chan.send(&Msg::Error(msg.clone())).is_err() {
+        // The channel is gone once we reported ready: tell the container's stderr.
+        let _ = writeln!(std::io::stderr(), "runr: {msg}");
+    }
+    let code = if msg.contains("not found") || msg.contains("no such file") {
+        127
+    } else {
+        1
+    };
+    // SAFETY: _exit skips atexit handlers and buffered state inherited from runr.
+    unsafe { libc::_exit(code) }
+}
+
+fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
+    let spec = cfg.spec;
+    let process = spec.process().as_ref().context("process is not set")?;
+    let plan = cfg.plan;
+    // SAFETY: the fd is runr's lock, inherited by clone; nothing in the init uses it.
+    unsafe { libc::close(cfg.state_lock) };
+    // Die with runr until the container is ready; cleared before we say so.
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .context("setting pdeathsig")?;
+
+    cfg.chan.expect(Msg::Go)?;
+    for j in plan
+        .joins
+        .iter()
+        .filter(|j| j.typ == LinuxNamespaceType::User)
+    {
+        namespaces::join(j)?;
+    }
+    if plan.in_userns() {
+        become_root()?;
+    }
+    nix::unistd::setsid().context("setsid")?;
+    nix::sys::stat::umask(Mode::empty());
+    nix::unistd::chdir(cfg.bundle)
+        .with_context(|| format!("chdir to bundle {}", cfg.bundle.display()))?;
+    set_hostname(spec, plan)?;
+
+    let has_mntns = plan.has_new(LinuxNamespaceType::Mount)
+        || plan
+            .joins
+            .iter()
+            .any(|j| j.typ == LinuxNamespaceType::Mount);
+    if !has_mntns {
+        bail!("a mount namespace is required to set up the rootfs");
+    }
+    rootfs::prepare(&RootfsConfig {
+        spec,
+        rootfs: cfg.rootfs,
+        bundle: cfg.bundle,
+        cgroup_path: &cfg.cgroup_path,
+        new_cgroupns: plan.has_new(LinuxNamespaceType::Cgroup),
+        in_userns: plan.in_userns(),
+    })?;
+    create_cwd(cfg.rootfs, process.cwd())?;
+
+    // prestart and createRuntime hooks run in runr, then createContainer here.
+    cfg.chan.send(&Msg::RuntimeHooks)?;
+    let state_json = match cfg.chan.recv()? {
+        Msg::HooksDone(s) => s,
+        Msg::Error(e) => bail!("{e}"),
+        m => bail!("sync: unexpected {m:?}"),
+    };
+    let mut state: serde_json::Value =
+        serde_json::from_str(&state_json).context("parsing state")?;
+    if let Some(h) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().as_ref())
+    {
+        hooks::run_all("createContainer", h, &state)?;
+    }
+
+    rootfs::enter(cfg.rootfs, cfg.no_pivot)?;
+    if process.terminal().unwrap_or(false) {
+        let sock = cfg
+            .console
+            .as_ref()
+            .context("terminal requested but no console socket")?;
+        let size = process
+            .console_size()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        console::setup(sock, size, process.user().uid(), process.user().gid())?;
+    }
+    rootfs::finalize(spec)?;
+
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .context("setting oom_score_adj")?;
+    }
+    process::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
+    let env = process::environment(process);
+    let args = process.args().clone().unwrap_or_default();
+    let exe = process::find_executable(&args[0], &env)?;
+    let exec = Exec::new(&exe, &args, &env)?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if nnp {
+        nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;
+    }
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+    // before the capabilities are dropped.
+    if !nnp {
+        load_seccomp(cfg)?;
+    }
+
+    capabilities::apply_bounding(&cfg.caps)?;
+    nix::sys::prctl::set_keepcaps(true).context("setting keepcaps")?;
+    process::set_user(process, plan.in_userns())?;
+    nix::sys::prctl::set_keepcaps(false).context("clearing keepcaps")?;
+    capabilities::apply_sets(&cfg.caps)?;
+    let umask = process.user().umask().unwrap_or(0o022);
+    nix::sys::stat::umask(Mode::from_bits_truncate(umask));
+    nix::unistd::chdir(process.cwd())
+        .with_context(|| format!("chdir to cwd {}", process.cwd().display()))?;
+
+    process::cloexec_from(3 + cfg.preserve_fds)?;
+    nix::sys::prctl::set_pdeathsig(None).context("clearing pdeathsig")?;
+    cfg.chan.send(&Msg::Ready)?;
+
+    wait_for_start(&cfg.fifo)?;
+    if let Some(h) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().as_ref())
+    {
+        state["status"] = "created".into();
+        hooks::run_all("startContainer", h, &state)?;
+    }
+    if nnp {
+        load_seccomp(cfg)?;
+    }
+    Err(exec.exec())
+}
+
+fn load_seccomp(cfg: &InitConfig) -> Result<()> {
+    let Some(prog) = &cfg.seccomp else {
+        return Ok(());
+    };
+    if let Some(listener) = prog.load().context("loading seccomp filter")? {
+        cfg.chan
+            .send_with_fd(&Msg::SeccompListener, Some(listener.as_raw_fd()))?;
+        cfg.chan.expect(Msg::Ack)?;
+    }
+    Ok(())
+}
+
+/// In a new user namespace, become its root so that what we create is owned by it.
+fn become_root() -> Result<()> {
+    let root_g = nix::unistd::Gid::from_raw(0);
+    let root_u = nix::unistd::Uid::from_raw(0);
+    nix::unistd::setresgid(root_g, root_g, root_g).context("setgid 0 in the user namespace")?;
+    nix::unistd::setresuid(root_u, root_u, root_u).context("setuid 0 in the user namespace")?;
+    Ok(())
+}
+
+fn set_hostname(spec: &Spec, plan: &Plan) -> Result<()> {
+    let own_uts = plan.has_new(LinuxNamespaceType::Uts)
+        || plan.joins.iter().any(|j| j.typ == LinuxNamespaceType::Uts);
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        if !own_uts {
+            bail!("unable to set hostname without a private UTS namespace");
+        }
+        nix::unistd::sethostname(h).with_context(|| format!("setting hostname {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        if !own_uts {
+            bail!("unable to set domainname without a private UTS namespace");
+        }
+        // SAFETY: the pointer and length describe a live byte slice.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } < 0 {
+            return Err(nix::errno::Errno::last())
+                .with_context(|| format!("setting domainname {d:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// runc creates a missing cwd in the rootfs.
+fn create_cwd(rootfs: &Path, cwd: &Path) -> Result<()> {
+    let root =
+        File::open(rootfs).with_context(|| format!("opening rootfs {}", rootfs.display()))?;
+    super::fsutil::create_in_root(std::os::fd::AsFd::as_fd(&root), cwd, false)
+        .with_context(|| format!("creating cwd {}", cwd.display()))?;
+    Ok(())
+}
+
+/// Blocks until `runr start` opens the fifo, then tells it we are going.
+fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .context("opening exec fifo")?;
+    f.write_all(b"0").context("writing exec fifo")?;
+    Ok(())
+}

@@ -1,0 +1,335 @@
+//! runr's side of `create`: load the bundle, reserve the id, clone the init
+//! into its namespaces, put it in its cgroup, run the runtime hooks, and
+//! return once the init waits on exec.fifo. A failure at any step undoes all
+//! earlier ones (see `Undo`).
+
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::stat::Mode;
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+
+use super::init::{self, InitConfig};
+use super::namespaces::{self, Plan};
+use super::proc::ProcStat;
+use super::state::{write_atomic, ContainerState, StateDir, Status};
+use super::sync::{self, Msg};
+use super::{capabilities, cgroups, hooks, seccomp, spec, timefmt};
+
+pub struct CreateRequest<'a> {
+    pub root: &'a Path,
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub console_socket: Option<&'a Path>,
+    pub pid_file: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+    pub systemd_cgroup: bool,
+    /// `run` in the foreground: runr stays the init's parent and may proxy a terminal.
+    pub foreground: bool,
+}
+
+pub struct Created {
+    pub dir: StateDir,
+    pub state: ContainerState,
+}
+
+pub fn create(req: &CreateRequest) -> Result<Created> {
+    spec::validate_id(req.id)?;
+    let bundle = spec::load_bundle(req.bundle)?;
+    let spec = &bundle.spec;
+    let process = spec.process().as_ref().context("process is not set")?;
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && req.console_socket.is_none() {
+        bail!("cannot allocate tty if runr will detach without setting console socket");
+    }
+    if !terminal && req.console_socket.is_some() {
+        bail!("cannot use console socket if runr will not detach or allocate tty");
+    }
+    // Prepared before anything exists, so that bad input leaves nothing behind.
+    let plan = namespaces::plan(spec)?;
+    let caps = capabilities::resolve(process.capabilities().as_ref())?;
+    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => Some(seccomp::compile(s).context("seccomp")?),
+        None => None,
+    };
+    let console = req
+        .console_socket
+        .map(super::console::connect)
+        .transpose()?;
+    let cgroup_path = cgroups::container_path(spec, req.id, req.systemd_cgroup);
+
+    let dir = StateDir::create(req.root, req.id)?;
+    let mut undo = Undo {
+        dir: Some(dir.path.clone()),
+        cgroup: None,
+        child: None,
+        systemd: req.systemd_cgroup,
+        id: req.id.to_string(),
+    };
+
+    let fifo_path = dir.fifo_path();
+    nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
+        .context("creating exec fifo")?;
+    let fifo: OwnedFd = File::options()
+        .read(true)
+        .custom_flags_path()
+        .open(&fifo_path)
+        .context("opening exec fifo")?
+        .into();
+    let mgr = cgroups::manager(&cgroup_path, req.systemd_cgroup, req.id)?;
+    let (parent_chan, child_chan) = sync::pair()?;
+
+    let init_cfg = InitConfig {
+        spec,
+        bundle: &bundle.dir,
+        rootfs: &bundle.rootfs,
+        plan: &plan,
+        chan: child_chan,
+        fifo,
+        console,
+        caps,
+        seccomp,
+        cgroup_path: cgroup_path.clone(),
+        preserve_fds: req.preserve_fds + listen_fds(),
+        no_pivot: req.no_pivot,
+        state_lock: dir.lock_fd(),
+    };
+    // The config (and with it the init's end of the channel, the fifo and the
+    // console socket) is moved into the child; the parent's copies close here.
+    let pid = clone_init(&plan, spec, move || {
+        init::run(init_cfg);
+    })?;
+    undo.child = Some(pid);
+
+    if plan.has_new(LinuxNamespaceType::User) {
+        write_id_maps(pid, spec)?;
+    }
+    undo.cgroup = Some(cgroup_path.clone());
+    cgroups::setup(&mgr, spec, pid)?;
+    parent_chan.send(&Msg::Go)?;
+    parent_chan.expect(Msg::RuntimeHooks)?;
+
+    let pid_start = ProcStat::read(pid)
+        .map(|s| s.start_time)
+        .context("reading the init's start time")?;
+    let state = ContainerState {
+        id: req.id.to_string(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        pid,
+        pid_start,
+        created: timefmt::now_rfc3339(),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_path: cgroup_path.clone(),
+        systemd_cgroup: req.systemd_cgroup,
+        cgroup_owned: true,
+        own_pid_ns: plan.own_pid_ns(),
+        config: spec.clone(),
+    };
+    let oci = state.oci_state(Status::Creating);
+    if let Some(h) = spec.hooks() {
+        // prestart is deprecated but still run, before createRuntime, as runc does.
+        hooks::run_all(
+            "prestart",
+            h.prestart().as_deref().unwrap_or_default(),
+            &oci,
+        )?;
+        hooks::run_all(
+            "createRuntime",
+            h.create_runtime().as_deref().unwrap_or_default(),
+            &oci,
+        )?;
+    }
+    parent_chan.send(&Msg::HooksDone(oci.to_string()))?;
+    loop {
+        match parent_chan.recv_with_fd()? {
+            (Msg::Ready, _) => break,
+            (Msg::SeccompListener, Some(fd)) => {
+                send_seccomp_listener(spec, &state, fd)?;
+                parent_chan.send(&Msg::Ack)?;
+            }
+            (Msg::Error(e), _) => bail!("{e}"),
+            (m, _) => bail!("sync: unexpected {m:?}"),
+        }
+    }
+    dir.save(&state)?;
+    if let Some(p) = req.pid_file {
+        write_atomic(p, pid.to_string().as_bytes()).context("writing pid file")?;
+    }
+    undo.disarm();
+    Ok(Created { dir, state })
+}
+
+fn send_seccomp_listener(_spec: &Spec, _state: &ContainerState, _fd: OwnedFd) -> Result<()> {
+    bail!("seccomp notify is not supported yet")
+}
+
+/// $LISTEN_FDS (socket activation) fds are passed on like runc does.
+fn listen_fds() -> u32 {
+    std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Clones the init with the new namespaces. Namespaces joined by path (but
+/// user) are entered by runr itself just around the clone, so the new ones
+/// (notably a new user namespace) are created on top of them, as runc does.
+fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
+    let mut restore = Vec::new();
+    let mut cwd = None;
+    for j in plan
+        .joins
+        .iter()
+        .filter(|j| j.typ != LinuxNamespaceType::User)
+    {
+        restore.push((j.typ, namespaces::own(j.typ)?));
+        if j.typ == LinuxNamespaceType::Mount {
+            cwd = Some(File::open(".").context("opening cwd")?);
+        }
+        namespaces::join(j)?;
+    }
+    if plan.new_time {
+        restore.push((
+            LinuxNamespaceType::Time,
+            namespaces::own(LinuxNamespaceType::Time)?,
+        ));
+        nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+            .context("creating time namespace")?;
+        write_time_offsets(spec)?;
+    }
+    let mut flags = plan.new;
+    if plan.joins_user() {
+        flags.remove(CloneFlags::CLONE_NEWUSER);
+    }
+    // SAFETY: a fork-like clone (no CLONE_VM, no new stack) of a single-threaded
+    // process; the child only runs `child`, which never returns.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if r == 0 {
+        child();
+        // SAFETY: not reached (the init execs or exits); never return into runr's code as the child.
+        unsafe { libc::_exit(1) }
+    }
+    let err = (r < 0).then(nix::errno::Errno::last);
+    for (t, f) in restore.iter().rev() {
+        let flag = if *t == LinuxNamespaceType::Time {
+            CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
+        } else {
+            namespaces::flag(*t)
+        };
+        nix::sched::setns(f.as_fd(), flag).context("returning to runr's own namespace")?;
+    }
+    if let Some(c) = cwd {
+        nix::unistd::fchdir(c.as_raw_fd()).context("restoring cwd")?;
+    }
+    match err {
+        Some(e) => Err(e).context("clone of the container init"),
+        None => Ok(r as i32),
+    }
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        if clock != "monotonic" && clock != "boottime" {
+            bail!("unknown clock {clock:?} in timeOffsets");
+        }
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    std::fs::write("/proc/self/timens_offsets", text).context("writing time namespace offsets")
+}
+
+fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    let fmt = |m: &Option<Vec<LinuxIdMapping>>| -> String {
+        m.iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect()
+    };
+    let uid = fmt(linux.map(|l| l.uid_mappings()).unwrap_or(&None));
+    let gid = fmt(linux.map(|l| l.gid_mappings()).unwrap_or(&None));
+    if !gid.is_empty() {
+        std::fs::write(format!("/proc/{pid}/gid_map"), &gid)
+            .with_context(|| format!("writing gid_map {gid:?}"))?;
+    }
+    if !uid.is_empty() {
+        std::fs::write(format!("/proc/{pid}/uid_map"), &uid)
+            .with_context(|| format!("writing uid_map {uid:?}"))?;
+    }
+    Ok(())
+}
+
+/// Undoes a half-made container: kills the init, removes the cgroup and the
+/// state dir. Mounts live in the init's mount namespace and die with it.
+struct Undo {
+    dir: Option<PathBuf>,
+    cgroup: Option<PathBuf>,
+    child: Option<i32>,
+    systemd: bool,
+    id: String,
+}
+
+impl Undo {
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.cgroup = None;
+        self.child = None;
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::__WALL));
+        }
+        if let Some(cg) = &self.cgroup {
+            if let Err(e) = cgroups::remove(cg, self.systemd, &self.id) {
+                log::warn!("cleaning up cgroup: {e:#}");
+            }
+        }
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+trait OpenFifo {
+    fn custom_flags_path(&mut self) -> &mut Self;
+}
+
+impl OpenFifo for std::fs::OpenOptions {
+    /// O_PATH: the init only keeps a handle; it opens for writing when it waits.
+    fn custom_flags_path(&mut self) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::custom_flags(self, libc::O_PATH | libc::O_CLOEXEC)
+    }
+}

@@ -1,0 +1,41 @@
+//! runc-style logging: text (`time="..." level=info msg="..."`) or JSON lines
+//! (`{"level":"error","msg":"...","time":"..."}`) to `--log FILE`, else stderr.
+//! containerd and conmon read the last `msg` of that file when a command fails.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use log::LevelFilter;
+
+use super::cli::LogFormat;
+use super::timefmt;
+
+pub fn init(log_file: Option<&Path>, format: LogFormat, debug: bool) {
+    let target = match log_file.map(|p| OpenOptions::new().create(true).append(true).open(p)) {
+        Some(Ok(f)) => env_logger::Target::Pipe(Box::new(f)),
+        // runc falls back to stderr too when the file cannot be opened.
+        _ => env_logger::Target::Stderr,
+    };
+    let level = if debug {
+        LevelFilter::Debug
+    } else {
+        LevelFilter::Info
+    };
+    let json = format == LogFormat::Json;
+    env_logger::Builder::new()
+        .filter_level(level)
+        .target(target)
+        .format(move |buf, record| {
+            let level = record.level().as_str().to_ascii_lowercase();
+            let msg = record.args().to_string();
+            let time = timefmt::now_rfc3339();
+            if json {
+                let line = serde_json::json!({ "level": level, "msg": msg, "time": time });
+                writeln!(buf, "{line}")
+            } else {
+                writeln!(buf, "time={time:?} level={level} msg={msg:?}")
+            }
+        })
+        .init();
+}

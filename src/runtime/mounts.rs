@@ -1,0 +1,288 @@
+//! The spec's `mounts`, applied in order inside the rootfs: option parsing,
+//! bind mounts with their remount, propagation, and the cgroup filesystem.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use nix::mount::{mount, MsFlags};
+use oci_spec::runtime::Mount;
+
+use super::fsutil;
+
+/// Parsed `options` of one mount.
+#[derive(Debug, PartialEq)]
+pub struct MountOptions {
+    pub flags: MsFlags,
+    pub propagation: Vec<MsFlags>,
+    pub data: String,
+}
+
+impl MountOptions {
+    pub fn is_bind(&self) -> bool {
+        self.flags.contains(MsFlags::MS_BIND)
+    }
+}
+
+pub fn parse_options(opts: &[String]) -> MountOptions {
+    let mut o = MountOptions {
+        flags: MsFlags::empty(),
+        propagation: vec![],
+        data: String::new(),
+    };
+    let mut data = Vec::new();
+    for opt in opts {
+        let (set, clear) = match opt.as_str() {
+            "defaults" => (MsFlags::empty(), MsFlags::empty()),
+            "ro" => (MsFlags::MS_RDONLY, MsFlags::empty()),
+            "rw" => (MsFlags::empty(), MsFlags::MS_RDONLY),
+            "nosuid" => (MsFlags::MS_NOSUID, MsFlags::empty()),
+            "suid" => (MsFlags::empty(), MsFlags::MS_NOSUID),
+            "nodev" => (MsFlags::MS_NODEV, MsFlags::empty()),
+            "dev" => (MsFlags::empty(), MsFlags::MS_NODEV),
+            "noexec" => (MsFlags::MS_NOEXEC, MsFlags::empty()),
+            "exec" => (MsFlags::empty(), MsFlags::MS_NOEXEC),
+            "sync" => (MsFlags::MS_SYNCHRONOUS, MsFlags::empty()),
+            "async" => (MsFlags::empty(), MsFlags::MS_SYNCHRONOUS),
+            "dirsync" => (MsFlags::MS_DIRSYNC, MsFlags::empty()),
+            "remount" => (MsFlags::MS_REMOUNT, MsFlags::empty()),
+            "mand" => (MsFlags::MS_MANDLOCK, MsFlags::empty()),
+            "nomand" => (MsFlags::empty(), MsFlags::MS_MANDLOCK),
+            "atime" => (MsFlags::empty(), MsFlags::MS_NOATIME),
+            "noatime" => (MsFlags::MS_NOATIME, MsFlags::empty()),
+            "diratime" => (MsFlags::empty(), MsFlags::MS_NODIRATIME),
+            "nodiratime" => (MsFlags::MS_NODIRATIME, MsFlags::empty()),
+            "relatime" => (MsFlags::MS_RELATIME, MsFlags::empty()),
+            "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
+            "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
+            "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
+            "lazytime" => (MsFlags::MS_LAZYTIME, MsFlags::empty()),
+            "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
+            "iversion" => (MsFlags::MS_I_VERSION, MsFlags::empty()),
+            "noiversion" => (MsFlags::empty(), MsFlags::MS_I_VERSION),
+            "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
+            "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
+            "nosymfollow" => (
+                MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW),
+                MsFlags::empty(),
+            ),
+            "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
+            "rbind" => (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty()),
+            p => {
+                if let Some(f) = propagation_flag(p) {
+                    o.propagation.push(f);
+                } else {
+                    data.push(p.to_string());
+                }
+                continue;
+            }
+        };
+        o.flags.insert(set);
+        o.flags.remove(clear);
+    }
+    o.data = data.join(",");
+    o
+}
+
+/// `private`, `rshared`, ... as mount flags.
+pub fn propagation_flag(name: &str) -> Option<MsFlags> {
+    Some(match name {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+/// What the caller must know about the host side of a mount.
+pub struct MountContext<'a> {
+    pub root: BorrowedFd<'a>,
+    /// For relative bind sources: they are relative to the bundle.
+    pub bundle: &'a Path,
+    /// The container's cgroup path, for `cgroup` mounts.
+    pub cgroup_path: &'a Path,
+    pub new_cgroupns: bool,
+}
+
+pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
+    let dest = m.destination();
+    let opts = parse_options(m.options().as_deref().unwrap_or_default());
+    let typ = m.typ().as_deref().unwrap_or("");
+    let is_bind = opts.is_bind() || typ == "bind";
+    if typ == "cgroup" || typ == "cgroup2" {
+        return super::cgroupfs::mount_cgroup(ctx, dest, typ, &opts);
+    }
+    let source = m.source().clone().unwrap_or_default();
+    let source = if is_bind && source.is_relative() {
+        ctx.bundle.join(source)
+    } else {
+        source
+    };
+    let what = || format!("mounting {} on {}", source.display(), dest.display());
+
+    let target = if typ == "proc" || typ == "sysfs" {
+        fsutil::create_in_root(ctx.root, dest, false)?;
+        fsutil::open_no_symlinks(ctx.root, dest).with_context(what)?
+    } else {
+        let as_file = is_bind && !source.is_dir();
+        fsutil::create_in_root(ctx.root, dest, as_file).with_context(what)?
+    };
+    let target_path = fsutil::fd_path(&target);
+
+    if is_bind {
+        let rec = opts.flags & MsFlags::MS_REC;
+        mount(
+            Some(&source),
+            target_path.as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND | rec,
+            None::<&str>,
+        )
+        .with_context(what)?;
+        let extra = opts.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+        if !extra.is_empty() {
+            // The first mount ignores these flags; a remount of the new mount applies them.
+            let fresh = fsutil::open_path(ctx.root, dest).with_context(what)?;
+            bind_remount(&fsutil::fd_path(&fresh), extra).with_context(what)?;
+        }
+    } else {
+        let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+        let fstype = (!typ.is_empty()).then_some(typ);
+        let src = if source.as_os_str().is_empty() {
+            PathBuf::from(typ)
+        } else {
+            source.clone()
+        };
+        match mount(Some(&src), target_path.as_str(), fstype, opts.flags, data) {
+            Ok(()) => {}
+            // Some filesystems (mqueue, sysfs in a userns) cannot be mounted
+            // here; bind the host's instance like runc does for sysfs.
+            Err(nix::errno::Errno::EPERM) if typ == "sysfs" => {
+                mount(
+                    Some("/sys"),
+                    target_path.as_str(),
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .with_context(what)?;
+            }
+            Err(e) => return Err(e).with_context(what),
+        }
+    }
+    for p in &opts.propagation {
+        let fresh = fsutil::open_path(ctx.root, dest).with_context(what)?;
+        mount(
+            None::<&str>,
+            fsutil::fd_path(&fresh).as_str(),
+            None::<&str>,
+            *p,
+            None::<&str>,
+        )
+        .with_context(|| format!("setting propagation of {}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// Remounts a bind mount with `flags`, keeping the flags the kernel locks
+/// (nosuid, nodev, noexec, atime) when the mount came from a less privileged namespace.
+pub fn bind_remount(target: &str, flags: MsFlags) -> nix::Result<()> {
+    let locked = nix::sys::statvfs::statvfs(target)
+        .map(|s| {
+            use nix::sys::statvfs::FsFlags;
+            let f = s.flags();
+            let mut m = MsFlags::empty();
+            for (fs, ms) in [
+                (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+                (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+                (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+                (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+                (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+                (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+            ] {
+                if f.contains(fs) {
+                    m |= ms;
+                }
+            }
+            m
+        })
+        .unwrap_or(MsFlags::empty());
+    let all = flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
+    match mount(None::<&str>, target, None::<&str>, all, None::<&str>) {
+        Err(nix::errno::Errno::EPERM) => {
+            let atime = MsFlags::MS_NOATIME | MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME;
+            let keep = if flags.intersects(atime) {
+                locked - atime
+            } else {
+                locked
+            };
+            mount(None::<&str>, target, None::<&str>, all | keep, None::<&str>)
+        }
+        r => r,
+    }
+}
+
+/// Bind-mounts `dest` onto itself and makes it read-only (for `readonlyPaths`).
+pub fn readonly_path(root: BorrowedFd, dest: &Path) -> Result<()> {
+    let fd = match fsutil::open_path(root, dest) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("opening {}", dest.display())),
+    };
+    let p = fsutil::fd_path(&fd);
+    mount(
+        Some(p.as_str()),
+        p.as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("bind-mounting read-only path {}", dest.display()))?;
+    let fresh = fsutil::open_path(root, dest)?;
+    bind_remount(
+        &fsutil::fd_path(&fresh),
+        MsFlags::MS_RDONLY | MsFlags::MS_REC,
+    )
+    .with_context(|| format!("making {} read-only", dest.display()))
+}
+
+pub fn as_fd(f: &std::fs::File) -> BorrowedFd<'_> {
+    f.as_fd()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_flags_propagation_and_data() {
+        let o = parse_options(&s(&[
+            "nosuid",
+            "noexec",
+            "mode=755",
+            "size=65536k",
+            "rslave",
+            "ro",
+            "rw",
+        ]));
+        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC);
+        assert_eq!(o.propagation, vec![MsFlags::MS_SLAVE | MsFlags::MS_REC]);
+        assert_eq!(o.data, "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn rbind_is_recursive_bind() {
+        let o = parse_options(&s(&["rbind", "ro"]));
+        assert!(o.is_bind());
+        assert!(o.flags.contains(MsFlags::MS_REC | MsFlags::MS_RDONLY));
+    }
+}

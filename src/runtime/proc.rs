@@ -1,0 +1,37 @@
+//! Reading facts about host processes from /proc.
+
+/// The parts of /proc/PID/stat that runr needs.
+pub struct ProcStat {
+    pub state: char,
+    pub start_time: u64,
+}
+
+impl ProcStat {
+    pub fn read(pid: i32) -> Option<ProcStat> {
+        let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // comm may contain spaces and parentheses: fields start after the last ')'.
+        let rest = &data[data.rfind(')')? + 2..];
+        let mut fields = rest.split(' ');
+        let state = fields.next()?.chars().next()?;
+        // starttime is field 22 of the line; field 3 (state) was the first after ')'.
+        let start_time = fields.nth(18)?.parse().ok()?;
+        Some(ProcStat { state, start_time })
+    }
+
+    pub fn is_dead(&self) -> bool {
+        matches!(self.state, 'Z' | 'X' | 'x')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_stat() {
+        let st = ProcStat::read(std::process::id() as i32).unwrap();
+        assert!(matches!(st.state, 'R' | 'S'));
+        assert!(st.start_time > 0);
+        assert!(ProcStat::read(i32::MAX).is_none());
+    }
+}

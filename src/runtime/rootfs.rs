@@ -1,0 +1,230 @@
+//! The container's root filesystem, in the order runc builds it:
+//! propagation, the rootfs bind, the spec's mounts, /dev, pivot_root, then
+//! masked and read-only paths and a read-only root.
+
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{fstat, SFlag};
+use oci_spec::runtime::Spec;
+
+use super::cgroupfs::mountinfo;
+use super::mounts::{self, MountContext};
+use super::{devices, fsutil};
+
+pub struct RootfsConfig<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub bundle: &'a Path,
+    pub cgroup_path: &'a Path,
+    pub new_cgroupns: bool,
+    pub in_userns: bool,
+}
+
+fn rootfs_propagation(spec: &Spec) -> Result<Option<MsFlags>> {
+    match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+    {
+        None | Some("") => Ok(None),
+        Some(p) => match mounts::propagation_flag(p) {
+            Some(f) => Ok(Some(f)),
+            None => bail!("invalid rootfsPropagation {p:?}"),
+        },
+    }
+}
+
+/// Everything before pivot_root. Runs in the container's new mount namespace.
+pub fn prepare(cfg: &RootfsConfig) -> Result<()> {
+    let prop = rootfs_propagation(cfg.spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        prop | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("setting propagation of /")?;
+    make_parent_private(cfg.rootfs)?;
+    mount(
+        Some(cfg.rootfs),
+        cfg.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("bind-mounting rootfs {}", cfg.rootfs.display()))?;
+
+    let root = File::open(cfg.rootfs)
+        .with_context(|| format!("opening rootfs {}", cfg.rootfs.display()))?;
+    let ctx = MountContext {
+        root: root.as_fd(),
+        bundle: cfg.bundle,
+        cgroup_path: cfg.cgroup_path,
+        new_cgroupns: cfg.new_cgroupns,
+    };
+    let spec_mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
+    for m in spec_mounts {
+        mounts::mount_one(&ctx, m)?;
+    }
+    let dev_is_bind = spec_mounts.iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && (m.typ().as_deref() == Some("bind")
+                || m.options()
+                    .iter()
+                    .flatten()
+                    .any(|o| o == "bind" || o == "rbind"))
+    });
+    if !dev_is_bind {
+        devices::create_default(root.as_fd(), cfg.in_userns)?;
+    }
+    let spec_devices = cfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().clone())
+        .unwrap_or_default();
+    devices::create_spec_devices(root.as_fd(), &spec_devices, cfg.in_userns)?;
+    if !dev_is_bind {
+        devices::create_symlinks(root.as_fd())?;
+    }
+    Ok(())
+}
+
+/// pivot_root needs the rootfs' parent mount not to be shared.
+fn make_parent_private(rootfs: &Path) -> Result<()> {
+    let parent = mountinfo()
+        .into_iter()
+        .filter(|m| rootfs.starts_with(&m.mount_point))
+        .max_by_key(|m| m.mount_point.as_os_str().len())
+        .map(|m| m.mount_point)
+        .unwrap_or_else(|| "/".into());
+    mount(
+        None::<&str>,
+        &parent,
+        None::<&str>,
+        MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .with_context(|| format!("making {} private", parent.display()))
+}
+
+/// Makes the rootfs `/`. With `no_pivot`, moves it over / and chroots instead.
+pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
+    if no_pivot {
+        nix::unistd::chdir(rootfs).context("chdir to rootfs")?;
+        mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+            .context("moving rootfs to /")?;
+        nix::unistd::chroot(".").context("chroot into rootfs")?;
+        nix::unistd::chdir("/").context("chdir to /")?;
+        return Ok(());
+    }
+    let old = File::open("/").context("opening old root")?;
+    let new = File::open(rootfs).with_context(|| format!("opening rootfs {}", rootfs.display()))?;
+    nix::unistd::fchdir(new.as_raw_fd()).context("chdir to rootfs")?;
+    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
+    // The old root is now stacked under the new one; detach it without
+    // letting the unmount propagate to the host.
+    nix::unistd::fchdir(old.as_raw_fd()).context("chdir to old root")?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("making old root rslave")?;
+    umount2(".", MntFlags::MNT_DETACH).context("unmounting old root")?;
+    nix::unistd::chdir("/").context("chdir to /")?;
+    Ok(())
+}
+
+/// After pivot_root: propagation of /, sysctls, masked and read-only paths, read-only root.
+pub fn finalize(spec: &Spec) -> Result<()> {
+    if let Some(p) = rootfs_propagation(spec)? {
+        mount(None::<&str>, "/", None::<&str>, p, None::<&str>)
+            .context("setting rootfsPropagation")?;
+    }
+    let root = File::open("/").context("opening /")?;
+    let linux = spec.linux().as_ref();
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        for (k, v) in sysctl {
+            let path = Path::new("/proc/sys").join(k.replace('.', "/"));
+            std::fs::write(&path, v).with_context(|| format!("setting sysctl {k}={v}"))?;
+        }
+    }
+    for p in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        mounts::readonly_path(root.as_fd(), Path::new(p))?;
+    }
+    for p in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        mask_path(&root, Path::new(p))?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        mounts::bind_remount("/", MsFlags::MS_RDONLY).context("remounting / read-only")?;
+    }
+    Ok(())
+}
+
+/// Hides a path: a directory under an empty read-only tmpfs, anything else
+/// under the container's /dev/null, checked to really be the null device
+/// (CVE-2025-31133: a /dev/null swapped for a symlink must not be bound).
+fn mask_path(root: &File, path: &Path) -> Result<()> {
+    let target = match fsutil::open_path(root.as_fd(), path) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("opening masked path {}", path.display())),
+    };
+    let st = fstat(target.as_raw_fd()).with_context(|| format!("stat {}", path.display()))?;
+    let t = fsutil::fd_path(&target);
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR {
+        mount(
+            Some("tmpfs"),
+            t.as_str(),
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .with_context(|| format!("masking {}", path.display()))?;
+        return Ok(());
+    }
+    let null = fsutil::openat2(
+        root.as_fd(),
+        Path::new("/dev/null"),
+        libc::O_PATH,
+        fsutil::RESOLVE_IN_ROOT | fsutil::RESOLVE_NO_SYMLINKS,
+    )
+    .context("opening /dev/null to mask paths")?;
+    let ns = fstat(null.as_raw_fd()).context("stat /dev/null")?;
+    let is_chr = SFlag::from_bits_truncate(ns.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR;
+    if !is_chr || ns.st_rdev != nix::sys::stat::makedev(1, 3) {
+        bail!(
+            "/dev/null in the container is not the null device; refusing to mask {}",
+            path.display()
+        );
+    }
+    mount(
+        Some(fsutil::fd_path(&null).as_str()),
+        t.as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .with_context(|| format!("masking {}", path.display()))
+}

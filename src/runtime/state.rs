@@ -1,0 +1,232 @@
+//! The container's record under `--root/<id>/`: `state.json` (written atomically),
+//! `exec.fifo` (the start barrier) and a per-container lock.
+//! Everything that `start`, `kill`, `delete` and `exec` need is kept here so
+//! they never re-read the bundle.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
+
+use super::proc::ProcStat;
+
+const STATE_FILE: &str = "state.json";
+pub const FIFO_NAME: &str = "exec.fifo";
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct ContainerState {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// Host pid of the container's init.
+    pub pid: i32,
+    /// The init's start time (clock ticks since boot), so a reused pid is never
+    /// taken for the container.
+    pub pid_start: u64,
+    pub created: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    /// The cgroup path the container was placed in, as given to the cgroup manager.
+    pub cgroup_path: PathBuf,
+    pub systemd_cgroup: bool,
+    /// Whether runr created the cgroup (and so must remove it).
+    pub cgroup_owned: bool,
+    /// Whether the init has its own pid namespace (when not, `kill`/`delete`
+    /// must signal every process of the cgroup).
+    pub own_pid_ns: bool,
+    pub config: Spec,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// A locked `--root/<id>` directory. The lock is held until drop.
+pub struct StateDir {
+    pub path: PathBuf,
+    pub id: String,
+    _lock: File,
+}
+
+impl StateDir {
+    /// Reserves the id: fails if a container with this id exists.
+    pub fn create(root: &Path, id: &str) -> Result<StateDir> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(root)
+            .with_context(|| format!("creating state root {}", root.display()))?;
+        let path = root.join(id);
+        match fs::DirBuilder::new().mode(0o711).create(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("container with id exists: {id}")
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("creating state dir {}", path.display()))
+            }
+        }
+        let lock = lock_dir(&path)?;
+        Ok(StateDir {
+            path,
+            id: id.to_string(),
+            _lock: lock,
+        })
+    }
+
+    /// Opens and locks an existing container's directory.
+    pub fn open(root: &Path, id: &str) -> Result<StateDir> {
+        let path = root.join(id);
+        let lock = match lock_dir(&path) {
+            Ok(l) => l,
+            Err(_) if !path.exists() => bail!("container {id:?} does not exist"),
+            Err(e) => return Err(e),
+        };
+        // A concurrent delete may have removed it while we waited for the lock.
+        if !path.join(STATE_FILE).exists() {
+            bail!("container {id:?} does not exist");
+        }
+        Ok(StateDir {
+            path,
+            id: id.to_string(),
+            _lock: lock,
+        })
+    }
+
+    pub fn load(&self) -> Result<ContainerState> {
+        let file = self.path.join(STATE_FILE);
+        let data = fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        serde_json::from_slice(&data).with_context(|| format!("parsing {}", file.display()))
+    }
+
+    pub fn save(&self, state: &ContainerState) -> Result<()> {
+        let data = serde_json::to_vec(state).context("serializing state")?;
+        write_atomic(&self.path.join(STATE_FILE), &data)
+    }
+
+    /// The lock's fd number: the init must close its inherited copy, or the
+    /// lock would live on in the container's init.
+    pub fn lock_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self._lock)
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.path.join(FIFO_NAME)
+    }
+
+    pub fn remove(self) -> Result<()> {
+        fs::remove_dir_all(&self.path)
+            .with_context(|| format!("removing state dir {}", self.path.display()))
+    }
+}
+
+fn lock_dir(path: &Path) -> Result<File> {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)
+        .with_context(|| format!("opening state dir {}", path.display()))?;
+    // SAFETY: flock on an fd we own; the lock lives as long as the File.
+    let r = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) };
+    nix::errno::Errno::result(r)
+        .with_context(|| format!("locking state dir {}", path.display()))?;
+    Ok(f)
+}
+
+/// Write to a temp file in the same directory, then rename over the target.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("writing {}", path.display()))
+}
+
+impl ContainerState {
+    /// The init is alive and is the process we started (not a reused pid).
+    pub fn init_alive(&self) -> bool {
+        if self.pid <= 0 {
+            return false;
+        }
+        match ProcStat::read(self.pid) {
+            Some(st) => st.start_time == self.pid_start && !st.is_dead(),
+            None => false,
+        }
+    }
+
+    pub fn status(&self, dir: &StateDir) -> Status {
+        if !self.init_alive() {
+            return Status::Stopped;
+        }
+        if dir.fifo_path().exists() {
+            return Status::Created;
+        }
+        if super::cgroups::is_frozen(&self.cgroup_path, self.systemd_cgroup, &self.id) {
+            return Status::Paused;
+        }
+        Status::Running
+    }
+
+    /// The OCI state, as `runr state` prints it and hooks receive it.
+    pub fn oci_state(&self, status: Status) -> serde_json::Value {
+        let pid = if status == Status::Stopped {
+            0
+        } else {
+            self.pid
+        };
+        let mut v = serde_json::json!({
+            "ociVersion": super::spec::OCI_VERSION,
+            "id": self.id,
+            "pid": pid,
+            "status": status.as_str(),
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+        });
+        if !self.annotations.is_empty() {
+            v["annotations"] = serde_json::json!(self.annotations);
+        }
+        v
+    }
+}
