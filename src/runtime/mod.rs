@@ -1,1 +1,2 @@
 //! runr, a runc-compatible OCI runtime.
+pub mod seccomp;
