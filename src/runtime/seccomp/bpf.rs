@@ -8,7 +8,7 @@
 use libc::sock_filter;
 
 // Classic BPF opcodes used by seccomp filters (linux/bpf_common.h).
-const BPF_LD_W_ABS: u16 = 0x00 | 0x00 | 0x20; // BPF_LD | BPF_W | BPF_ABS
+const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD (0) | BPF_W (0) | BPF_ABS
 const BPF_ALU_AND_K: u16 = 0x04 | 0x50; // BPF_ALU | BPF_AND | BPF_K
 const BPF_JA: u16 = 0x05; // BPF_JMP | BPF_JA
 const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K

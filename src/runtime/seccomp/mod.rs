@@ -55,7 +55,7 @@ pub enum SeccompError {
     )]
     LoadPermission,
     #[error("loading seccomp filter with flags {flags:#x}: {errno}")]
-    Load { flags: u64, errno: Errno },
+    Load { flags: libc::c_ulong, errno: Errno },
     #[error("sending seccomp listener to agent at {path}: {source}")]
     Agent {
         path: PathBuf,
@@ -161,7 +161,7 @@ impl SeccompProgram {
             return Err(match Errno::last() {
                 Errno::EACCES => SeccompError::LoadPermission,
                 errno => SeccompError::Load {
-                    flags: self.flags as u64,
+                    flags: self.flags,
                     errno,
                 },
             });

@@ -34,11 +34,21 @@ fn check_names(v: &Value) -> Result<(), SeccompError> {
     for f in strings("flags") {
         check::<LinuxSeccompFilterFlag>(f, SeccompError::UnknownFlag)?;
     }
-    for rule in v.get("syscalls").and_then(Value::as_array).into_iter().flatten() {
+    for rule in v
+        .get("syscalls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(a) = rule.get("action").and_then(Value::as_str) {
             check::<LinuxSeccompAction>(a, SeccompError::UnknownAction)?;
         }
-        for arg in rule.get("args").and_then(Value::as_array).into_iter().flatten() {
+        for arg in rule
+            .get("args")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(op) = arg.get("op").and_then(Value::as_str) {
                 check::<LinuxSeccompOperator>(op, SeccompError::UnknownOperator)?;
             }
@@ -48,5 +58,7 @@ fn check_names(v: &Value) -> Result<(), SeccompError> {
 }
 
 fn check<T: FromStr>(name: &str, err: fn(String) -> SeccompError) -> Result<(), SeccompError> {
-    T::from_str(name).map(drop).map_err(|_| err(name.to_string()))
+    T::from_str(name)
+        .map(drop)
+        .map_err(|_| err(name.to_string()))
 }

@@ -1,7 +1,7 @@
 //! What seccomp features this build and kernel really provide, for `features`.
 
-use oci_spec::runtime::{LinuxSeccompAction as Action, LinuxSeccompFilterFlag as Flag};
 use oci_spec::runtime::LinuxSeccompOperator as Op;
+use oci_spec::runtime::{LinuxSeccompAction as Action, LinuxSeccompFilterFlag as Flag};
 use serde::Serialize;
 
 use super::arch::Abi;
@@ -109,8 +109,13 @@ mod tests {
         assert!(s.enabled);
         assert!(s.actions.contains(&"SCMP_ACT_ERRNO".to_string()));
         assert_eq!(s.operators.len(), 7);
-        assert_eq!(s.archs, ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
-        assert!(s.supported_flags.contains(&"SECCOMP_FILTER_FLAG_TSYNC".to_string()));
+        assert_eq!(
+            s.archs,
+            ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+        );
+        assert!(s
+            .supported_flags
+            .contains(&"SECCOMP_FILTER_FLAG_TSYNC".to_string()));
         let json = serde_json::to_value(&s).unwrap();
         assert!(json.get("knownFlags").is_some() && json.get("supportedFlags").is_some());
     }
