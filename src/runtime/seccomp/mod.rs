@@ -15,7 +15,7 @@ mod profile;
 mod support;
 mod syscalls;
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests;
 
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -41,6 +41,8 @@ pub enum SeccompError {
     UnknownFlag(String),
     #[error("unknown syscall {0:?}")]
     UnknownSyscall(String),
+    #[error("seccomp filters are not supported on {0} hosts by this build")]
+    UnsupportedHost(&'static str),
     #[error("invalid seccomp profile: {0}")]
     InvalidProfile(String),
     #[error("seccomp rule for {syscall:?}: argument index {index} out of range (0-5)")]
@@ -82,6 +84,10 @@ impl std::fmt::Debug for SeccompProgram {
 
 /// Translates an OCI seccomp profile into a loadable program.
 pub fn compile(seccomp: &LinuxSeccomp) -> Result<SeccompProgram, SeccompError> {
+    // The syscall tables and ABI dispatch cover x86 hosts only.
+    if !cfg!(target_arch = "x86_64") {
+        return Err(SeccompError::UnsupportedHost(std::env::consts::ARCH));
+    }
     let plan = filter::plan(seccomp)?;
     let program = filter::generate(&plan);
     if program.len() > filter::MAX_INSNS {

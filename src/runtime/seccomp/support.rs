@@ -85,7 +85,11 @@ fn action_available(action: u32) -> bool {
     ret == 0
 }
 
-fn flag_supported(flag: libc::c_ulong) -> bool {
+fn flag_supported(mut flag: libc::c_ulong) -> bool {
+    // The kernel accepts WAIT_KILLABLE_RECV only together with a listener.
+    if flag == libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV {
+        flag |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    }
     // SAFETY: a NULL program makes the kernel fail with EFAULT after it has
     // accepted the flags (EINVAL if not); nothing is installed either way.
     let ret = unsafe {

@@ -513,6 +513,39 @@ mod kernel {
         assert_eq!(in_child(&prog, set), Outcome::Exit(libc::EPERM));
     }
 
+    #[test]
+    fn filter_flags_are_accepted_by_the_kernel() {
+        let prog = compiled(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                      "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+            "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}]}));
+        let getppid = |_| errno_of(libc::SYS_getppid, [0; 6]);
+        assert_eq!(in_child(&prog, getppid), Outcome::Exit(libc::EPERM));
+    }
+
+    #[test]
+    fn loading_without_no_new_privs_or_cap_sys_admin_is_a_clear_error() {
+        use caps::{CapSet, Capability};
+        let prog = compiled(json!({"defaultAction": "SCMP_ACT_ALLOW"}));
+        // SAFETY: the child only drops a capability, tries the load and _exits.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                let dropped = caps::drop(None, CapSet::Effective, Capability::CAP_SYS_ADMIN);
+                let code = match (dropped, prog.load()) {
+                    (Ok(()), Err(SeccompError::LoadPermission)) => 0,
+                    _ => 1,
+                };
+                // SAFETY: leave without running the parent's destructors.
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => {
+                assert_eq!(waitpid(child, None).unwrap(), WaitStatus::Exited(child, 0));
+            }
+        }
+        let msg = SeccompError::LoadPermission.to_string();
+        assert!(msg.contains("no_new_privs") && msg.contains("CAP_SYS_ADMIN"));
+    }
+
     /// getpid through the i386 entry point (int 0x80): nr 20 there.
     fn int80_getpid() -> i32 {
         let ret: i32;
@@ -714,7 +747,10 @@ mod kernel {
         let raw: Value = serde_json::from_str(&text).unwrap();
         let prog = compile(&profile(containers_default_profile(&raw))).unwrap();
         assert!(prog.len() < 4096);
-        eprintln!("containers default profile: {} BPF instructions", prog.len());
+        eprintln!(
+            "containers default profile: {} BPF instructions",
+            prog.len()
+        );
         let true_bin = CString::new("/bin/true").unwrap();
         let argv = [true_bin.as_ptr(), std::ptr::null()];
         let checks: [(&str, libc::c_long, [u64; 6], i32); 8] = [
