@@ -3,6 +3,14 @@
 //!
 //! Compile before forking ([`compile`]); in the container's init, load as the
 //! last step before exec ([`SeccompProgram::load`]) — loading allocates nothing.
+//! Where init loads it (as runc does): without noNewPrivileges, before
+//! dropping capabilities and changing uid (loading then needs CAP_SYS_ADMIN);
+//! with noNewPrivileges, after both, as close to exec as possible. With
+//! SCMP_ACT_NOTIFY, `load` returns the listener (close-on-exec); init passes it
+//! to the runtime, which gives it to the agent with [`send_listener`].
+//! [`parse_profile`] reads a profile from raw JSON with errors that name the
+//! bad action, operator, architecture or flag.
+//!
 //! The code generator is our own rather than seccompiler's: seccompiler builds a
 //! filter for one architecture and has no NOTIFY action, while OCI profiles
 //! cover x86_64, x86 and x32 at once and may ask for user notification.
