@@ -56,7 +56,13 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
     let plan = namespaces::plan(spec)?;
     let caps = capabilities::resolve(process.capabilities().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => Some(seccomp::compile(s).context("seccomp")?),
+        Some(s) => {
+            let prog = seccomp::compile(s).context("seccomp")?;
+            if prog.uses_notify() && s.listener_path().is_none() {
+                bail!("seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+            }
+            Some(prog)
+        }
         None => None,
     };
     let console = req
@@ -168,8 +174,13 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
     Ok(Created { dir, state })
 }
 
-fn send_seccomp_listener(_spec: &Spec, _state: &ContainerState, _fd: OwnedFd) -> Result<()> {
-    bail!("seccomp notify is not supported yet")
+/// Hands the notify listener to the seccomp agent at `listenerPath`, as runc does.
+fn send_seccomp_listener(spec: &Spec, state: &ContainerState, fd: OwnedFd) -> Result<()> {
+    let s = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()).context("no seccomp profile")?;
+    let path = s.listener_path().as_ref().context("seccomp notify needs linux.seccomp.listenerPath")?;
+    let meta = s.listener_metadata().clone().unwrap_or_default();
+    seccomp::send_listener(path, fd.as_fd(), &state.oci_state(Status::Creating), &meta, state.pid)
+        .with_context(|| format!("sending seccomp listener to {}", path.display()))
 }
 
 /// $LISTEN_FDS (socket activation) fds are passed on like runc does.

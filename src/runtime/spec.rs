@@ -21,8 +21,14 @@ pub struct Bundle {
 pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     let config = dir.join("config.json");
     let data = std::fs::read(&config).with_context(|| format!("reading {}", config.display()))?;
-    let spec: Spec =
+    let value: serde_json::Value =
         serde_json::from_slice(&data).with_context(|| format!("parsing {}", config.display()))?;
+    // Checked first for a message that names the bad action/operator/arch.
+    if let Some(s) = value.get("linux").and_then(|l| l.get("seccomp")) {
+        super::seccomp::parse_profile(s).context("config.json: linux.seccomp")?;
+    }
+    let spec: Spec =
+        serde_json::from_value(value).with_context(|| format!("parsing {}", config.display()))?;
     validate(&spec)?;
     let root = spec
         .root()

@@ -10,7 +10,7 @@ mod spec;
 mod start;
 mod state;
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -33,12 +33,23 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
     }
 }
 
-/// Paths given on the command line are relative to the caller's directory.
+/// Paths given on the command line are relative to the caller's directory,
+/// and cleaned lexically (`.` and `..` removed) as Go's filepath.Abs does.
 pub fn absolute(p: &Path) -> Result<PathBuf> {
-    if p.is_absolute() {
-        return Ok(p.to_path_buf());
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().context("getting current directory")?.join(p)
+    };
+    let mut out = PathBuf::from("/");
+    for c in joined.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
     }
-    Ok(std::env::current_dir()
-        .context("getting current directory")?
-        .join(p))
+    Ok(out)
 }
