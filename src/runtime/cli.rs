@@ -28,7 +28,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
     /// ignore cgroup permission errors ('true', 'false', or 'auto')
-    #[arg(long, global = true, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
+    /// (before the command only, since `spec --rootless` is a different flag)
+    #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
     /// path to the criu binary (accepted for compatibility; checkpointing is not supported)
     #[arg(long, global = true, value_name = "PATH", hide = true)]

@@ -1,0 +1,59 @@
+# rdock: runr (OCI runtime) and rdock (frontend).
+# `make demo` runs a container; `make test` installs what the tests need and runs them.
+
+SHELL := /bin/bash
+TARGET := x86_64-unknown-linux-gnu
+OUT := target/$(TARGET)/release
+PREFIX ?= /usr/local
+CARGO ?= cargo
+# Debian packages the tests and the demo need (installed by `make test-deps`).
+TEST_PKGS := busybox-static runc crun jq docker-registry skopeo umoci golang-github-containers-common
+
+.PHONY: all build install demo bundle test test-deps unit integration lint bench clean
+
+all: build
+
+build:
+	$(CARGO) build --release --bins
+	@# Same binaries under the usual path, for tools and docs that expect it.
+	@mkdir -p target && ln -sfn $(TARGET)/release target/release
+
+install: build
+	install -D -m 0755 $(OUT)/runr $(DESTDIR)$(PREFIX)/bin/runr
+	@if [ -x $(OUT)/rdock ]; then install -D -m 0755 $(OUT)/rdock $(DESTDIR)$(PREFIX)/bin/rdock; fi
+
+bundle: bundles/busybox/config.json
+
+bundles/busybox/config.json: hack/mkbundle.sh hack/mkrootfs.sh | build
+	hack/mkbundle.sh bundles/busybox $(OUT)/runr
+
+demo: build bundle
+	hack/demo.sh $(OUT)/runr bundles/busybox
+
+test-deps:
+	@missing=""; for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+unit: build
+	$(CARGO) test --release --lib --bins
+
+integration: build
+	$(CARGO) test --release --test integration
+
+test: test-deps build lint
+	$(CARGO) test --release --lib --bins
+	$(CARGO) test --release --tests
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+bench: build bundle
+	hack/bench.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf bundles/busybox
