@@ -39,7 +39,9 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
     let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().context("getting current directory")?.join(p)
+        std::env::current_dir()
+            .context("getting current directory")?
+            .join(p)
     };
     let mut out = PathBuf::from("/");
     for c in joined.components() {
