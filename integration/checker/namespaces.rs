@@ -57,6 +57,22 @@ pub fn check(config: &Value, tap: &mut Tap) {
         }
     }
     check_uts(config, tap);
+    check_time_offsets(config, tap);
+}
+
+/// linux.timeOffsets, as /proc/self/timens_offsets shows them
+/// ("monotonic SECS NANOSECS" lines).
+fn check_time_offsets(config: &Value, tap: &mut Tap) {
+    let Some(offsets) = config["linux"]["timeOffsets"].as_object() else { return };
+    let text = std::fs::read_to_string("/proc/self/timens_offsets").unwrap_or_default();
+    for (clock, want) in offsets {
+        let want = (want["secs"].as_i64().unwrap_or(0), want["nanosecs"].as_i64().unwrap_or(0));
+        let got = text.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.first() == Some(&clock.as_str()) && f.len() == 3).then(|| (f[1].parse().unwrap_or(-1), f[2].parse().unwrap_or(-1)))
+        });
+        tap.eq(format!("time offset {clock} (secs, nanosecs)"), Some(want), got);
+    }
 }
 
 fn uts_field(field: &[libc::c_char]) -> String {
