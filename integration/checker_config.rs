@@ -9,7 +9,9 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 fn namespaces(b: &mut Bundle) -> &mut Vec<Value> {
-    b.config["linux"]["namespaces"].as_array_mut().expect("linux.namespaces")
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("linux.namespaces")
 }
 
 #[test]
@@ -38,8 +40,10 @@ fn mounts_get_their_type_and_options() {
     std::fs::write(host_dir.join("file"), "from-host").unwrap();
     let src = host_dir.display().to_string();
     let mounts = b.config["mounts"].as_array_mut().unwrap();
-    mounts.push(json!({"destination": "/mnt/tmpfs", "type": "tmpfs", "source": "tmpfs",
-        "options": ["nosuid", "nodev", "noexec", "mode=1770", "size=1m"]}));
+    mounts.push(
+        json!({"destination": "/mnt/tmpfs", "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "nodev", "noexec", "mode=1770", "size=1m"]}),
+    );
     mounts.push(json!({"destination": "/mnt/bind-ro", "type": "bind", "source": src, "options": ["rbind", "ro", "nosuid"]}));
     mounts.push(json!({"destination": "/mnt/bind-rw", "type": "none", "source": src, "options": ["bind", "rw"]}));
     mounts.push(json!({"destination": "/mnt/noatime", "type": "tmpfs", "source": "tmpfs", "options": ["noatime", "ro"]}));
@@ -47,7 +51,10 @@ fn mounts_get_their_type_and_options() {
     // The bind mounts show the host's files.
     b.sh("cat /mnt/bind-ro/file && echo -n changed > /mnt/bind-rw/file");
     b.run(&[]).ok();
-    assert_eq!(std::fs::read_to_string(host_dir.join("file")).unwrap(), "changed");
+    assert_eq!(
+        std::fs::read_to_string(host_dir.join("file")).unwrap(),
+        "changed"
+    );
 }
 
 #[test]
@@ -73,12 +80,18 @@ struct NsHolder(Child);
 
 impl NsHolder {
     fn start() -> NsHolder {
-        let child = Command::new("unshare").args(["--net", "--uts", "sleep", "60"]).spawn().expect("running unshare");
+        let child = Command::new("unshare")
+            .args(["--net", "--uts", "sleep", "60"])
+            .spawn()
+            .expect("running unshare");
         let holder = NsHolder(child);
         let host = host_ns_inode("net");
         let start = Instant::now();
         while holder.inode("net") == host || holder.inode("net").is_none() {
-            assert!(start.elapsed() < Duration::from_secs(10), "unshare did not enter a new netns");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "unshare did not enter a new netns"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         holder
@@ -111,7 +124,8 @@ fn namespace_paths_are_joined() {
                 n["path"] = json!(holder.path(name));
             }
         }
-        b.config["annotations"][format!("runr.checker.ns.{kind}")] = json!(holder.inode(name).unwrap().to_string());
+        b.config["annotations"][format!("runr.checker.ns.{kind}")] =
+            json!(holder.inode(name).unwrap().to_string());
     }
     // Joining a uts namespace that the container does not own: leave the hostname alone.
     b.config.as_object_mut().unwrap().remove("hostname");
@@ -149,14 +163,22 @@ fn time_namespace_gets_its_offsets() {
 #[test]
 fn user_groups_and_umask_are_applied() {
     let mut b = Bundle::new("user");
-    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 0o027});
+    b.config["process"]["user"] =
+        json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 0o027});
     b.run_checker();
 }
 
 #[test]
 fn capability_sets_are_applied_for_root() {
     let mut b = Bundle::new("capsroot");
-    let set = json!(["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE"]);
+    let set = json!([
+        "CAP_CHOWN",
+        "CAP_KILL",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SETUID",
+        "CAP_SETGID",
+        "CAP_DAC_OVERRIDE"
+    ]);
     b.config["process"]["capabilities"] = json!({
         "bounding": set, "effective": set, "permitted": set,
         "inheritable": ["CAP_KILL", "CAP_CHOWN"], "ambient": ["CAP_KILL"],
@@ -267,9 +289,14 @@ fn oom_score_adj_is_applied() {
 #[test]
 fn cgroup_limits_are_visible_inside() {
     let mut b = Bundle::new("cgroups");
-    b.config["linux"]["resources"]["memory"] = json!({"limit": 64 * 1024 * 1024 + 100, "reservation": 32 * 1024 * 1024});
+    b.config["linux"]["resources"]["memory"] =
+        json!({"limit": 64 * 1024 * 1024 + 100, "reservation": 32 * 1024 * 1024});
     b.config["linux"]["resources"]["pids"] = json!({"limit": 123});
-    b.config["linux"]["resources"]["cpu"] = json!({"shares": 512, "quota": 50000, "period": 100000});
+    b.config["linux"]["resources"]["cpu"] =
+        json!({"shares": 512, "quota": 50000, "period": 100000});
     let out = b.run_checker();
-    assert!(out.stdout.contains("ok") && !out.stdout.contains("pids.max # SKIP"), "the cgroup files were not visible:\n{out}");
+    assert!(
+        out.stdout.contains("ok") && !out.stdout.contains("pids.max # SKIP"),
+        "the cgroup files were not visible:\n{out}"
+    );
 }

@@ -18,13 +18,29 @@ fn create_start_exit_delete_walks_through_the_states() {
     let state = b.state_json();
     assert_eq!(state["status"], "created", "{state}");
     assert_eq!(state["id"], b.id());
-    assert!(state["pid"].as_i64().unwrap_or(0) > 0, "pid not set: {state}");
+    assert!(
+        state["pid"].as_i64().unwrap_or(0) > 0,
+        "pid not set: {state}"
+    );
     assert_eq!(state["bundle"], b.bundle_dir().display().to_string());
-    assert!(state["ociVersion"].as_str().is_some_and(|v| v.starts_with("1.")), "{state}");
+    assert!(
+        state["ociVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("1.")),
+        "{state}"
+    );
     assert_eq!(state["annotations"]["org.example.key"], "value", "{state}");
-    assert!(state["rootfs"].as_str().is_some_and(|r| r.ends_with("rootfs")), "{state}");
+    assert!(
+        state["rootfs"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("rootfs")),
+        "{state}"
+    );
     let pid = state["pid"].as_i64().unwrap() as i32;
-    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "the init process {pid} is not alive");
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the init process {pid} is not alive"
+    );
 
     b.start().ok();
     assert_eq!(b.status(), "running");
@@ -70,8 +86,16 @@ fn run_detached_returns_while_the_container_runs() {
     b.write_config();
     b.track(b.id());
     let bundle = b.bundle_dir().display().to_string();
-    let out = b.rt().args(&["run", "-d", "--bundle", &bundle, b.id()]).timeout(Duration::from_secs(20)).run().ok();
-    assert!(out.elapsed < Duration::from_secs(15), "run -d waited for the container: {out}");
+    let out = b
+        .rt()
+        .args(&["run", "-d", "--bundle", &bundle, b.id()])
+        .timeout(Duration::from_secs(20))
+        .run()
+        .ok();
+    assert!(
+        out.elapsed < Duration::from_secs(15),
+        "run -d waited for the container: {out}"
+    );
     assert_eq!(b.status(), "running");
     b.kill("KILL").ok();
     b.wait_for_status("stopped", WAIT);
@@ -134,7 +158,10 @@ fn kill_with_a_signal_the_process_catches_does_not_stop_it() {
     while !marker.exists() && start.elapsed() < WAIT {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(marker.exists(), "the container process did not receive SIGUSR1");
+    assert!(
+        marker.exists(),
+        "the container process did not receive SIGUSR1"
+    );
     assert_eq!(b.status(), "running");
     b.kill("KILL").ok();
     b.wait_for_status("stopped", WAIT);
@@ -150,7 +177,10 @@ fn kill_of_a_stopped_container_fails_and_changes_nothing() {
     let before = b.state_json();
     b.kill("KILL").failed();
     let after = b.state_json();
-    assert_eq!(before, after, "kill changed the state of a stopped container");
+    assert_eq!(
+        before, after,
+        "kill changed the state of a stopped container"
+    );
     b.delete().ok();
 }
 
@@ -162,7 +192,11 @@ fn delete_of_a_running_container_needs_force() {
     b.start().ok();
     let out = b.delete().failed();
     assert_mentions(&out, &["running", "not stopped", "force"]);
-    assert_eq!(b.status(), "running", "a failed delete changed the container");
+    assert_eq!(
+        b.status(),
+        "running",
+        "a failed delete changed the container"
+    );
     b.rt_args(&["delete", "--force", b.id()]).ok();
     b.state().failed();
     b.assert_no_leftovers();
@@ -185,11 +219,26 @@ fn start_after_init_died_fails_promptly() {
     b.create().ok();
     let pid = b.state_json()["pid"].as_i64().unwrap() as i32;
     // The init process of the container this test created.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(100));
-    let out = b.rt().args(&["start", b.id()]).timeout(Duration::from_secs(10)).run();
-    assert!(!out.success(), "start of a container whose init died succeeded:\n{out}");
-    assert!(out.elapsed < Duration::from_secs(5), "start took {:?} to notice the dead init", out.elapsed);
+    let out = b
+        .rt()
+        .args(&["start", b.id()])
+        .timeout(Duration::from_secs(10))
+        .run();
+    assert!(
+        !out.success(),
+        "start of a container whose init died succeeded:\n{out}"
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "start took {:?} to notice the dead init",
+        out.elapsed
+    );
     b.rt_args(&["delete", "--force", b.id()]).ok();
     b.assert_no_leftovers();
 }
@@ -200,9 +249,23 @@ fn list_shows_containers_in_table_quiet_and_json_forms() {
     b.args(&["sleep", "60"]);
     b.create().ok();
     let table = b.rt_args(&["list"]).ok();
-    let header: Vec<&str> = table.stdout.lines().next().unwrap_or("").split_whitespace().collect();
-    assert_eq!(header, ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], "{table}");
-    let row = table.stdout.lines().find(|l| l.starts_with(b.id())).unwrap_or_else(|| panic!("no row for {}:\n{table}", b.id()));
+    let header: Vec<&str> = table
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
+        "{table}"
+    );
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(b.id()))
+        .unwrap_or_else(|| panic!("no row for {}:\n{table}", b.id()));
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(cols[2], "created", "{table}");
     assert_eq!(cols[3], b.bundle_dir().display().to_string(), "{table}");
@@ -224,8 +287,12 @@ fn list_of_an_empty_root_prints_only_the_header() {
     let out = b.rt_args(&["list"]).ok();
     assert_eq!(out.stdout.lines().count(), 1, "{out}");
     let json = b.rt_args(&["list", "--format", "json"]).ok();
-    let v: serde_json::Value = serde_json::from_str(json.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {json}"));
-    assert!(v.is_null() || v.as_array().is_some_and(|a| a.is_empty()), "{json}");
+    let v: serde_json::Value =
+        serde_json::from_str(json.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(
+        v.is_null() || v.as_array().is_some_and(|a| a.is_empty()),
+        "{json}"
+    );
 }
 
 #[test]
@@ -237,7 +304,11 @@ fn options_may_follow_the_container_id() {
     let other = b.dir().to_path_buf();
     let bundle = b.bundle_dir().display().to_string();
     // From another cwd, so the --bundle after the id must be honoured.
-    b.rt().args(&["create", b.id(), "--bundle", &bundle]).cwd(&other).run().ok();
+    b.rt()
+        .args(&["create", b.id(), "--bundle", &bundle])
+        .cwd(&other)
+        .run()
+        .ok();
     assert_eq!(b.state_json()["bundle"], bundle);
     b.rt_args(&["start", b.id()]).ok();
     b.rt_args(&["delete", b.id(), "--force"]).ok();
@@ -252,11 +323,33 @@ fn pid_file_holds_only_digits_and_relative_paths_follow_the_cwd() {
     b.track(b.id());
     let cwd = b.dir().to_path_buf();
     // A relative bundle too.
-    b.rt().args(&["create", "--bundle", "bundle", "--pid-file", "init.pid", b.id()]).cwd(&cwd).run().ok();
-    let text = std::fs::read_to_string(cwd.join("init.pid")).expect("the pid file is relative to the caller's cwd");
-    assert!(!text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()), "pid file is {text:?}");
-    assert_eq!(text.parse::<i64>().unwrap(), b.state_json()["pid"].as_i64().unwrap());
-    assert_eq!(b.state_json()["bundle"], b.bundle_dir().display().to_string(), "relative --bundle not made absolute");
+    b.rt()
+        .args(&[
+            "create",
+            "--bundle",
+            "bundle",
+            "--pid-file",
+            "init.pid",
+            b.id(),
+        ])
+        .cwd(&cwd)
+        .run()
+        .ok();
+    let text = std::fs::read_to_string(cwd.join("init.pid"))
+        .expect("the pid file is relative to the caller's cwd");
+    assert!(
+        !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()),
+        "pid file is {text:?}"
+    );
+    assert_eq!(
+        text.parse::<i64>().unwrap(),
+        b.state_json()["pid"].as_i64().unwrap()
+    );
+    assert_eq!(
+        b.state_json()["bundle"],
+        b.bundle_dir().display().to_string(),
+        "relative --bundle not made absolute"
+    );
 }
 
 #[test]
@@ -269,12 +362,23 @@ fn console_socket_receives_the_pty_master() {
     let sock = ConsoleSocket::listen(&b.dir().join("console.sock"));
     let bundle = b.bundle_dir().display().to_string();
     let path = sock.path.display().to_string();
-    b.rt_args(&["create", "--bundle", &bundle, "--console-socket", &path, b.id()]).ok();
+    b.rt_args(&[
+        "create",
+        "--bundle",
+        &bundle,
+        "--console-socket",
+        &path,
+        b.id(),
+    ])
+    .ok();
     let master = sock.master(WAIT);
     b.start().ok();
     let text = read_all(master, WAIT);
     assert!(text.contains("hello-from-tty"), "got {text:?} from the pty");
-    assert!(text.contains("stdio-is-a-tty"), "the process's stdio is not the pty: {text:?}");
+    assert!(
+        text.contains("stdio-is-a-tty"),
+        "the process's stdio is not the pty: {text:?}"
+    );
     b.wait_for_status("stopped", WAIT);
 }
 
@@ -287,7 +391,12 @@ fn without_terminal_the_container_uses_the_callers_stdio() {
     b.write_config();
     b.track(b.id());
     let bundle = b.bundle_dir().display().to_string();
-    let out = b.rt().args(&["run", "--bundle", &bundle, b.id()]).stdin(Stdio::from(std::fs::File::open(&input).unwrap())).run().ok();
+    let out = b
+        .rt()
+        .args(&["run", "--bundle", &bundle, b.id()])
+        .stdin(Stdio::from(std::fs::File::open(&input).unwrap()))
+        .run()
+        .ok();
     assert!(out.stdout.contains("out:from-stdin"), "{out}");
     assert!(out.stderr.contains("err-line"), "{out}");
 }
@@ -297,15 +406,31 @@ fn log_file_gets_json_lines_on_error() {
     let b = Bundle::new("logjson");
     let log = b.dir().join("runtime.log");
     let log_s = log.display().to_string();
-    let out = b.rt().global(&["--log", &log_s, "--log-format", "json"]).args(&["state", "no-such-container"]).run().failed();
-    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("no log file {log_s}: {e}\n{out}"));
+    let out = b
+        .rt()
+        .global(&["--log", &log_s, "--log-format", "json"])
+        .args(&["state", "no-such-container"])
+        .run()
+        .failed();
+    let text =
+        std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("no log file {log_s}: {e}\n{out}"));
     let lines: Vec<serde_json::Value> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?} is not JSON: {e}")))
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?} is not JSON: {e}"))
+        })
         .collect();
-    let error = lines.iter().find(|l| l["level"] == "error").unwrap_or_else(|| panic!("no error line in {text:?}"));
-    assert!(error["msg"].as_str().is_some_and(|m| m.contains("not exist") || m.contains("not found")), "{error}");
+    let error = lines
+        .iter()
+        .find(|l| l["level"] == "error")
+        .unwrap_or_else(|| panic!("no error line in {text:?}"));
+    assert!(
+        error["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("not exist") || m.contains("not found")),
+        "{error}"
+    );
     assert!(error["time"].is_string(), "{error}");
 }
 
@@ -336,9 +461,24 @@ fn spec_refuses_to_overwrite_a_config() {
 fn features_prints_valid_json() {
     let b = Bundle::new("features");
     let v = b.rt_args(&["features"]).ok().json();
-    assert!(v["ociVersionMin"].as_str().is_some_and(|s| s.starts_with("1.")), "{v}");
-    assert!(v["ociVersionMax"].as_str().is_some_and(|s| s.starts_with("1.")), "{v}");
-    assert!(v["hooks"].as_array().is_some_and(|h| h.iter().any(|x| x == "prestart")), "{v}");
+    assert!(
+        v["ociVersionMin"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("1.")),
+        "{v}"
+    );
+    assert!(
+        v["ociVersionMax"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("1.")),
+        "{v}"
+    );
+    assert!(
+        v["hooks"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|x| x == "prestart")),
+        "{v}"
+    );
 }
 
 #[test]
@@ -347,6 +487,9 @@ fn version_flags_print_the_version_and_spec() {
     for flag in ["-v", "--version"] {
         let out = b.rt_args(&[flag]).ok();
         assert!(out.stdout.contains("version"), "{out}");
-        assert!(out.stdout.lines().any(|l| l.starts_with("spec: 1.")), "{out}");
+        assert!(
+            out.stdout.lines().any(|l| l.starts_with("spec: 1.")),
+            "{out}"
+        );
     }
 }

@@ -6,17 +6,57 @@ use serde_json::Value;
 
 /// Capability names in bit order (capability.h).
 const NAMES: &[&str] = &[
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
 ];
 
 fn mask_of(list: &Value) -> u64 {
     let mut mask = 0;
-    for name in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for name in list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         let short = name.strip_prefix("CAP_").unwrap_or(name);
         if let Some(bit) = NAMES.iter().position(|n| *n == short) {
             mask |= 1 << bit;
@@ -26,7 +66,10 @@ fn mask_of(list: &Value) -> u64 {
 }
 
 fn names_of(mask: u64) -> String {
-    let names: Vec<&str> = (0..64).filter(|b| mask & (1 << b) != 0).map(|b| NAMES.get(b).copied().unwrap_or("?")).collect();
+    let names: Vec<&str> = (0..64)
+        .filter(|b| mask & (1 << b) != 0)
+        .map(|b| NAMES.get(b).copied().unwrap_or("?"))
+        .collect();
     format!("[{}]", names.join(","))
 }
 
@@ -44,7 +87,11 @@ pub fn check(config: &Value, tap: &mut Tap) {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(40);
-    let known = if last_cap >= 63 { u64::MAX } else { (1u64 << (last_cap + 1)) - 1 };
+    let known = if last_cap >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (last_cap + 1)) - 1
+    };
     let bounding = mask_of(&caps["bounding"]) & known;
     let inheritable = mask_of(&caps["inheritable"]) & known;
     // The kernel keeps an ambient capability only while it is both
@@ -56,7 +103,11 @@ pub fn check(config: &Value, tap: &mut Tap) {
     // any other gets only its ambient set.
     // geteuid cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
-    let permitted = if root { inheritable | bounding | ambient } else { ambient };
+    let permitted = if root {
+        inheritable | bounding | ambient
+    } else {
+        ambient
+    };
     let effective = permitted;
 
     for (field, want) in [
@@ -70,7 +121,13 @@ pub fn check(config: &Value, tap: &mut Tap) {
             Some(got) if got == want => tap.ok(format!("capabilities {field}")),
             Some(got) => tap.fail(
                 format!("capabilities {field}"),
-                format!("expected {}, got {} (missing {}, extra {})", want, got, names_of(want & !got), names_of(got & !want)),
+                format!(
+                    "expected {}, got {} (missing {}, extra {})",
+                    want,
+                    got,
+                    names_of(want & !got),
+                    names_of(got & !want)
+                ),
             ),
             None => tap.fail(format!("capabilities {field}"), "not in /proc/self/status"),
         }

@@ -25,12 +25,18 @@ fn cgroup_dir(mounts: &[Mount], controller: Option<&str>) -> Option<PathBuf> {
         None => m.fs_type == "cgroup2",
     })?;
     // The mount shows the hierarchy from `root` down; our cgroup is below it.
-    let rel = path.strip_prefix(&mount.root).unwrap_or(&path).trim_start_matches('/').to_string();
+    let rel = path
+        .strip_prefix(&mount.root)
+        .unwrap_or(&path)
+        .trim_start_matches('/')
+        .to_string();
     Some(PathBuf::from(&mount.mount_point).join(rel))
 }
 
 fn read(dir: &Option<PathBuf>, file: &str) -> Option<String> {
-    std::fs::read_to_string(dir.as_ref()?.join(file)).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(dir.as_ref()?.join(file))
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 fn expect(tap: &mut Tap, dir: &Option<PathBuf>, file: &str, want: String) {
@@ -45,9 +51,19 @@ pub fn check(config: &Value, tap: &mut Tap) {
     if resources.is_null() {
         return;
     }
-    let Ok(mounts) = mountinfo::read() else { return };
-    let v2 = mounts.iter().any(|m| m.fs_type == "cgroup2" && m.mount_point == "/sys/fs/cgroup");
-    let dir = |c: &str| if v2 { cgroup_dir(&mounts, None) } else { cgroup_dir(&mounts, Some(c)) };
+    let Ok(mounts) = mountinfo::read() else {
+        return;
+    };
+    let v2 = mounts
+        .iter()
+        .any(|m| m.fs_type == "cgroup2" && m.mount_point == "/sys/fs/cgroup");
+    let dir = |c: &str| {
+        if v2 {
+            cgroup_dir(&mounts, None)
+        } else {
+            cgroup_dir(&mounts, Some(c))
+        }
+    };
     let page = 4096u64;
 
     let memory = &resources["memory"];
@@ -56,16 +72,29 @@ pub fn check(config: &Value, tap: &mut Tap) {
         if v2 {
             expect(tap, &dir("memory"), "memory.max", want.to_string());
         } else {
-            expect(tap, &dir("memory"), "memory.limit_in_bytes", want.to_string());
+            expect(
+                tap,
+                &dir("memory"),
+                "memory.limit_in_bytes",
+                want.to_string(),
+            );
         }
     }
     if let Some(res) = memory["reservation"].as_i64().filter(|l| *l > 0) {
         let want = (res as u64) / page * page;
-        let file = if v2 { "memory.low" } else { "memory.soft_limit_in_bytes" };
+        let file = if v2 {
+            "memory.low"
+        } else {
+            "memory.soft_limit_in_bytes"
+        };
         expect(tap, &dir("memory"), file, want.to_string());
     }
     if let Some(limit) = resources["pids"]["limit"].as_i64() {
-        let want = if limit > 0 { limit.to_string() } else { "max".to_string() };
+        let want = if limit > 0 {
+            limit.to_string()
+        } else {
+            "max".to_string()
+        };
         expect(tap, &dir("pids"), "pids.max", want);
     }
     let cpu = &resources["cpu"];

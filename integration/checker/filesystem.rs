@@ -62,7 +62,11 @@ fn check_root(config: &Value, mounts: &[Mount], tap: &mut Tap) {
     }
     let probe = write_probe("/");
     if readonly {
-        tap.check("root is read-only (EROFS)", is_erofs(&probe), format!("expected EROFS, got {probe:?}"));
+        tap.check(
+            "root is read-only (EROFS)",
+            is_erofs(&probe),
+            format!("expected EROFS, got {probe:?}"),
+        );
     } else {
         // Only the read-only flag matters here: EACCES for a non-root user is fine.
         tap.check("root is writable", !is_erofs(&probe), "got EROFS");
@@ -71,17 +75,32 @@ fn check_root(config: &Value, mounts: &[Mount], tap: &mut Tap) {
 
 fn check_mounts(config: &Value, mounts: &[Mount], tap: &mut Tap) {
     for want in config["mounts"].as_array().into_iter().flatten() {
-        let Some(dest) = want["destination"].as_str() else { continue };
-        let what = format!("mount {dest}");
-        let Some(got) = mountinfo::at(mounts, dest) else {
-            tap.fail(&what, "no mount at this destination in /proc/self/mountinfo");
+        let Some(dest) = want["destination"].as_str() else {
             continue;
         };
-        let options: Vec<&str> = want["options"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let what = format!("mount {dest}");
+        let Some(got) = mountinfo::at(mounts, dest) else {
+            tap.fail(
+                &what,
+                "no mount at this destination in /proc/self/mountinfo",
+            );
+            continue;
+        };
+        let options: Vec<&str> = want["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         let bind = options.iter().any(|o| *o == "bind" || *o == "rbind");
         let fs_type = want["type"].as_str().unwrap_or("");
         // cgroup (v1) is a tmpfs of per-controller mounts; bind keeps the source's type.
-        if !bind && !fs_type.is_empty() && fs_type != "bind" && fs_type != "cgroup" && fs_type != "none" {
+        if !bind
+            && !fs_type.is_empty()
+            && fs_type != "bind"
+            && fs_type != "cgroup"
+            && fs_type != "none"
+        {
             tap.eq(format!("{what} type"), fs_type, got.fs_type.as_str());
         } else {
             tap.ok(format!("{what} exists"));
@@ -90,7 +109,10 @@ fn check_mounts(config: &Value, mounts: &[Mount], tap: &mut Tap) {
         // the options apply to those.
         let targets: Vec<&Mount> = if fs_type == "cgroup" && got.fs_type == "tmpfs" {
             let prefix = format!("{}/", got.mount_point);
-            mounts.iter().filter(|m| m.fs_type == "cgroup" && m.mount_point.starts_with(&prefix)).collect()
+            mounts
+                .iter()
+                .filter(|m| m.fs_type == "cgroup" && m.mount_point.starts_with(&prefix))
+                .collect()
         } else {
             vec![got]
         };
@@ -99,14 +121,25 @@ fn check_mounts(config: &Value, mounts: &[Mount], tap: &mut Tap) {
             check_mount_flags(&what, &options, target, tap);
             if options.contains(&"ro") {
                 let probe = write_probe(&target.mount_point);
-                tap.check(format!("{what} write fails with EROFS"), is_erofs(&probe), format!("expected EROFS, got {probe:?}"));
+                tap.check(
+                    format!("{what} write fails with EROFS"),
+                    is_erofs(&probe),
+                    format!("expected EROFS, got {probe:?}"),
+                );
             }
         }
         // devpts' mode= is for new ptys, not its root directory.
-        let mode = options.iter().find_map(|o| o.strip_prefix("mode=")).filter(|_| got.fs_type == "tmpfs");
+        let mode = options
+            .iter()
+            .find_map(|o| o.strip_prefix("mode="))
+            .filter(|_| got.fs_type == "tmpfs");
         if let Some(mode) = mode {
             if let (Ok(want_mode), Ok(meta)) = (u32::from_str_radix(mode, 8), fs::metadata(dest)) {
-                tap.eq(format!("{what} mode"), format!("{want_mode:o}"), format!("{:o}", meta.mode() & 0o7777));
+                tap.eq(
+                    format!("{what} mode"),
+                    format!("{want_mode:o}"),
+                    format!("{:o}", meta.mode() & 0o7777),
+                );
             }
         }
     }
@@ -126,34 +159,62 @@ fn check_mount_flags(what: &str, options: &[&str], got: &Mount, tap: &mut Tap) {
         });
         let shown = got.mount_options.join(",");
         match wanted {
-            Some(true) => tap.check(format!("{what} {set}"), got.has_option(set), format!("expected {set}, got {shown}")),
+            Some(true) => tap.check(
+                format!("{what} {set}"),
+                got.has_option(set),
+                format!("expected {set}, got {shown}"),
+            ),
             // "norelatime" is not shown as such; only check the others.
-            Some(false) if *set != "relatime" => {
-                tap.check(format!("{what} {clear}"), !got.has_option(set), format!("expected {clear}, got {shown}"))
-            }
+            Some(false) if *set != "relatime" => tap.check(
+                format!("{what} {clear}"),
+                !got.has_option(set),
+                format!("expected {clear}, got {shown}"),
+            ),
             _ => {}
         }
     }
 }
 
 fn check_readonly_paths(config: &Value, mounts: &[Mount], tap: &mut Tap) {
-    for path in config["linux"]["readonlyPaths"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for path in config["linux"]["readonlyPaths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         let what = format!("readonly path {path}");
         if fs::symlink_metadata(path).is_err() {
             tap.skip(&what, "does not exist in the container");
             continue;
         }
         match mountinfo::containing(mounts, path) {
-            Some(m) => tap.check(format!("{what} mount is ro"), m.has_option("ro"), format!("mount at {} is {}", m.mount_point, m.mount_options.join(","))),
+            Some(m) => tap.check(
+                format!("{what} mount is ro"),
+                m.has_option("ro"),
+                format!(
+                    "mount at {} is {}",
+                    m.mount_point,
+                    m.mount_options.join(",")
+                ),
+            ),
             None => tap.fail(&what, "no mount contains it"),
         }
         let probe = write_probe(path);
-        tap.check(format!("{what} write fails with EROFS"), is_erofs(&probe), format!("expected EROFS, got {probe:?}"));
+        tap.check(
+            format!("{what} write fails with EROFS"),
+            is_erofs(&probe),
+            format!("expected EROFS, got {probe:?}"),
+        );
     }
 }
 
 fn check_masked_paths(config: &Value, mounts: &[Mount], tap: &mut Tap) {
-    for path in config["linux"]["maskedPaths"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for path in config["linux"]["maskedPaths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         let what = format!("masked path {path}");
         let meta = match fs::metadata(path) {
             Ok(m) => m,
@@ -170,7 +231,11 @@ fn check_masked_paths(config: &Value, mounts: &[Mount], tap: &mut Tap) {
             let entries = fs::read_dir(path).map(|d| d.count()).unwrap_or(usize::MAX);
             tap.eq(format!("{what} is an empty directory"), 0, entries);
             let fs_type = mountinfo::at(mounts, path).map(|m| m.fs_type.clone());
-            tap.eq(format!("{what} is covered by a tmpfs"), Some("tmpfs".to_string()), fs_type);
+            tap.eq(
+                format!("{what} is covered by a tmpfs"),
+                Some("tmpfs".to_string()),
+                fs_type,
+            );
         } else {
             tap.check(
                 format!("{what} is a character device"),
@@ -178,7 +243,11 @@ fn check_masked_paths(config: &Value, mounts: &[Mount], tap: &mut Tap) {
                 format!("got file type {:?}", meta.file_type()),
             );
             let content = fs::read(path).map(|c| c.len());
-            tap.check(format!("{what} reads as empty"), matches!(content, Ok(0)), format!("got {content:?}"));
+            tap.check(
+                format!("{what} reads as empty"),
+                matches!(content, Ok(0)),
+                format!("got {content:?}"),
+            );
         }
     }
 }
@@ -202,14 +271,23 @@ fn check_devices(config: &Value, tap: &mut Tap) {
         ("/dev/tty", 5, 0),
     ] {
         match fs::metadata(path) {
-            Ok(m) if m.file_type().is_char_device() => {
-                tap.eq(format!("default device {path} (major, minor)"), (maj, min), (major(m.rdev()), minor(m.rdev())))
-            }
-            Ok(m) => tap.fail(format!("default device {path}"), format!("not a char device: {:?}", m.file_type())),
+            Ok(m) if m.file_type().is_char_device() => tap.eq(
+                format!("default device {path} (major, minor)"),
+                (maj, min),
+                (major(m.rdev()), minor(m.rdev())),
+            ),
+            Ok(m) => tap.fail(
+                format!("default device {path}"),
+                format!("not a char device: {:?}", m.file_type()),
+            ),
             Err(e) => tap.fail(format!("default device {path}"), e),
         }
     }
-    tap.check("default device /dev/ptmx", fs::metadata("/dev/ptmx").is_ok(), "missing");
+    tap.check(
+        "default device /dev/ptmx",
+        fs::metadata("/dev/ptmx").is_ok(),
+        "missing",
+    );
     for (link, target) in [
         ("/dev/fd", "/proc/self/fd"),
         ("/dev/stdin", "/proc/self/fd/0"),
@@ -221,7 +299,9 @@ fn check_devices(config: &Value, tap: &mut Tap) {
     }
 
     for dev in config["linux"]["devices"].as_array().into_iter().flatten() {
-        let Some(path) = dev["path"].as_str() else { continue };
+        let Some(path) = dev["path"].as_str() else {
+            continue;
+        };
         let what = format!("device {path}");
         let meta = match fs::metadata(path) {
             Ok(m) => m,
@@ -247,11 +327,22 @@ fn check_devices(config: &Value, tap: &mut Tap) {
         };
         tap.eq(format!("{what} type"), want_type, got_type);
         if want_type != "p" {
-            let want = (dev["major"].as_u64().unwrap_or(0), dev["minor"].as_u64().unwrap_or(0));
-            tap.eq(format!("{what} (major, minor)"), want, (major(meta.rdev()), minor(meta.rdev())));
+            let want = (
+                dev["major"].as_u64().unwrap_or(0),
+                dev["minor"].as_u64().unwrap_or(0),
+            );
+            tap.eq(
+                format!("{what} (major, minor)"),
+                want,
+                (major(meta.rdev()), minor(meta.rdev())),
+            );
         }
         if let Some(mode) = dev["fileMode"].as_u64() {
-            tap.eq(format!("{what} mode"), format!("{:o}", mode & 0o777), format!("{:o}", meta.mode() & 0o777));
+            tap.eq(
+                format!("{what} mode"),
+                format!("{:o}", mode & 0o777),
+                format!("{:o}", meta.mode() & 0o777),
+            );
         }
         if let Some(uid) = dev["uid"].as_u64() {
             tap.eq(format!("{what} uid"), uid as u32, meta.uid());
@@ -263,11 +354,19 @@ fn check_devices(config: &Value, tap: &mut Tap) {
 }
 
 fn check_sysctl(config: &Value, tap: &mut Tap) {
-    let Some(sysctl) = config["linux"]["sysctl"].as_object() else { return };
+    let Some(sysctl) = config["linux"]["sysctl"].as_object() else {
+        return;
+    };
     for (key, want) in sysctl {
         let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        let got = fs::read_to_string(&path).map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
-        let want = want.as_str().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+        let got =
+            fs::read_to_string(&path).map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
+        let want = want
+            .as_str()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         match got {
             Ok(got) => tap.eq(format!("sysctl {key}"), want, got),
             Err(e) => tap.fail(format!("sysctl {key}"), format!("reading {path}: {e}")),

@@ -24,7 +24,9 @@ use std::process::ExitCode;
 const DEFAULT_CONFIG: &str = "/runr-checker.json";
 
 fn main() -> ExitCode {
-    let path = std::env::args().nth(1).unwrap_or_else(|| DEFAULT_CONFIG.to_string());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| DEFAULT_CONFIG.to_string());
     let config: Value = match std::fs::read_to_string(&path)
         .map_err(|e| e.to_string())
         .and_then(|s| serde_json::from_str(&s).map_err(|e| e.to_string()))

@@ -79,7 +79,10 @@ pub fn containing<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount> {
 }
 
 pub fn normalize(path: &str) -> String {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     format!("/{}", parts.join("/"))
 }
 
@@ -89,7 +92,10 @@ mod tests {
 
     #[test]
     fn parses_a_line_with_optional_fields_and_escapes() {
-        let m = parse_line("36 35 98:0 /mnt1 /mnt\\040x rw,noatime master:1 - ext3 /dev/root rw,errors=continue").unwrap();
+        let m = parse_line(
+            "36 35 98:0 /mnt1 /mnt\\040x rw,noatime master:1 - ext3 /dev/root rw,errors=continue",
+        )
+        .unwrap();
         assert_eq!(m.mount_point, "/mnt x");
         assert_eq!(m.fs_type, "ext3");
         assert!(m.has_option("noatime"));

@@ -7,8 +7,11 @@ use serde_json::Value;
 /// A `Name:\tvalue` line of /proc/self/status.
 pub fn status_field(name: &str) -> Option<String> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(|v| v.trim().to_string()))
+    text.lines().find_map(|l| {
+        l.strip_prefix(name)?
+            .strip_prefix(':')
+            .map(|v| v.trim().to_string())
+    })
 }
 
 pub fn check(config: &Value, tap: &mut Tap) {
@@ -18,10 +21,16 @@ pub fn check(config: &Value, tap: &mut Tap) {
     check_cwd_and_env(process, tap);
 
     let want_nnp = process["noNewPrivileges"].as_bool().unwrap_or(false);
-    tap.eq("NoNewPrivs", Some(if want_nnp { "1" } else { "0" }.to_string()), status_field("NoNewPrivs"));
+    tap.eq(
+        "NoNewPrivs",
+        Some(if want_nnp { "1" } else { "0" }.to_string()),
+        status_field("NoNewPrivs"),
+    );
 
     if let Some(want) = process["oomScoreAdj"].as_i64() {
-        let got = std::fs::read_to_string("/proc/self/oom_score_adj").ok().and_then(|s| s.trim().parse::<i64>().ok());
+        let got = std::fs::read_to_string("/proc/self/oom_score_adj")
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok());
         tap.eq("oom_score_adj", Some(want), got);
     }
 }
@@ -30,7 +39,14 @@ fn check_user(user: &Value, tap: &mut Tap) {
     let want_uid = user["uid"].as_u64().unwrap_or(0) as u32;
     let want_gid = user["gid"].as_u64().unwrap_or(0) as u32;
     // These getters cannot fail.
-    let (uid, euid, gid, egid) = unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
+    let (uid, euid, gid, egid) = unsafe {
+        (
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        )
+    };
     tap.eq("uid", want_uid, uid);
     tap.eq("euid", want_uid, euid);
     tap.eq("gid", want_gid, gid);
@@ -91,26 +107,47 @@ fn check_rlimits(process: &Value, tap: &mut Tap) {
             tap.fail(format!("rlimit {name}"), "unknown rlimit type");
             continue;
         };
-        let mut got = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut got = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         // getrlimit writes only into `got`.
         if unsafe { libc::getrlimit(resource, &mut got) } != 0 {
             tap.fail(format!("rlimit {name}"), std::io::Error::last_os_error());
             continue;
         }
-        let want = (rl["soft"].as_u64().unwrap_or(0), rl["hard"].as_u64().unwrap_or(0));
-        tap.eq(format!("rlimit {name} (soft, hard)"), want, (got.rlim_cur, got.rlim_max));
+        let want = (
+            rl["soft"].as_u64().unwrap_or(0),
+            rl["hard"].as_u64().unwrap_or(0),
+        );
+        tap.eq(
+            format!("rlimit {name} (soft, hard)"),
+            want,
+            (got.rlim_cur, got.rlim_max),
+        );
     }
 }
 
 fn check_cwd_and_env(process: &Value, tap: &mut Tap) {
     if let Some(want) = process["cwd"].as_str() {
-        let got = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+        let got = std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         tap.eq("cwd", crate::mountinfo::normalize(want), got);
     }
     let env: Vec<String> = std::env::vars_os()
         .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
         .collect();
-    for want in process["env"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-        tap.check(format!("env {want}"), env.iter().any(|e| e == want), format!("expected {want:?} in the environment"));
+    for want in process["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        tap.check(
+            format!("env {want}"),
+            env.iter().any(|e| e == want),
+            format!("expected {want:?} in the environment"),
+        );
     }
 }

@@ -46,7 +46,11 @@ impl Tap {
 
     pub fn finish(self) -> ExitCode {
         println!("1..{}", self.count);
-        println!("# {} passed, {} failed", self.count - self.failed, self.failed);
+        println!(
+            "# {} passed, {} failed",
+            self.count - self.failed,
+            self.failed
+        );
         if self.failed == 0 {
             ExitCode::SUCCESS
         } else {

@@ -37,22 +37,36 @@ fn template() -> &'static Path {
     TEMPLATE.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runr-it-rootfs");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("hack/mkrootfs.sh");
-        let status = Command::new("sh").arg(&script).arg(&dir).status().expect("running hack/mkrootfs.sh");
-        assert!(status.success(), "hack/mkrootfs.sh {} failed", dir.display());
+        let status = Command::new("sh")
+            .arg(&script)
+            .arg(&dir)
+            .status()
+            .expect("running hack/mkrootfs.sh");
+        assert!(
+            status.success(),
+            "hack/mkrootfs.sh {} failed",
+            dir.display()
+        );
         // Copy then rename, so a concurrent test process never sees half a binary.
         let tmp = dir.join(format!(".runr-checker.{}", std::process::id()));
-        std::fs::copy(env!("CARGO_BIN_EXE_runr-checker"), &tmp).expect("copying runr-checker into the template");
-        std::fs::rename(&tmp, dir.join(CHECKER.trim_start_matches('/'))).expect("installing runr-checker");
+        std::fs::copy(env!("CARGO_BIN_EXE_runr-checker"), &tmp)
+            .expect("copying runr-checker into the template");
+        std::fs::rename(&tmp, dir.join(CHECKER.trim_start_matches('/')))
+            .expect("installing runr-checker");
         dir
     })
 }
 
 /// The inode of the test process's own namespace of /proc/self/ns/`name`.
 pub fn host_ns_inode(name: &str) -> Option<u64> {
-    std::fs::metadata(format!("/proc/self/ns/{name}")).ok().map(|m| m.ino())
+    std::fs::metadata(format!("/proc/self/ns/{name}"))
+        .ok()
+        .map(|m| m.ino())
 }
 
 pub struct Bundle {
+    /// The runtime that drives this bundle (the one under test by default).
+    bin: PathBuf,
     dir: PathBuf,
     bundle: PathBuf,
     root: PathBuf,
@@ -68,9 +82,18 @@ pub struct Bundle {
 impl Bundle {
     /// A fresh bundle named after the test (`name` goes into ids and paths).
     pub fn new(name: &str) -> Bundle {
+        Bundle::with_runtime(name, &runtime_bin())
+    }
+
+    /// A bundle driven by another runtime (`bin`), e.g. runc for comparisons.
+    pub fn with_runtime(name: &str, bin: &Path) -> Bundle {
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
-        let short: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).take(24).collect();
+        let short: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(24)
+            .collect();
         let dir = PathBuf::from(format!("/tmp/runr-it-{pid}-{seq}-{short}"));
         let bundle = dir.join("bundle");
         let root = dir.join("root");
@@ -79,10 +102,20 @@ impl Bundle {
             std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("creating {}: {e}", d.display()));
         }
         let rootfs = bundle.join("rootfs");
-        let status = Command::new("cp").arg("-a").arg(template()).arg(&rootfs).status().expect("running cp");
-        assert!(status.success(), "copying the rootfs template to {}", rootfs.display());
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(template())
+            .arg(&rootfs)
+            .status()
+            .expect("running cp");
+        assert!(
+            status.success(),
+            "copying the rootfs template to {}",
+            rootfs.display()
+        );
 
         let mut b = Bundle {
+            bin: bin.to_path_buf(),
             dir,
             bundle,
             root,
@@ -93,7 +126,8 @@ impl Bundle {
             ids: Mutex::new(Vec::new()),
         };
         b.rt().args(&["spec"]).cwd(&b.bundle).run().ok();
-        let text = std::fs::read_to_string(b.bundle.join("config.json")).expect("`spec` wrote no config.json");
+        let text = std::fs::read_to_string(b.bundle.join("config.json"))
+            .expect("`spec` wrote no config.json");
         b.config = serde_json::from_str(&text).expect("`spec` wrote invalid JSON");
         b.config["process"]["terminal"] = json!(false);
         b.config["root"]["path"] = json!("rootfs");
@@ -138,7 +172,8 @@ impl Bundle {
     pub fn write_rootfs_file(&self, rel: &str, content: &str) {
         let path = self.rootfs().join(rel.trim_start_matches('/'));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        std::fs::write(&path, content)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     }
 
     /// Writes config.json, and the same config for the checker into the
@@ -160,13 +195,14 @@ impl Bundle {
         std::fs::write(self.bundle.join("config.json"), &text).expect("writing config.json");
         let rootfs = self.rootfs();
         if rootfs.is_dir() {
-            std::fs::write(rootfs.join(CHECKER_CONFIG.trim_start_matches('/')), &text).expect("writing the checker's config");
+            std::fs::write(rootfs.join(CHECKER_CONFIG.trim_start_matches('/')), &text)
+                .expect("writing the checker's config");
         }
     }
 
     /// A runtime command with this bundle's `--root`.
     pub fn rt(&self) -> RtCommand {
-        RtCommand::new(&runtime_bin(), &self.root, &self.logs)
+        RtCommand::new(&self.bin, &self.root, &self.logs)
     }
 
     /// Runs `<runtime> --root R args...`.
@@ -176,6 +212,10 @@ impl Bundle {
 
     /// Remembers `id` so that Drop cleans it up.
     pub fn track(&self, id: &str) {
+        // An invalid id names no container (and `..` would name --root's parent).
+        if id.is_empty() || id == "." || id == ".." || id.contains('/') {
+            return;
+        }
         let mut ids = self.ids.lock().unwrap();
         if !ids.iter().any(|i| i == id) {
             ids.push(id.to_string());
@@ -190,7 +230,9 @@ impl Bundle {
     pub fn create_id(&self, id: &str) -> Output {
         self.write_config();
         self.track(id);
-        self.rt().args(&["create", "--bundle", &self.bundle.display().to_string(), id]).run()
+        self.rt()
+            .args(&["create", "--bundle", &self.bundle.display().to_string(), id])
+            .run()
     }
 
     /// Writes the config and runs `run --bundle B [extra...] ID` in the foreground.
@@ -209,8 +251,14 @@ impl Bundle {
     pub fn run_checker(&mut self) -> Output {
         self.args(&[CHECKER, CHECKER_CONFIG]);
         let out = self.run(&[]);
-        assert!(out.success(), "the checker found problems (`not ok` lines):\n{out}");
-        assert!(out.stdout.contains("# "), "the checker printed no summary:\n{out}");
+        assert!(
+            out.success(),
+            "the checker found problems (`not ok` lines):\n{out}"
+        );
+        assert!(
+            out.stdout.contains("# "),
+            "the checker printed no summary:\n{out}"
+        );
         out
     }
 
@@ -228,7 +276,10 @@ impl Bundle {
     }
 
     pub fn status(&self) -> String {
-        self.state_json()["status"].as_str().unwrap_or("").to_string()
+        self.state_json()["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub fn kill(&self, signal: &str) -> Output {
@@ -248,7 +299,11 @@ impl Bundle {
             if got == status {
                 return;
             }
-            assert!(start.elapsed() < timeout, "container {} still {got:?} after {timeout:?}, expected {status:?}", self.id);
+            assert!(
+                start.elapsed() < timeout,
+                "container {} still {got:?} after {timeout:?}, expected {status:?}",
+                self.id
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -263,7 +318,12 @@ impl Bundle {
     #[track_caller]
     pub fn assert_no_leftovers(&self) {
         let found = self.leftovers_of(&self.id);
-        assert!(found.is_empty(), "container {} left things behind:\n  {}", self.id, found.join("\n  "));
+        assert!(
+            found.is_empty(),
+            "container {} left things behind:\n  {}",
+            self.id,
+            found.join("\n  ")
+        );
     }
 }
 
@@ -283,15 +343,26 @@ impl Drop for Bundle {
         for id in &ids {
             let exists = self.root.join(id).exists();
             if exists {
-                let _ = self.rt().args(&["kill", id, "KILL"]).timeout(Duration::from_secs(10)).run();
-                let _ = self.rt().args(&["delete", "--force", id]).timeout(Duration::from_secs(10)).run();
+                let _ = self
+                    .rt()
+                    .args(&["kill", id, "KILL"])
+                    .timeout(Duration::from_secs(10))
+                    .run();
+                let _ = self
+                    .rt()
+                    .args(&["delete", "--force", id])
+                    .timeout(Duration::from_secs(10))
+                    .run();
             }
             found.extend(self.leftovers_of(id));
         }
         leftovers::force_clean(&self.root, &self.cgroups_path, &self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
         if !found.is_empty() {
-            let msg = format!("after `delete --force`, the runtime left behind:\n  {}", found.join("\n  "));
+            let msg = format!(
+                "after `delete --force`, the runtime left behind:\n  {}",
+                found.join("\n  ")
+            );
             if std::thread::panicking() {
                 eprintln!("{msg}");
             } else {

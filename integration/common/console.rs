@@ -18,7 +18,8 @@ pub struct ConsoleSocket {
 impl ConsoleSocket {
     /// Listens on `path` and accepts one connection in the background.
     pub fn listen(path: &Path) -> ConsoleSocket {
-        let listener = UnixListener::bind(path).unwrap_or_else(|e| panic!("binding {}: {e}", path.display()));
+        let listener =
+            UnixListener::bind(path).unwrap_or_else(|e| panic!("binding {}: {e}", path.display()));
         listener.set_nonblocking(true).unwrap();
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
@@ -26,7 +27,10 @@ impl ConsoleSocket {
             let stream = loop {
                 match listener.accept() {
                     Ok((s, _)) => break s,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            && Instant::now() < deadline =>
+                    {
                         thread::sleep(Duration::from_millis(5))
                     }
                     Err(e) => {
@@ -38,7 +42,10 @@ impl ConsoleSocket {
             stream.set_nonblocking(false).unwrap();
             let _ = tx.send(receive_fd(&stream));
         });
-        ConsoleSocket { path: path.to_path_buf(), received: rx }
+        ConsoleSocket {
+            path: path.to_path_buf(),
+            received: rx,
+        }
     }
 
     /// The pty master the runtime sent.
@@ -46,7 +53,10 @@ impl ConsoleSocket {
         match self.received.recv_timeout(timeout) {
             Ok(Ok(fd)) => fd,
             Ok(Err(e)) => panic!("receiving the pty master on {}: {e}", self.path.display()),
-            Err(_) => panic!("no pty master received on {} within {timeout:?}", self.path.display()),
+            Err(_) => panic!(
+                "no pty master received on {} within {timeout:?}",
+                self.path.display()
+            ),
         }
     }
 }
@@ -55,8 +65,13 @@ fn receive_fd(stream: &std::os::unix::net::UnixStream) -> Result<OwnedFd, String
     let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(|e| format!("recvmsg: {e}"))?;
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| format!("recvmsg: {e}"))?;
     for cmsg in msg.cmsgs().map_err(|e| format!("cmsgs: {e}"))? {
         if let ControlMessageOwned::ScmRights(fds) = cmsg {
             if let Some(fd) = fds.first() {

@@ -42,15 +42,21 @@ fn processes(dir: &Path, cgroups_path: &str) -> Vec<(i32, String)> {
     let mut found = Vec::new();
     let me = std::process::id() as i32;
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
         if pid == me {
             continue;
         }
-        let root = std::fs::read_link(e.path().join("root")).map(|p| p.display().to_string()).unwrap_or_default();
+        let root = std::fs::read_link(e.path().join("root"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let in_dir = root == dir || root.starts_with(&format!("{dir}/"));
         let cgroup = std::fs::read_to_string(e.path().join("cgroup")).unwrap_or_default();
         let in_cgroup = !cgroups_path.is_empty()
-            && cgroup.lines().any(|l| l.rsplit(':').next() == Some(cgroups_path));
+            && cgroup
+                .lines()
+                .any(|l| l.rsplit(':').next() == Some(cgroups_path));
         if in_dir || in_cgroup {
             let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
             found.push((pid, comm.trim().to_string()));
@@ -84,7 +90,10 @@ pub fn find(root: &Path, id: &str, cgroups_path: &str, dir: &Path) -> Vec<String
 pub fn force_clean(_root: &Path, cgroups_path: &str, dir: &Path) {
     for (pid, _) in processes(dir, cgroups_path) {
         // A container process that this test's runtime started.
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
     let mut mounts = mounts_under(dir);
     mounts.reverse();

@@ -14,7 +14,7 @@ pub mod leftovers;
 pub mod runtime;
 
 pub use bundle::Bundle;
-pub use runtime::{runtime_bin, runtime_is_runc, Output};
+pub use runtime::{runtime_is_runc, Output};
 
 /// Skips the calling test when the runtime under test is runc, printing why.
 /// Use: `if skip_if_runc("runc 1.1.5 has no time namespace") { return; }`

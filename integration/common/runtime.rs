@@ -62,7 +62,10 @@ impl Output {
     /// Panics unless the command failed with a non-zero exit code.
     #[track_caller]
     pub fn failed(self) -> Self {
-        assert!(matches!(self.code, Some(c) if c != 0), "command should have failed:\n{self}");
+        assert!(
+            matches!(self.code, Some(c) if c != 0),
+            "command should have failed:\n{self}"
+        );
         self
     }
 
@@ -83,7 +86,11 @@ impl Output {
 impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "$ {}", self.command)?;
-        writeln!(f, "exit code {:?}, signal {:?}, took {:?}", self.code, self.signal, self.elapsed)?;
+        writeln!(
+            f,
+            "exit code {:?}, signal {:?}, took {:?}",
+            self.code, self.signal, self.elapsed
+        )?;
         writeln!(f, "--- stdout\n{}", self.stdout)?;
         write!(f, "--- stderr\n{}", self.stderr)
     }
@@ -125,7 +132,8 @@ impl RtCommand {
     }
 
     pub fn args<S: AsRef<str>>(mut self, args: &[S]) -> Self {
-        self.args.extend(args.iter().map(|s| s.as_ref().to_string()));
+        self.args
+            .extend(args.iter().map(|s| s.as_ref().to_string()));
         self
     }
 
@@ -155,7 +163,12 @@ impl RtCommand {
         let verb = self.args.first().cloned().unwrap_or_default();
         let out_path = self.logs.join(format!("{n:03}-{verb}.stdout"));
         let err_path = self.logs.join(format!("{n:03}-{verb}.stderr"));
-        let command = format!("{} {} {}", self.bin.display(), self.global.join(" "), self.args.join(" "));
+        let command = format!(
+            "{} {} {}",
+            self.bin.display(),
+            self.global.join(" "),
+            self.args.join(" ")
+        );
         let out_file = File::create(&out_path).expect("creating the stdout capture file");
         let err_file = File::create(&err_path).expect("creating the stderr capture file");
 
@@ -168,7 +181,9 @@ impl RtCommand {
             cmd.current_dir(dir);
         }
         let start = Instant::now();
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawning `{command}`: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning `{command}`: {e}"));
         let status = loop {
             if let Some(status) = child.try_wait().expect("waiting for the runtime") {
                 break status;
@@ -177,7 +192,10 @@ impl RtCommand {
                 let _ = child.kill();
                 let _ = child.wait();
                 let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-                panic!("`{command}` hung: no exit within {:?} (killed it)\n--- stderr\n{stderr}", self.timeout);
+                panic!(
+                    "`{command}` hung: no exit within {:?} (killed it)\n--- stderr\n{stderr}",
+                    self.timeout
+                );
             }
             std::thread::sleep(Duration::from_millis(2));
         };
