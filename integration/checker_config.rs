@@ -300,3 +300,101 @@ fn cgroup_limits_are_visible_inside() {
         "the cgroup files were not visible:\n{out}"
     );
 }
+
+#[test]
+fn rootfs_propagation_is_applied() {
+    for propagation in ["private", "rslave", "shared"] {
+        if propagation == "shared"
+            && skip_if_runc("runc 1.1.5 leaves the root private with rootfsPropagation \"shared\"")
+        {
+            continue;
+        }
+        let mut b = Bundle::new(&format!("rootprop{propagation}"));
+        b.config["linux"]["rootfsPropagation"] = json!(propagation);
+        b.run_checker();
+    }
+}
+
+#[test]
+fn mount_propagation_options_are_applied() {
+    let mut b = Bundle::new("mountprop");
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.push(json!({"destination": "/mnt/shared", "type": "tmpfs", "source": "tmpfs", "options": ["rshared"]}));
+    mounts.push(json!({"destination": "/mnt/private", "type": "tmpfs", "source": "tmpfs", "options": ["private"]}));
+    b.run_checker();
+}
+
+/// The checker is only worth something if it notices what a runtime did not
+/// do: run a plain container while the checker expects much more.
+#[test]
+fn checker_reports_what_the_runtime_did_not_apply() {
+    let mut b = Bundle::new("checkerneg");
+    b.config["root"]["readonly"] = json!(false);
+    let mut expected = b.config.clone();
+    expected["hostname"] = json!("not-the-hostname");
+    expected["process"]["user"] =
+        json!({"uid": 1000, "gid": 1000, "additionalGids": [77], "umask": 0o077});
+    expected["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100}]);
+    expected["process"]["env"] = json!(["NOT_SET=1"]);
+    expected["process"]["cwd"] = json!("/tmp");
+    expected["process"]["noNewPrivileges"] = json!(!b.config["process"]["noNewPrivileges"]
+        .as_bool()
+        .unwrap_or(false));
+    expected["process"]["oomScoreAdj"] = json!(321);
+    expected["process"]["capabilities"]["bounding"] = json!(["CAP_CHOWN"]);
+    expected["root"]["readonly"] = json!(true);
+    expected["linux"]["readonlyPaths"] = json!(["/etc"]);
+    expected["linux"]["maskedPaths"] = json!(["/etc/passwd", "/home"]);
+    expected["linux"]["sysctl"] = json!({"kernel.msgmax": "1"});
+    expected["linux"]["devices"] =
+        json!([{"path": "/dev/it-missing", "type": "c", "major": 1, "minor": 3}]);
+    expected["linux"]["resources"]["pids"] = json!({"limit": 77});
+    expected["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/mnt/none", "type": "tmpfs", "source": "tmpfs"}));
+    expected["mounts"][0]["options"] = json!(["ro", "nosuid"]);
+    // The container gets a network namespace; the checker expects the host's.
+    expected["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "network");
+
+    let out = b.run_checker_expecting(&expected);
+    assert!(
+        !out.success(),
+        "the checker passed a container that ignores its config:\n{out}"
+    );
+    let failures: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("not ok"))
+        .collect();
+    for what in [
+        "hostname",
+        "- uid",
+        "- gid",
+        "additional gid 77",
+        "umask",
+        "rlimit RLIMIT_NOFILE",
+        "env NOT_SET=1",
+        "cwd",
+        "NoNewPrivs",
+        "oom_score_adj",
+        "capabilities CapBnd",
+        "root mount read-only flag",
+        "readonly path /etc",
+        "masked path /etc/passwd",
+        "masked path /home",
+        "sysctl kernel.msgmax",
+        "device /dev/it-missing",
+        "cgroup pids.max",
+        "mount /mnt/none",
+        "network namespace is the host's",
+    ] {
+        assert!(
+            failures.iter().any(|l| l.contains(what)),
+            "the checker did not report {what:?}:\n{out}"
+        );
+    }
+}

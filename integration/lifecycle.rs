@@ -203,6 +203,16 @@ fn delete_of_a_running_container_needs_force() {
 }
 
 #[test]
+fn start_of_a_running_container_fails() {
+    let mut b = Bundle::new("starttwice");
+    b.args(&["sleep", "60"]);
+    b.create().ok();
+    b.start().ok();
+    b.start().failed();
+    assert_eq!(b.status(), "running");
+}
+
+#[test]
 fn delete_force_removes_a_created_container() {
     let mut b = Bundle::new("deletecreated");
     b.args(&["sleep", "60"]);
@@ -356,7 +366,7 @@ fn pid_file_holds_only_digits_and_relative_paths_follow_the_cwd() {
 fn console_socket_receives_the_pty_master() {
     let mut b = Bundle::new("console");
     b.config["process"]["terminal"] = json!(true);
-    b.sh("echo hello-from-tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-a-tty");
+    b.sh("echo hello-from-tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-a-tty; [ -c /dev/console ] && echo console-is-a-chardev");
     b.write_config();
     b.track(b.id());
     let sock = ConsoleSocket::listen(&b.dir().join("console.sock"));
@@ -448,6 +458,14 @@ fn spec_writes_a_config_that_run_accepts() {
     b.track(b.id());
     let bundle = b.bundle_dir().display().to_string();
     b.rt_args(&["run", "--bundle", &bundle, b.id()]).ok();
+    // Without linux.cgroupsPath the runtime picks a path; it must be gone too.
+    let leaked: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join(b.id()))
+        .filter(|p| p.exists())
+        .collect();
+    assert!(leaked.is_empty(), "cgroups left after run: {leaked:?}");
 }
 
 #[test]

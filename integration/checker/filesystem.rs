@@ -60,6 +60,21 @@ fn check_root(config: &Value, mounts: &[Mount], tap: &mut Tap) {
         Some(m) => tap.eq("root mount read-only flag", readonly, m.has_option("ro")),
         None => tap.fail("root mount", "no mount at / in mountinfo"),
     }
+    if let (Some(want), Some(m)) = (
+        config["linux"]["rootfsPropagation"].as_str(),
+        mountinfo::at(mounts, "/"),
+    ) {
+        let got = m.propagation();
+        let want = want.trim_start_matches('r');
+        // Making a mount the slave of a peer group that is not shared leaves
+        // it private (the host's root may well be private).
+        let ok = got == want || (want == "slave" && got == "private");
+        tap.check(
+            "rootfs propagation",
+            ok,
+            format!("expected {want}, got {got} ({})", m.optional.join(" ")),
+        );
+    }
     let probe = write_probe("/");
     if readonly {
         tap.check(
@@ -116,6 +131,16 @@ fn check_mounts(config: &Value, mounts: &[Mount], tap: &mut Tap) {
         } else {
             vec![got]
         };
+        if let Some(want) = options
+            .iter()
+            .rev()
+            .find_map(|o| match o.trim_start_matches('r') {
+                p @ ("shared" | "slave" | "private" | "unbindable") => Some(p),
+                _ => None,
+            })
+        {
+            tap.eq(format!("{what} propagation"), want, got.propagation());
+        }
         for target in targets {
             let what = format!("mount {}", target.mount_point);
             check_mount_flags(&what, &options, target, tap);

@@ -7,6 +7,8 @@ pub struct Mount {
     pub mount_point: String,
     /// Per-mount options (ro, nosuid, nodev, noexec, relatime, ...).
     pub mount_options: Vec<String>,
+    /// Propagation fields: shared:N, master:N, propagate_from:N, unbindable.
+    pub optional: Vec<String>,
     pub fs_type: String,
     /// Per-superblock options (size=, mode=, ...).
     pub super_options: Vec<String>,
@@ -15,6 +17,19 @@ pub struct Mount {
 impl Mount {
     pub fn has_option(&self, opt: &str) -> bool {
         self.mount_options.iter().any(|o| o == opt)
+    }
+
+    /// "shared", "slave", "private" or "unbindable", from the optional fields.
+    pub fn propagation(&self) -> &'static str {
+        if self.optional.iter().any(|o| o == "unbindable") {
+            "unbindable"
+        } else if self.optional.iter().any(|o| o.starts_with("shared:")) {
+            "shared"
+        } else if self.optional.iter().any(|o| o.starts_with("master:")) {
+            "slave"
+        } else {
+            "private"
+        }
     }
 }
 
@@ -53,6 +68,7 @@ fn parse_line(line: &str) -> Option<Mount> {
         root: unescape(fields[3]),
         mount_point: unescape(fields[4]),
         mount_options: fields[5].split(',').map(str::to_string).collect(),
+        optional: fields[6..sep].iter().map(|f| f.to_string()).collect(),
         fs_type: fields[sep + 1].to_string(),
         super_options: fields[sep + 3].split(',').map(str::to_string).collect(),
     })
@@ -99,5 +115,6 @@ mod tests {
         assert_eq!(m.mount_point, "/mnt x");
         assert_eq!(m.fs_type, "ext3");
         assert!(m.has_option("noatime"));
+        assert_eq!(m.propagation(), "slave");
     }
 }

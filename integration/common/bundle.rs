@@ -57,6 +57,24 @@ fn template() -> &'static Path {
     })
 }
 
+/// `config` with the host's namespace inodes added as annotations for the
+/// checker (`runr.checker.host-ns.<type>`), keeping any set by the test.
+fn with_host_ns(config: &Value) -> Value {
+    let mut config = config.clone();
+    if !config["annotations"].is_object() {
+        config["annotations"] = json!({});
+    }
+    for (kind, name) in NAMESPACES {
+        if let Some(ino) = host_ns_inode(name) {
+            let key = format!("runr.checker.host-ns.{kind}");
+            if config["annotations"][&key].is_null() {
+                config["annotations"][&key] = json!(ino.to_string());
+            }
+        }
+    }
+    config
+}
+
 /// The inode of the test process's own namespace of /proc/self/ns/`name`.
 pub fn host_ns_inode(name: &str) -> Option<u64> {
     std::fs::metadata(format!("/proc/self/ns/{name}"))
@@ -179,25 +197,32 @@ impl Bundle {
     /// Writes config.json, and the same config for the checker into the
     /// rootfs, with the host's namespace inodes as annotations.
     pub fn write_config(&self) {
-        let mut config = self.config.clone();
-        if !config["annotations"].is_object() {
-            config["annotations"] = json!({});
-        }
-        for (kind, name) in NAMESPACES {
-            if let Some(ino) = host_ns_inode(name) {
-                let key = format!("runr.checker.host-ns.{kind}");
-                if config["annotations"][&key].is_null() {
-                    config["annotations"][&key] = json!(ino.to_string());
-                }
-            }
-        }
-        let text = serde_json::to_string_pretty(&config).unwrap();
-        std::fs::write(self.bundle.join("config.json"), &text).expect("writing config.json");
+        self.write_configs(&self.config);
+    }
+
+    /// Like write_config, but the checker is told to expect `expected`.
+    fn write_configs(&self, expected: &Value) {
+        let runtime_text = serde_json::to_string_pretty(&with_host_ns(&self.config)).unwrap();
+        std::fs::write(self.bundle.join("config.json"), &runtime_text)
+            .expect("writing config.json");
+        let text = serde_json::to_string_pretty(&with_host_ns(expected)).unwrap();
         let rootfs = self.rootfs();
         if rootfs.is_dir() {
             std::fs::write(rootfs.join(CHECKER_CONFIG.trim_start_matches('/')), &text)
                 .expect("writing the checker's config");
         }
+    }
+
+    /// Runs the checker with the bundle's config while the checker expects
+    /// `expected`: for testing that the checker notices what was not applied.
+    pub fn run_checker_expecting(&mut self, expected: &Value) -> Output {
+        self.args(&[CHECKER, CHECKER_CONFIG]);
+        self.track(&self.id);
+        self.write_configs(expected);
+        let bundle = self.bundle.display().to_string();
+        self.rt()
+            .args(&["run", "--bundle", &bundle, &self.id])
+            .run()
     }
 
     /// A runtime command with this bundle's `--root`.
