@@ -143,7 +143,16 @@ impl Bundle {
             config: Value::Null,
             ids: Mutex::new(Vec::new()),
         };
-        b.rt().args(&["spec"]).cwd(&b.bundle).run().ok();
+        // RUNR_TEST_SPEC_RUNTIME: another runtime's `spec`, while the one
+        // under test has none yet.
+        match std::env::var_os("RUNR_TEST_SPEC_RUNTIME").filter(|v| !v.is_empty()) {
+            Some(spec_bin) => RtCommand::new(Path::new(&spec_bin), &b.root, &b.logs),
+            None => b.rt(),
+        }
+        .args(&["spec"])
+        .cwd(&b.bundle)
+        .run()
+        .ok();
         let text = std::fs::read_to_string(b.bundle.join("config.json"))
             .expect("`spec` wrote no config.json");
         b.config = serde_json::from_str(&text).expect("`spec` wrote invalid JSON");
