@@ -2,6 +2,7 @@
 //! hook is a busybox sh script that logs its name, args and env to a shared
 //! file and saves the state it got on stdin.
 
+use crate::common::bundle::host_ns_inode;
 use crate::common::{assert_mentions, runtime_is_runc, skip_if_runc, Bundle};
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
@@ -31,7 +32,7 @@ impl Hooks {
         let script = format!(
             "#!/bin/busybox sh\n\
              name=$1\n\
-             echo \"$name args=$* env=$HOOK_VAR\" >> {dir}/log\n\
+             echo \"$name args=$* env=$HOOK_VAR mntns=$(/bin/busybox readlink /proc/self/ns/mnt)\" >> {dir}/log\n\
              /bin/busybox cat > {dir}/$name.state.json\n\
              [ -n \"$HOOK_SLEEP\" ] && exec /bin/busybox sleep $HOOK_SLEEP\n\
              exit ${{HOOK_EXIT:-0}}\n",
@@ -161,6 +162,30 @@ fn hooks_run_in_order_with_args_env_and_state() {
     }
     if !runtime_is_runc() {
         assert_eq!(hooks.state("poststart")["status"], "running");
+    }
+
+    // config.md: createContainer and startContainer run in the container's
+    // namespaces, the others in the runtime's.
+    let host_mnt = format!("mnt:[{}]", host_ns_inode("mnt").unwrap());
+    let logged = log.lines().filter(|l| l.contains("mntns=mnt:[")).count();
+    assert_eq!(logged, ALL.len(), "hooks could not read their mount namespace:\n{log}");
+    for line in log.lines() {
+        let name = line.split(' ').next().unwrap_or("");
+        let Some(mnt) = line.split(' ').find_map(|f| f.strip_prefix("mntns=")) else {
+            continue;
+        };
+        match name {
+            "createContainer" | "startContainer" => {
+                assert_ne!(mnt, host_mnt, "{name} ran in the host's mount namespace")
+            }
+            "prestart" | "createRuntime" | "poststart" | "poststop" => {
+                assert_eq!(
+                    mnt, host_mnt,
+                    "{name} ran outside the runtime's mount namespace"
+                )
+            }
+            _ => {}
+        }
     }
     b.assert_no_leftovers();
 }
