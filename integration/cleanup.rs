@@ -1,7 +1,7 @@
 //! After a failing create the runtime leaves nothing: no state dir under
 //! --root, no cgroup, no mount under the bundle, no process.
 
-use crate::common::Bundle;
+use crate::common::{leftovers, Bundle};
 use serde_json::json;
 
 /// Creates with the config as `b` has it, expects failure and a clean machine.
@@ -61,4 +61,29 @@ fn failing_prestart_hook_fails_create_cleanly() {
     let mut b = Bundle::new("prestartfalse");
     b.config["hooks"] = json!({"prestart": [{"path": "/bin/false", "args": ["false"]}]});
     assert_create_fails_cleanly(&b);
+}
+
+/// The leftover check itself: a live container must show up in it, or the
+/// tests above prove nothing.
+#[test]
+fn leftover_check_sees_a_live_container() {
+    let mut b = Bundle::new("leftoverself");
+    b.args(&["sleep", "60"]);
+    b.create().ok();
+    b.start().ok();
+    let found = b.leftovers_of(b.id()).join("\n");
+    for what in ["state dir", "cgroup", "process"] {
+        assert!(
+            found.contains(what),
+            "the leftover check missed the live container's {what}:\n{found}"
+        );
+    }
+    // Without the cgroup hint, through the mount namespace alone.
+    let by_mounts = leftovers::find(b.root(), b.id(), "", b.dir()).join("\n");
+    assert!(
+        by_mounts.contains("process"),
+        "a pivoted container process was not found by its mounts:\n{by_mounts}"
+    );
+    b.rt_args(&["delete", "--force", b.id()]).ok();
+    b.assert_no_leftovers();
 }

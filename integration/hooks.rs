@@ -168,7 +168,11 @@ fn hooks_run_in_order_with_args_env_and_state() {
     // namespaces, the others in the runtime's.
     let host_mnt = format!("mnt:[{}]", host_ns_inode("mnt").unwrap());
     let logged = log.lines().filter(|l| l.contains("mntns=mnt:[")).count();
-    assert_eq!(logged, ALL.len(), "hooks could not read their mount namespace:\n{log}");
+    assert_eq!(
+        logged,
+        ALL.len(),
+        "hooks could not read their mount namespace:\n{log}"
+    );
     for line in log.lines() {
         let name = line.split(' ').next().unwrap_or("");
         let Some(mnt) = line.split(' ').find_map(|f| f.strip_prefix("mntns=")) else {

@@ -36,9 +36,12 @@ fn mounts_under(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Processes whose root is under `dir` or that live in `cgroups_path`.
+/// Processes that live in `cgroups_path`, or in a mount namespace built
+/// from `dir` (a pivoted container shows its root as "/" in /proc/PID/root,
+/// but its mountinfo names the bundle path as a mount's root or mount point).
 fn processes(dir: &Path, cgroups_path: &str) -> Vec<(i32, String)> {
     let dir = dir.display().to_string();
+    let under = |p: &str| p == dir || p.starts_with(&format!("{dir}/"));
     let mut found = Vec::new();
     let me = std::process::id() as i32;
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -48,16 +51,20 @@ fn processes(dir: &Path, cgroups_path: &str) -> Vec<(i32, String)> {
         if pid == me {
             continue;
         }
-        let root = std::fs::read_link(e.path().join("root"))
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let in_dir = root == dir || root.starts_with(&format!("{dir}/"));
         let cgroup = std::fs::read_to_string(e.path().join("cgroup")).unwrap_or_default();
         let in_cgroup = !cgroups_path.is_empty()
             && cgroup
                 .lines()
                 .any(|l| l.rsplit(':').next() == Some(cgroups_path));
-        if in_dir || in_cgroup {
+        let in_bundle = || {
+            let mounts = std::fs::read_to_string(e.path().join("mountinfo")).unwrap_or_default();
+            mounts.lines().any(|l| {
+                let mut f = l.split(' ').skip(3);
+                let (root, mount_point) = (f.next().unwrap_or(""), f.next().unwrap_or(""));
+                under(root) || under(mount_point)
+            })
+        };
+        if in_cgroup || in_bundle() {
             let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
             found.push((pid, comm.trim().to_string()));
         }
