@@ -141,3 +141,13 @@ fn operations_on_a_missing_container_fail() {
         assert_mentions(&out, &["not exist", "not found", "no such"]);
     }
 }
+
+#[test]
+fn terminal_without_console_socket_is_rejected() {
+    let mut b = Bundle::new("ttynosock");
+    b.config["process"]["terminal"] = json!(true);
+    b.args(&["true"]);
+    let out = b.create().failed();
+    assert_mentions(&out, &["console", "socket", "tty", "terminal"]);
+    b.assert_no_leftovers();
+}

@@ -67,6 +67,20 @@ fn state_has_the_same_fields_as_runc() {
         b.start().ok();
     }
     assert_eq!(keys(&ours.state_json()), keys(&theirs.state_json()));
+    for b in [&ours, &theirs] {
+        b.kill("KILL").ok();
+        b.wait_for_status("stopped", Duration::from_secs(20));
+    }
+    let (a, b) = (ours.state_json(), theirs.state_json());
+    assert_eq!(
+        keys(&a),
+        keys(&b),
+        "stopped state fields differ:\nours: {a}\nrunc: {b}"
+    );
+    assert_eq!(
+        a["pid"], b["pid"],
+        "pid of a stopped container differs (runc: 0)"
+    );
 }
 
 #[test]

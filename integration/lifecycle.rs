@@ -203,6 +203,28 @@ fn delete_of_a_running_container_needs_force() {
 }
 
 #[test]
+fn kill_of_a_created_container_stops_it() {
+    let mut b = Bundle::new("killcreated");
+    b.args(&["sleep", "60"]);
+    b.create().ok();
+    b.kill("KILL").ok();
+    b.wait_for_status("stopped", WAIT);
+    b.delete().ok();
+    b.assert_no_leftovers();
+}
+
+#[test]
+fn delete_of_a_created_container_succeeds_as_in_runc() {
+    // runc kills the waiting init and deletes; runr follows runc here.
+    let mut b = Bundle::new("deletecreatednoforce");
+    b.args(&["sleep", "60"]);
+    b.create().ok();
+    b.delete().ok();
+    b.state().failed();
+    b.assert_no_leftovers();
+}
+
+#[test]
 fn start_of_a_running_container_fails() {
     let mut b = Bundle::new("starttwice");
     b.args(&["sleep", "60"]);
