@@ -37,6 +37,9 @@ pub struct InitConfig<'a> {
     pub no_pivot: bool,
     /// runr's state-dir lock, inherited through clone; closed first thing.
     pub state_lock: std::os::fd::RawFd,
+    /// runr's end of the channel, inherited too: closed so that a send after
+    /// runr has gone fails instead of vanishing.
+    pub parent_chan: std::os::fd::RawFd,
 }
 
 /// Never returns: execs the container process or exits with an error.
@@ -65,6 +68,8 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
     let plan = cfg.plan;
     // SAFETY: the fd is runr's lock, inherited by clone; nothing in the init uses it.
     unsafe { libc::close(cfg.state_lock) };
+    // SAFETY: likewise runr's end of the channel, which the init never uses.
+    unsafe { libc::close(cfg.parent_chan) };
     // Die with runr until the container is ready; cleared before we say so.
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .context("setting pdeathsig")?;

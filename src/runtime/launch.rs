@@ -83,6 +83,12 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
     let fifo_path = dir.fifo_path();
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
         .context("creating exec fifo")?;
+    // Not subject to the umask: a non-root container user must be able to open it.
+    std::fs::set_permissions(
+        &fifo_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o622),
+    )
+    .context("setting exec fifo mode")?;
     let fifo: OwnedFd = File::options()
         .read(true)
         .custom_flags_path()
@@ -106,6 +112,7 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
         preserve_fds: req.preserve_fds + listen_fds(),
         no_pivot: req.no_pivot,
         state_lock: dir.lock_fd(),
+        parent_chan: parent_chan.raw(),
     };
     // The config (and with it the init's end of the channel, the fifo and the
     // console socket) is moved into the child; the parent's copies close here.
