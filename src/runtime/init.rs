@@ -135,7 +135,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         let size = process
             .console_size()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(sock, size, process.user().uid(), process.user().gid())?;
+        console::setup(sock, size, process.user().uid(), process.user().gid(), true)?;
     }
     rootfs::finalize(spec)?;
 
