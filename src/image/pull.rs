@@ -99,6 +99,11 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
         log::debug!("trying {} (mirror: {}, plain http: {})", ep.host, ep.mirror, ep.plain_http);
         let resolved = match resolve(&client, &ep, &auth, &want, r.digest()).await {
             Ok(x) => x,
+            Err(e) if ep.http_fallback_next && e.downcast_ref::<TransportError>().is_some() => {
+                log::info!("https://{} failed ({e:#}); trying plain HTTP", ep.host);
+                last_err = Some(e);
+                continue;
+            }
             Err(e) if ep.mirror => {
                 log::info!("mirror {} cannot serve {name}: {e:#}; trying the next endpoint", ep.host);
                 last_err = Some(e);
@@ -121,7 +126,10 @@ async fn resolve(
     want: &Platform,
     pinned: Option<&str>,
 ) -> Result<Resolved> {
-    let (bytes, _) = retry("fetching manifest", || client.pull_manifest_raw(&ep.reference, auth, ACCEPT)).await?;
+    // An HTTPS probe before plain HTTP is not retried: a transport failure moves on.
+    let attempts = if ep.http_fallback_next { 1 } else { ATTEMPTS };
+    let (bytes, _) =
+        retry_n("fetching manifest", attempts, || client.pull_manifest_raw(&ep.reference, auth, ACCEPT)).await?;
     let digest = sha256_of(&bytes);
     if let Some(p) = pinned {
         if p != digest {
@@ -306,23 +314,41 @@ async fn fetch_image(
     Ok(Pulled { record, name: full, downloaded })
 }
 
+/// The registry could not be reached or the connection failed (as opposed
+/// to an answer saying no).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportError(String);
+
+async fn retry<T, F, Fut>(what: &str, f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = oci_client::errors::Result<T>>,
+{
+    retry_n(what, ATTEMPTS, f).await
+}
+
 /// Retries a registry call with backoff; errors that will not change
 /// (not found, unauthorised, bad digest) are returned at once.
-async fn retry<T, F, Fut>(what: &str, mut f: F) -> Result<T>
+async fn retry_n<T, F, Fut>(what: &str, attempts: u32, mut f: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = oci_client::errors::Result<T>>,
 {
     let mut delay = Duration::from_millis(200);
-    for attempt in 1..=ATTEMPTS {
+    for attempt in 1..=attempts {
         match f().await {
             Ok(v) => return Ok(v),
-            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+            Err(e) if attempt < attempts && is_transient(&e) => {
                 log::warn!("{what}: {e}; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
-            Err(e) => return Err(anyhow!(describe(e))).context(what.to_string()),
+            Err(e) => {
+                let transport = matches!(e, oci_client::errors::OciDistributionError::RequestError(_));
+                let err = if transport { anyhow::Error::new(TransportError(describe(e))) } else { anyhow!(describe(e)) };
+                return Err(err).context(what.to_string());
+            }
         }
     }
     unreachable!("the last attempt returns")

@@ -52,8 +52,8 @@ impl RegistryOptions {
         Ok(RegistryOptions { mirrors, insecure, certs_dirs })
     }
 
-    fn is_insecure(&self, host: &str) -> bool {
-        is_loopback(host) || self.insecure.iter().any(|h| strip_url(h) == host)
+    fn listed_insecure(&self, host: &str) -> bool {
+        self.insecure.iter().any(|h| strip_url(h) == host)
     }
 }
 
@@ -64,8 +64,36 @@ pub struct Endpoint {
     pub host: String,
     pub mirror: bool,
     pub plain_http: bool,
+    /// Check the server's certificate (off for registries listed as insecure).
+    pub tls_verify: bool,
+    /// An HTTPS attempt followed by a plain HTTP one for the same host: a
+    /// transport failure moves on to the next endpoint.
+    pub http_fallback_next: bool,
     /// The reference rewritten for this endpoint.
     pub reference: Reference,
+}
+
+/// Endpoints for one host: HTTPS; for insecure and loopback hosts, HTTPS
+/// then plain HTTP, as docker does (listed insecure hosts skip the
+/// certificate check).
+fn host_endpoints(host: &str, mirror: bool, scheme: Option<&str>, reference: Reference, opts: &RegistryOptions) -> Vec<Endpoint> {
+    let listed = opts.listed_insecure(host);
+    let base = Endpoint {
+        host: host.to_string(),
+        mirror,
+        plain_http: false,
+        tls_verify: !listed,
+        http_fallback_next: false,
+        reference,
+    };
+    match scheme {
+        Some("http") => vec![Endpoint { plain_http: true, ..base }],
+        Some(_) => vec![base],
+        None if listed || is_loopback(host) => {
+            vec![Endpoint { http_fallback_next: true, ..base.clone() }, Endpoint { plain_http: true, ..base }]
+        }
+        None => vec![base],
+    }
 }
 
 fn strip_url(u: &str) -> &str {
@@ -83,13 +111,12 @@ pub fn endpoints(r: &Reference, opts: &RegistryOptions) -> Vec<Endpoint> {
     let mut out = Vec::new();
     if r.registry() == reference::DOCKER_HUB {
         for m in &opts.mirrors {
-            let host = strip_url(m).to_string();
-            let plain = m.starts_with("http://") || (!m.starts_with("https://") && opts.is_insecure(&host));
-            out.push(Endpoint { host: host.clone(), mirror: true, plain_http: plain, reference: rehost(r, &host) });
+            let host = strip_url(m);
+            let scheme = m.split_once("://").map(|(s, _)| s);
+            out.extend(host_endpoints(host, true, scheme, rehost(r, host), opts));
         }
     }
-    let host = r.resolve_registry().to_string();
-    out.push(Endpoint { plain_http: opts.is_insecure(r.registry()), host, mirror: false, reference: r.clone() });
+    out.extend(host_endpoints(r.resolve_registry(), false, None, r.clone(), opts));
     out
 }
 
@@ -131,6 +158,7 @@ pub fn client_for(ep: &Endpoint, opts: &RegistryOptions) -> Client {
     let protocol = if ep.plain_http { ClientProtocol::Http } else { ClientProtocol::Https };
     Client::new(ClientConfig {
         protocol,
+        accept_invalid_certificates: !ep.tls_verify,
         extra_root_certificates: load_certs(&opts.certs_dirs),
         platform_resolver: None,
         connect_timeout: Some(Duration::from_secs(15)),

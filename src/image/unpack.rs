@@ -452,3 +452,224 @@ pub fn fresh_dir(dest: &Path) -> Result<()> {
     std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    enum E<'a> {
+        File(&'a str, &'a [u8]),
+        Dir(&'a str),
+        Symlink(&'a str, &'a str),
+        Hardlink(&'a str, &'a str),
+    }
+
+    /// Builds a tarball byte by byte so names the tar crate would refuse
+    /// (`..`, absolute paths) can be written.
+    fn tarball(entries: &[E]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for e in entries {
+            let mut h = tar::Header::new_ustar();
+            let (name, kind, link, data): (&str, tar::EntryType, Option<&str>, &[u8]) = match e {
+                E::File(n, d) => (n, tar::EntryType::Regular, None, d),
+                E::Dir(n) => (n, tar::EntryType::Directory, None, b""),
+                E::Symlink(n, t) => (n, tar::EntryType::Symlink, Some(t), b""),
+                E::Hardlink(n, t) => (n, tar::EntryType::Link, Some(t), b""),
+            };
+            let raw = h.as_ustar_mut().unwrap();
+            raw.name[..name.len()].copy_from_slice(name.as_bytes());
+            if let Some(t) = link {
+                raw.linkname[..t.len()].copy_from_slice(t.as_bytes());
+            }
+            h.set_entry_type(kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(if kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(1_700_000_000);
+            h.set_cksum();
+            b.append(&h, data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        layer: PathBuf,
+        outside: PathBuf,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let layer = dir.path().join("layer");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&layer).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), "untouched").unwrap();
+        Fixture { _dir: dir, layer, outside }
+    }
+
+    fn assert_outside_untouched(f: &Fixture) {
+        assert_eq!(std::fs::read_to_string(f.outside.join("secret")).unwrap(), "untouched");
+        let names: Vec<_> = std::fs::read_dir(&f.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "something was created outside the layer: {names:?}");
+        let parent_names: Vec<_> =
+            std::fs::read_dir(f.layer.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(parent_names.len(), 2, "something was created beside the layer: {parent_names:?}");
+    }
+
+    fn unpack_err(f: &Fixture, tar: Vec<u8>) -> String {
+        let err = unpack_stream(&tar[..], &f.layer).expect_err("a hostile layer must fail");
+        format!("{err:#}")
+    }
+
+    #[test]
+    fn dot_dot_entry_is_refused_and_named() {
+        let f = fixture();
+        let msg = unpack_err(&f, tarball(&[E::File("../outside/secret", b"owned")]));
+        assert!(msg.contains("../outside/secret") && msg.contains(".."), "{msg}");
+        assert_outside_untouched(&f);
+    }
+
+    #[test]
+    fn absolute_entry_is_refused_and_named() {
+        let f = fixture();
+        let target = format!("{}/new", f.outside.display());
+        let msg = unpack_err(&f, tarball(&[E::File(&target, b"owned")]));
+        assert!(msg.contains(&target) && msg.contains("absolute"), "{msg}");
+        assert_outside_untouched(&f);
+    }
+
+    #[test]
+    fn writing_through_an_absolute_symlink_fails() {
+        let f = fixture();
+        let out = f.outside.display().to_string();
+        let msg = unpack_err(&f, tarball(&[E::Symlink("evil", &out), E::File("evil/secret", b"owned")]));
+        assert!(msg.contains("evil/secret") && msg.contains("outside the layer"), "{msg}");
+        assert_outside_untouched(&f);
+    }
+
+    #[test]
+    fn writing_through_a_relative_symlink_out_fails() {
+        let f = fixture();
+        let msg = unpack_err(&f, tarball(&[E::Symlink("evil", "../outside"), E::File("evil/new", b"owned")]));
+        assert!(msg.contains("evil/new"), "{msg}");
+        assert_outside_untouched(&f);
+    }
+
+    #[test]
+    fn a_directory_through_a_symlink_out_fails() {
+        let f = fixture();
+        let msg = unpack_err(&f, tarball(&[E::Symlink("evil", "../outside"), E::Dir("evil/sub/")]));
+        assert!(msg.contains("evil/sub"), "{msg}");
+        assert_outside_untouched(&f);
+    }
+
+    #[test]
+    fn a_file_replacing_a_symlink_does_not_follow_it() {
+        let f = fixture();
+        let secret = f.outside.join("secret").display().to_string();
+        unpack_stream(&tarball(&[E::Symlink("link", &secret), E::File("link", b"mine")])[..], &f.layer).unwrap();
+        assert_eq!(std::fs::read_to_string(f.layer.join("link")).unwrap(), "mine");
+        assert_outside_untouched(&f);
+    }
+
+    #[test]
+    fn hardlinks_to_outside_files_fail() {
+        for target in ["../outside/secret".to_string(), "/etc/passwd".to_string()] {
+            let f = fixture();
+            let msg = unpack_err(&f, tarball(&[E::Hardlink("hl", &target)]));
+            assert!(msg.contains("hl") && msg.contains(&target), "{msg}");
+            assert!(!f.layer.join("hl").exists());
+            assert_outside_untouched(&f);
+        }
+    }
+
+    #[test]
+    fn hardlinks_through_a_symlink_out_fail() {
+        let f = fixture();
+        let out = f.outside.display().to_string();
+        let msg = unpack_err(&f, tarball(&[E::Symlink("evil", &out), E::Hardlink("hl", "evil/secret")]));
+        assert!(msg.contains("\"hl\""), "{msg}");
+        assert!(!f.layer.join("hl").exists());
+        assert_outside_untouched(&f);
+    }
+
+    #[test]
+    fn absolute_symlinks_are_kept_as_they_are() {
+        let f = fixture();
+        unpack_stream(&tarball(&[E::Dir("bin/"), E::File("bin/busybox", b"x"), E::Symlink("bin/sh", "/bin/busybox")])[..], &f.layer)
+            .unwrap();
+        assert_eq!(std::fs::read_link(f.layer.join("bin/sh")).unwrap(), Path::new("/bin/busybox"));
+    }
+
+    #[test]
+    fn whiteouts_become_overlay_whiteouts() {
+        let f = fixture();
+        let tar = tarball(&[
+            E::Dir("d/"),
+            E::File("d/.wh.gone", b""),
+            E::Dir("o/"),
+            E::File("o/.wh..wh..opq", b""),
+            E::File("o/kept", b"k"),
+        ]);
+        unpack_stream(&tar[..], &f.layer).unwrap();
+        let md = std::fs::symlink_metadata(f.layer.join("d/gone")).unwrap();
+        assert!(md.file_type().is_char_device());
+        assert_eq!(md.rdev(), 0);
+        assert!(!f.layer.join("d/.wh.gone").exists());
+        let mut buf = [0u8; 4];
+        let p = CString::new(f.layer.join("o").display().to_string()).unwrap();
+        // SAFETY: NUL-terminated strings and a buffer whose length is passed.
+        let n = unsafe { libc::getxattr(p.as_ptr(), c"trusted.overlay.opaque".as_ptr(), buf.as_mut_ptr().cast(), 4) };
+        assert_eq!(n, 1);
+        assert_eq!(buf[0], b'y');
+        assert!(!f.layer.join("o/.wh..wh..opq").exists());
+        assert!(f.layer.join("o/kept").exists());
+    }
+
+    #[test]
+    fn hardlinks_inside_the_layer_share_the_inode() {
+        let f = fixture();
+        unpack_stream(&tarball(&[E::File("a", b"x"), E::Hardlink("b", "a")])[..], &f.layer).unwrap();
+        let (a, b) = (std::fs::metadata(f.layer.join("a")).unwrap(), std::fs::metadata(f.layer.join("b")).unwrap());
+        assert_eq!(a.ino(), b.ino());
+    }
+
+    #[test]
+    fn setuid_bits_survive_the_chown() {
+        let f = fixture();
+        let mut h = tar::Header::new_gnu();
+        h.set_path("su").unwrap();
+        h.set_size(1);
+        h.set_mode(0o4755);
+        h.set_uid(1000);
+        h.set_gid(1000);
+        h.set_cksum();
+        let mut b = tar::Builder::new(Vec::new());
+        b.append(&h, &b"x"[..]).unwrap();
+        unpack_stream(&b.into_inner().unwrap()[..], &f.layer).unwrap();
+        let md = std::fs::metadata(f.layer.join("su")).unwrap();
+        assert_eq!(md.mode() & 0o7777, 0o4755);
+        assert_eq!((md.uid(), md.gid()), (1000, 1000));
+    }
+
+    #[test]
+    fn wrong_diff_id_is_an_error() {
+        let f = fixture();
+        let blob = f.layer.parent().unwrap().join("blob.tar");
+        std::fs::write(&blob, tarball(&[E::File("a", b"x")])).unwrap();
+        let dest = f.layer.join("d");
+        std::fs::create_dir(&dest).unwrap();
+        let err = unpack_layer(&blob, &dest, Some(&crate::image::digest::sha256_of(b"other"))).unwrap_err();
+        assert!(format!("{err:#}").contains("diff_id"));
+    }
+
+    #[test]
+    fn gzip_and_zstd_are_told_by_magic_bytes() {
+        assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Compression::Gzip);
+        assert_eq!(Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
+        assert_eq!(Compression::detect(b"bin/"), Compression::None);
+    }
+}

@@ -77,8 +77,15 @@ pub fn login(ctx: &Context, a: LoginArgs) -> Result<i32> {
     // A manifest request for a name that surely does not exist: 404 means the
     // credentials were accepted, 401 that they were not.
     let probe: Reference = reference::parse(&format!("{server}/rdock-login-probe/x:latest")).map_err(anyhow::Error::msg)?;
-    let ep = registry::endpoints(&probe, &opts).pop().expect("the registry itself is always an endpoint");
-    verify(ctx, &ep, &opts, &user, &password).with_context(|| format!("logging in to {server}"))?;
+    let mut result = Err(anyhow::anyhow!("no endpoint for {server}"));
+    for ep in registry::endpoints(&probe, &opts).into_iter().filter(|e| !e.mirror) {
+        result = verify(ctx, &ep, &opts, &user, &password);
+        match &result {
+            Err(e) if ep.http_fallback_next && e.to_string().starts_with("transport: ") => continue,
+            _ => break,
+        }
+    }
+    result.with_context(|| format!("logging in to {server}"))?;
     auth::store(&server, &user, &password)?;
     println!("Login Succeeded");
     Ok(0)
@@ -97,6 +104,8 @@ fn verify(ctx: &Context, ep: &Endpoint, opts: &registry::RegistryOptions, user: 
                     bail!("unauthorized: incorrect username or password ({msg})")
                 } else if low.contains("not found") || low.contains("unknown") || low.contains("404") {
                     Ok(())
+                } else if matches!(e, oci_client::errors::OciDistributionError::RequestError(_)) {
+                    bail!("transport: {msg}")
                 } else {
                     bail!("{msg}")
                 }
