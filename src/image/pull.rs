@@ -127,7 +127,14 @@ async fn resolve(
     pinned: Option<&str>,
 ) -> Result<Resolved> {
     // An HTTPS probe before plain HTTP is not retried: a transport failure moves on.
-    let attempts = if ep.http_fallback_next { 1 } else { ATTEMPTS };
+    // A mirror that cannot be reached gets one more try, then the next endpoint.
+    let attempts = if ep.http_fallback_next {
+        1
+    } else if ep.mirror {
+        2
+    } else {
+        ATTEMPTS
+    };
     let (bytes, _) =
         retry_n("fetching manifest", attempts, || client.pull_manifest_raw(&ep.reference, auth, ACCEPT)).await?;
     let digest = sha256_of(&bytes);
@@ -367,6 +374,10 @@ fn describe(e: oci_client::errors::OciDistributionError) -> String {
     use oci_client::errors::OciDistributionError as E;
     match &e {
         E::ImageManifestNotFoundError(_) => format!("manifest unknown: {e}"),
+        E::UnauthorizedError { url } => {
+            format!("unauthorized: authentication required ({url}); log in with `rdock login`")
+        }
+        E::AuthenticationFailure(m) => format!("unauthorized: authentication failed: {m}"),
         E::RegistryError { envelope, .. } => {
             let codes: Vec<String> = envelope.errors.iter().map(|x| format!("{:?}: {}", x.code, x.message)).collect();
             format!("registry error: {}", codes.join("; "))

@@ -155,6 +155,7 @@ fn is_client_cert(p: &Path) -> bool {
 
 /// A client for one endpoint.
 pub fn client_for(ep: &Endpoint, opts: &RegistryOptions) -> Client {
+    init_tls();
     let protocol = if ep.plain_http { ClientProtocol::Http } else { ClientProtocol::Https };
     Client::new(ClientConfig {
         protocol,

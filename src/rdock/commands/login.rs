@@ -100,7 +100,9 @@ fn verify(ctx: &Context, ep: &Endpoint, opts: &registry::RegistryOptions, user: 
             Err(e) => {
                 let msg = format!("{e}");
                 let low = msg.to_lowercase();
-                if low.contains("unauthorized") || low.contains("401") || low.contains("authentication") || low.contains("denied") {
+                use oci_client::errors::OciDistributionError as E;
+                let auth_failed = matches!(e, E::UnauthorizedError { .. } | E::AuthenticationFailure(_));
+                if auth_failed || low.contains("unauthorized") || low.contains("401") || low.contains("authentication") || low.contains("denied") {
                     bail!("unauthorized: incorrect username or password ({msg})")
                 } else if low.contains("not found") || low.contains("unknown") || low.contains("404") {
                     Ok(())
