@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 type TestResult = Result<(), String>;
+type TestFn = fn(&Env) -> TestResult;
 
 const RDOCK: &str = env!("CARGO_BIN_EXE_rdock");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -34,9 +35,16 @@ struct Registry {
 impl Registry {
     fn start(dir: PathBuf, extra: &[&str]) -> Registry {
         let port = free_port();
-        let mut args = vec!["start".to_string(), dir.display().to_string(), port.to_string()];
+        let mut args = vec![
+            "start".to_string(),
+            dir.display().to_string(),
+            port.to_string(),
+        ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let st = Command::new(format!("{REPO}/hack/registry.sh")).args(&args).status().expect("running hack/registry.sh");
+        let st = Command::new(format!("{REPO}/hack/registry.sh"))
+            .args(&args)
+            .status()
+            .expect("running hack/registry.sh");
         assert!(st.success(), "registry did not start");
         Registry { dir, port }
     }
@@ -47,13 +55,19 @@ impl Registry {
 
     fn blob_data(&self, digest: &str) -> PathBuf {
         let hex = &digest[7..];
-        self.dir.join(format!("storage/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
+        self.dir.join(format!(
+            "storage/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        ))
     }
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = Command::new(format!("{REPO}/hack/registry.sh")).arg("stop").arg(&self.dir).status();
+        let _ = Command::new(format!("{REPO}/hack/registry.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
     }
 }
 
@@ -79,15 +93,21 @@ impl Env {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs rdock with a root, an empty docker config dir and extra env.
 fn rdock(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(RDOCK);
     c.arg("--root").arg(root).args(args);
-    c.env_remove("RDOCK_REGISTRY_MIRROR").env_remove("RDOCK_INSECURE_REGISTRY");
-    c.env("DOCKER_CONFIG", root.join(".docker")).env("RDOCK_CONFIG", root.join("no-daemon.json"));
+    c.env_remove("RDOCK_REGISTRY_MIRROR")
+        .env_remove("RDOCK_INSECURE_REGISTRY");
+    c.env("DOCKER_CONFIG", root.join(".docker"))
+        .env("RDOCK_CONFIG", root.join("no-daemon.json"));
     for (k, v) in env {
         c.env(k, v);
     }
@@ -109,7 +129,10 @@ fn ok(out: &Output) -> Result<String, String> {
 
 fn fails(out: &Output) -> Result<String, String> {
     if out.status.success() {
-        Err(format!("rdock succeeded but should have failed: {}", String::from_utf8_lossy(&out.stdout)))
+        Err(format!(
+            "rdock succeeded but should have failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        ))
     } else {
         Ok(String::from_utf8_lossy(&out.stderr).into_owned())
     }
@@ -120,7 +143,10 @@ fn count(dir: &Path) -> usize {
 }
 
 fn layer_dirs(root: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root.join("layers")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root.join("layers"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     v.sort();
     v
 }
@@ -178,8 +204,16 @@ fn push_image(base: &Path, registry: &str, repo: &str, layers: &[Vec<u8>]) -> Ve
     let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
         "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
         "annotations": {"org.opencontainers.image.ref.name": "latest"}}]});
-    std::fs::write(layout.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-    std::fs::write(layout.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
     let st = Command::new("skopeo")
         .args(["copy", "-q", "--dest-tls-verify=false"])
         .arg(format!("oci:{}:latest", layout.display()))
@@ -190,30 +224,64 @@ fn push_image(base: &Path, registry: &str, repo: &str, layers: &[Vec<u8>]) -> Ve
     let _ = diffs;
     // skopeo compresses layers on the way to a registry: read back what it stored.
     let out = Command::new("curl")
-        .args(["-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json"])
+        .args([
+            "-sf",
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+        ])
         .arg(format!("http://{registry}/v2/{repo}/manifests/latest"))
         .output()
         .unwrap();
-    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("manifest from the registry");
-    m["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap().to_string()).collect()
+    let m: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("manifest from the registry");
+    m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect()
 }
 
 // ---- the tests ----
 
 fn pull_docker_hub_name_through_mirror(env: &Env) -> TestResult {
     let root = env.root();
-    let out = ok(&rdock(&root, &["--registry-mirror", &env.mirror(), "pull", "busybox"], &[]))?;
-    check!(out.trim_end().ends_with("docker.io/library/busybox:latest"), "unexpected output: {out}");
-    check!(out.contains("Pull complete") && out.contains("Status: Downloaded newer image for busybox:latest"), "{out}");
+    let out = ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "busybox"],
+        &[],
+    ))?;
+    check!(
+        out.trim_end().ends_with("docker.io/library/busybox:latest"),
+        "unexpected output: {out}"
+    );
+    check!(
+        out.contains("Pull complete")
+            && out.contains("Status: Downloaded newer image for busybox:latest"),
+        "{out}"
+    );
     let images = ok(&rdock(&root, &["images"], &[]))?;
     let line = images.lines().nth(1).unwrap_or_default();
-    check!(images.starts_with("REPOSITORY") && line.starts_with("busybox ") && line.contains("latest"), "{images}");
+    check!(
+        images.starts_with("REPOSITORY") && line.starts_with("busybox ") && line.contains("latest"),
+        "{images}"
+    );
     let layers = layer_dirs(&root);
     check!(layers.len() == 1, "expected one layer dir, got {layers:?}");
-    check!(layers[0].join("bin/busybox").is_file(), "busybox binary missing");
-    check!(std::fs::read_link(layers[0].join("bin/sh")).is_ok(), "sh applet link missing");
+    check!(
+        layers[0].join("bin/busybox").is_file(),
+        "busybox binary missing"
+    );
+    check!(
+        std::fs::read_link(layers[0].join("bin/sh")).is_ok(),
+        "sh applet link missing"
+    );
     // A second pull finds everything there.
-    let again = ok(&rdock(&root, &["--registry-mirror", &env.mirror(), "pull", "busybox:latest"], &[]))?;
+    let again = ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "busybox:latest"],
+        &[],
+    ))?;
     check!(again.contains("Image is up to date"), "{again}");
     Ok(())
 }
@@ -222,38 +290,86 @@ fn mirror_from_environment_falls_back_to_next_endpoint(env: &Env) -> TestResult 
     let root = env.root();
     // The first mirror is down; the second serves the image.
     let mirrors = format!("http://127.0.0.1:{},{}", free_port(), env.mirror());
-    let out = ok(&rdock(&root, &["pull", "-q", "hello-world"], &[("RDOCK_REGISTRY_MIRROR", &mirrors)]))?;
-    check!(out.trim() == "docker.io/library/hello-world:latest", "-q prints only the name: {out:?}");
+    let out = ok(&rdock(
+        &root,
+        &["pull", "-q", "hello-world"],
+        &[("RDOCK_REGISTRY_MIRROR", &mirrors)],
+    ))?;
+    check!(
+        out.trim() == "docker.io/library/hello-world:latest",
+        "-q prints only the name: {out:?}"
+    );
     Ok(())
 }
 
 fn layers_are_shared_between_images(env: &Env) -> TestResult {
     let root = env.root();
-    ok(&rdock(&root, &["--registry-mirror", &env.mirror(), "pull", "busybox"], &[]))?;
-    let out = ok(&rdock(&root, &["--registry-mirror", &env.mirror(), "pull", "hello-world"], &[]))?;
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "busybox"],
+        &[],
+    ))?;
+    let out = ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "hello-world"],
+        &[],
+    ))?;
     check!(out.contains("Already exists"), "{out}");
-    check!(layer_dirs(&root).len() == 1, "layer not shared: {:?}", layer_dirs(&root));
+    check!(
+        layer_dirs(&root).len() == 1,
+        "layer not shared: {:?}",
+        layer_dirs(&root)
+    );
     Ok(())
 }
 
 fn whiteouts_and_opaque_dirs_work_under_overlayfs(env: &Env) -> TestResult {
     let root = env.root();
-    ok(&rdock(&root, &["pull", &format!("{}/library/layers", env.plain.host())], &[]))?;
-    let inspect = ok(&rdock(&root, &["image", "inspect", &format!("{}/library/layers", env.plain.host())], &[]))?;
+    ok(&rdock(
+        &root,
+        &["pull", &format!("{}/library/layers", env.plain.host())],
+        &[],
+    ))?;
+    let inspect = ok(&rdock(
+        &root,
+        &[
+            "image",
+            "inspect",
+            &format!("{}/library/layers", env.plain.host()),
+        ],
+        &[],
+    ))?;
     let v: serde_json::Value = serde_json::from_str(&inspect).map_err(|e| e.to_string())?;
-    let lower = v[0]["GraphDriver"]["Data"]["LowerDir"].as_str().ok_or("no LowerDir")?.to_string();
+    let lower = v[0]["GraphDriver"]["Data"]["LowerDir"]
+        .as_str()
+        .ok_or("no LowerDir")?
+        .to_string();
     check!(lower.split(':').count() == 4, "expected 4 layers: {lower}");
     let mnt = root.join("mnt");
     std::fs::create_dir_all(&mnt).unwrap();
-    let st = Command::new("mount").args(["-t", "overlay", "overlay", "-o"]).arg(format!("lowerdir={lower}")).arg(&mnt).status().unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "overlay", "overlay", "-o"])
+        .arg(format!("lowerdir={lower}"))
+        .arg(&mnt)
+        .status()
+        .unwrap();
     check!(st.success(), "overlay mount failed");
     let seen = (|| -> TestResult {
         check!(mnt.join("data/keep/file").is_file(), "kept file missing");
         check!(!mnt.join("data/gone").exists(), "whited-out file visible");
         check!(!mnt.join("data/gonedir").exists(), "whited-out dir visible");
-        check!(mnt.join("opq/new").is_file(), "new file in opaque dir missing");
-        check!(!mnt.join("opq/old1").exists(), "opaque dir shows lower content");
-        check!(std::fs::read_link(mnt.join("data/abs-link")).unwrap() == Path::new("/bin/busybox"), "abs link");
+        check!(
+            mnt.join("opq/new").is_file(),
+            "new file in opaque dir missing"
+        );
+        check!(
+            !mnt.join("opq/old1").exists(),
+            "opaque dir shows lower content"
+        );
+        check!(
+            std::fs::read_link(mnt.join("data/abs-link")).unwrap() == Path::new("/bin/busybox"),
+            "abs link"
+        );
         check!(mnt.join("bin/busybox").is_file(), "base layer missing");
         Ok(())
     })();
@@ -266,29 +382,61 @@ fn multi_arch_index_picks_the_platform(env: &Env) -> TestResult {
     let root = env.root();
     ok(&rdock(&root, &["pull", &name], &[]))?;
     let layers = layer_dirs(&root);
-    check!(layers.len() == 1 && layers[0].join("bin/busybox").exists(), "amd64 image expected");
+    check!(
+        layers.len() == 1 && layers[0].join("bin/busybox").exists(),
+        "amd64 image expected"
+    );
     let root = env.root();
-    ok(&rdock(&root, &["pull", "--platform", "linux/arm64", &name], &[]))?;
+    ok(&rdock(
+        &root,
+        &["pull", "--platform", "linux/arm64", &name],
+        &[],
+    ))?;
     let layers = layer_dirs(&root);
-    check!(layers.len() == 1 && std::fs::read_to_string(layers[0].join("ARCH")).unwrap_or_default() == "arm64\n", "arm64 image expected");
-    let err = fails(&rdock(&env.root(), &["pull", &format!("{}/library/armonly", env.plain.host())], &[]))?;
-    check!(err.contains("no matching manifest for linux/amd64") && err.contains("linux/arm64/v8"), "{err}");
+    check!(
+        layers.len() == 1
+            && std::fs::read_to_string(layers[0].join("ARCH")).unwrap_or_default() == "arm64\n",
+        "arm64 image expected"
+    );
+    let err = fails(&rdock(
+        &env.root(),
+        &["pull", &format!("{}/library/armonly", env.plain.host())],
+        &[],
+    ))?;
+    check!(
+        err.contains("no matching manifest for linux/amd64") && err.contains("linux/arm64/v8"),
+        "{err}"
+    );
     Ok(())
 }
 
 fn zstd_layers_unpack(env: &Env) -> TestResult {
     let root = env.root();
-    ok(&rdock(&root, &["pull", &format!("{}/library/zstd", env.plain.host())], &[]))?;
-    check!(layer_dirs(&root)[0].join("bin/busybox").is_file(), "zstd layer not unpacked");
+    ok(&rdock(
+        &root,
+        &["pull", &format!("{}/library/zstd", env.plain.host())],
+        &[],
+    ))?;
+    check!(
+        layer_dirs(&root)[0].join("bin/busybox").is_file(),
+        "zstd layer not unpacked"
+    );
     Ok(())
 }
 
 fn unknown_images_tags_and_digests_fail_clearly(env: &Env) -> TestResult {
     let h = env.plain.host();
-    for name in [format!("{h}/library/nope"), format!("{h}/library/busybox:nope"), format!("{h}/library/busybox@sha256:{}", "0".repeat(64))] {
+    for name in [
+        format!("{h}/library/nope"),
+        format!("{h}/library/busybox:nope"),
+        format!("{h}/library/busybox@sha256:{}", "0".repeat(64)),
+    ] {
         let root = env.root();
         let err = fails(&rdock(&root, &["pull", &name], &[]))?;
-        check!(err.contains("manifest unknown") && err.contains(&name), "{err}");
+        check!(
+            err.contains("manifest unknown") && err.contains(&name),
+            "{err}"
+        );
         check!(count(&root.join("layers")) == 0, "layers left behind");
     }
     Ok(())
@@ -297,15 +445,44 @@ fn unknown_images_tags_and_digests_fail_clearly(env: &Env) -> TestResult {
 fn rmi_removes_only_what_nothing_else_uses(env: &Env) -> TestResult {
     let root = env.root();
     let m = env.mirror();
-    ok(&rdock(&root, &["--registry-mirror", &m, "pull", "busybox"], &[]))?;
-    ok(&rdock(&root, &["--registry-mirror", &m, "pull", "hello-world"], &[]))?;
-    ok(&rdock(&root, &["pull", &format!("{}/library/layers", env.plain.host())], &[]))?;
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &m, "pull", "busybox"],
+        &[],
+    ))?;
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &m, "pull", "hello-world"],
+        &[],
+    ))?;
+    ok(&rdock(
+        &root,
+        &["pull", &format!("{}/library/layers", env.plain.host())],
+        &[],
+    ))?;
     check!(layer_dirs(&root).len() == 4, "{:?}", layer_dirs(&root));
-    let out = ok(&rdock(&root, &["rmi", &format!("{}/library/layers:latest", env.plain.host())], &[]))?;
+    let out = ok(&rdock(
+        &root,
+        &[
+            "rmi",
+            &format!("{}/library/layers:latest", env.plain.host()),
+        ],
+        &[],
+    ))?;
     check!(out.contains("Deleted: sha256:"), "{out}");
-    check!(layer_dirs(&root).len() == 1, "shared base layer must stay: {:?}", layer_dirs(&root));
+    check!(
+        layer_dirs(&root).len() == 1,
+        "shared base layer must stay: {:?}",
+        layer_dirs(&root)
+    );
     // A container using hello-world blocks its removal unless forced.
-    let id = ok(&rdock(&root, &["images", "-q", "--no-trunc", "hello-world"], &[]))?.trim().to_string();
+    let id = ok(&rdock(
+        &root,
+        &["images", "-q", "--no-trunc", "hello-world"],
+        &[],
+    ))?
+    .trim()
+    .to_string();
     std::fs::create_dir_all(root.join("containers/c1")).unwrap();
     std::fs::write(root.join("containers/c1/image"), &id).unwrap();
     let err = fails(&rdock(&root, &["rmi", "hello-world"], &[]))?;
@@ -313,21 +490,48 @@ fn rmi_removes_only_what_nothing_else_uses(env: &Env) -> TestResult {
     ok(&rdock(&root, &["rmi", "-f", &id[7..19]], &[]))?;
     check!(layer_dirs(&root).len() == 1, "busybox still uses the layer");
     ok(&rdock(&root, &["image", "rm", "busybox"], &[]))?;
-    check!(layer_dirs(&root).is_empty(), "layers left: {:?}", layer_dirs(&root));
+    check!(
+        layer_dirs(&root).is_empty(),
+        "layers left: {:?}",
+        layer_dirs(&root)
+    );
     check!(count(&root.join("blobs/sha256")) == 0, "blobs left");
     Ok(())
 }
 
 fn tag_images_flags_and_prune(env: &Env) -> TestResult {
     let root = env.root();
-    ok(&rdock(&root, &["--registry-mirror", &env.mirror(), "pull", "busybox"], &[]))?;
-    ok(&rdock(&root, &["tag", "busybox", "localhost:5000/mine:v1"], &[]))?;
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "busybox"],
+        &[],
+    ))?;
+    ok(&rdock(
+        &root,
+        &["tag", "busybox", "localhost:5000/mine:v1"],
+        &[],
+    ))?;
     let images = ok(&rdock(&root, &["images"], &[]))?;
-    check!(images.lines().any(|l| l.starts_with("localhost:5000/mine") && l.contains("v1")), "{images}");
+    check!(
+        images
+            .lines()
+            .any(|l| l.starts_with("localhost:5000/mine") && l.contains("v1")),
+        "{images}"
+    );
     let q = ok(&rdock(&root, &["images", "-q"], &[]))?;
-    check!(q.lines().count() == 1 && q.trim().len() == 12, "one short id expected: {q:?}");
-    let d = ok(&rdock(&root, &["images", "--digests", "--no-trunc", "busybox"], &[]))?;
-    check!(d.lines().next().unwrap_or_default().contains("DIGEST") && d.contains("sha256:"), "{d}");
+    check!(
+        q.lines().count() == 1 && q.trim().len() == 12,
+        "one short id expected: {q:?}"
+    );
+    let d = ok(&rdock(
+        &root,
+        &["images", "--digests", "--no-trunc", "busybox"],
+        &[],
+    ))?;
+    check!(
+        d.lines().next().unwrap_or_default().contains("DIGEST") && d.contains("sha256:"),
+        "{d}"
+    );
     // Untagging one name keeps the image.
     let out = ok(&rdock(&root, &["rmi", "localhost:5000/mine:v1"], &[]))?;
     check!(out.trim() == "Untagged: localhost:5000/mine:v1", "{out}");
@@ -357,12 +561,24 @@ fn concurrent_pulls_of_one_image_both_succeed(env: &Env) -> TestResult {
     check!(layer_dirs(&root).len() == 4, "{:?}", layer_dirs(&root));
     let images = ok(&rdock(&root, &["images", "-q"], &[]))?;
     check!(images.lines().count() == 1, "{images}");
-    check!(count(&root.join("tmp")) == count_locks(&root.join("tmp")), "temp files left behind");
+    check!(
+        count(&root.join("tmp")) == count_locks(&root.join("tmp")),
+        "temp files left behind"
+    );
     Ok(())
 }
 
 fn count_locks(dir: &Path) -> usize {
-    std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".lock")).count()
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".lock")
+        })
+        .count()
 }
 
 /// A proxy in front of the registry that cuts every first response for a
@@ -371,7 +587,9 @@ fn cutting_proxy(upstream: u16, saw_range: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        let cut_done = Arc::new(std::sync::Mutex::new(std::collections::HashSet::<String>::new()));
+        let cut_done = Arc::new(std::sync::Mutex::new(
+            std::collections::HashSet::<String>::new(),
+        ));
         for conn in listener.incoming() {
             let Ok(mut client) = conn else { break };
             let cut_done = cut_done.clone();
@@ -381,7 +599,9 @@ fn cutting_proxy(upstream: u16, saw_range: Arc<AtomicBool>) -> u16 {
                 let mut byte = [0u8; 1];
                 while !head.ends_with(b"\r\n\r\n") {
                     // 0x16 opens a TLS handshake (rdock tries HTTPS first): hang up.
-                    if client.read(&mut byte).unwrap_or(0) == 0 || (head.is_empty() && byte[0] == 0x16) {
+                    if client.read(&mut byte).unwrap_or(0) == 0
+                        || (head.is_empty() && byte[0] == 0x16)
+                    {
                         return;
                     }
                     head.push(byte[0]);
@@ -392,7 +612,9 @@ fn cutting_proxy(upstream: u16, saw_range: Arc<AtomicBool>) -> u16 {
                     saw_range.store(true, Ordering::SeqCst);
                 }
                 let text = text.replacen("\r\n", "\r\nConnection: close\r\n", 1);
-                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else { return };
+                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    return;
+                };
                 up.write_all(text.as_bytes()).unwrap();
                 let mut resp = Vec::new();
                 let _ = up.read_to_end(&mut resp);
@@ -417,9 +639,16 @@ fn dropped_connections_are_resumed_with_range(env: &Env) -> TestResult {
     let saw_range = Arc::new(AtomicBool::new(false));
     let port = cutting_proxy(env.plain.port, saw_range.clone());
     let root = env.root();
-    let out = rdock(&root, &["pull", &format!("127.0.0.1:{port}/library/layers")], &[]);
+    let out = rdock(
+        &root,
+        &["pull", &format!("127.0.0.1:{port}/library/layers")],
+        &[],
+    );
     ok(&out)?;
-    check!(saw_range.load(Ordering::SeqCst), "no Range request was made");
+    check!(
+        saw_range.load(Ordering::SeqCst),
+        "no Range request was made"
+    );
     check!(layer_dirs(&root).len() == 4, "{:?}", layer_dirs(&root));
     Ok(())
 }
@@ -427,8 +656,28 @@ fn dropped_connections_are_resumed_with_range(env: &Env) -> TestResult {
 fn tampered_blobs_fail_with_clear_errors(env: &Env) -> TestResult {
     let reg = Registry::start(env.base.path().join("tamper-registry"), &[]);
     let h = reg.host();
-    let wrong = push_image(env.base.path(), &h, "t/wrong", &[raw_tar(&[("a", tar::EntryType::Regular, "", b"content of wrong")])]);
-    let trunc = push_image(env.base.path(), &h, "t/trunc", &[raw_tar(&[("b", tar::EntryType::Regular, "", b"content of trunc")])]);
+    let wrong = push_image(
+        env.base.path(),
+        &h,
+        "t/wrong",
+        &[raw_tar(&[(
+            "a",
+            tar::EntryType::Regular,
+            "",
+            b"content of wrong",
+        )])],
+    );
+    let trunc = push_image(
+        env.base.path(),
+        &h,
+        "t/trunc",
+        &[raw_tar(&[(
+            "b",
+            tar::EntryType::Regular,
+            "",
+            b"content of trunc",
+        )])],
+    );
     // Same size, other bytes: the registry serves them as they are.
     let p = reg.blob_data(&wrong[0]);
     let mut data = std::fs::read(&p).unwrap();
@@ -441,9 +690,15 @@ fn tampered_blobs_fail_with_clear_errors(env: &Env) -> TestResult {
 
     let root = env.root();
     let err = fails(&rdock(&root, &["pull", &format!("{h}/t/wrong")], &[]))?;
-    check!(err.contains("digest mismatch") && err.contains(&wrong[0]), "{err}");
+    check!(
+        err.contains("digest mismatch") && err.contains(&wrong[0]),
+        "{err}"
+    );
     let err = fails(&rdock(&root, &["pull", &format!("{h}/t/trunc")], &[]))?;
-    check!(err.contains(&trunc[0]) && (err.contains("connection ended") || err.contains("bytes")), "{err}");
+    check!(
+        err.contains(&trunc[0]) && (err.contains("connection ended") || err.contains("bytes")),
+        "{err}"
+    );
     check!(layer_dirs(&root).is_empty(), "no layer from a bad blob");
     let images = ok(&rdock(&root, &["images", "-q"], &[]))?;
     check!(images.trim().is_empty(), "no half-visible image: {images}");
@@ -453,35 +708,72 @@ fn tampered_blobs_fail_with_clear_errors(env: &Env) -> TestResult {
 fn hostile_layers_fail_naming_the_entry(env: &Env) -> TestResult {
     let h = env.plain.host();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("evil/dotdot", raw_tar(&[("../../../../tmp/rdock-escape", tar::EntryType::Regular, "", b"x")]), "../../../../tmp/rdock-escape"),
-        ("evil/abs", raw_tar(&[("/tmp/rdock-escape", tar::EntryType::Regular, "", b"x")]), "/tmp/rdock-escape"),
+        (
+            "evil/dotdot",
+            raw_tar(&[(
+                "../../../../tmp/rdock-escape",
+                tar::EntryType::Regular,
+                "",
+                b"x",
+            )]),
+            "../../../../tmp/rdock-escape",
+        ),
+        (
+            "evil/abs",
+            raw_tar(&[("/tmp/rdock-escape", tar::EntryType::Regular, "", b"x")]),
+            "/tmp/rdock-escape",
+        ),
         (
             "evil/symlink",
-            raw_tar(&[("l", tar::EntryType::Symlink, "/tmp", b""), ("l/rdock-escape", tar::EntryType::Regular, "", b"x")]),
+            raw_tar(&[
+                ("l", tar::EntryType::Symlink, "/tmp", b""),
+                ("l/rdock-escape", tar::EntryType::Regular, "", b"x"),
+            ]),
             "l/rdock-escape",
         ),
-        ("evil/hardlink", raw_tar(&[("h", tar::EntryType::Link, "../../../../etc/passwd", b"")]), "../../../../etc/passwd"),
+        (
+            "evil/hardlink",
+            raw_tar(&[("h", tar::EntryType::Link, "../../../../etc/passwd", b"")]),
+            "../../../../etc/passwd",
+        ),
     ];
     for (repo, tar, entry) in cases {
         push_image(env.base.path(), &h, repo, &[tar]);
         let root = env.root();
         let err = fails(&rdock(&root, &["pull", &format!("{h}/{repo}")], &[]))?;
-        check!(err.contains(entry), "{repo}: error does not name {entry}: {err}");
+        check!(
+            err.contains(entry),
+            "{repo}: error does not name {entry}: {err}"
+        );
         check!(!Path::new("/tmp/rdock-escape").exists(), "{repo} escaped");
         check!(layer_dirs(&root).is_empty(), "{repo}: layer kept");
-        check!(ok(&rdock(&root, &["images", "-q"], &[]))?.trim().is_empty(), "{repo}: image recorded");
+        check!(
+            ok(&rdock(&root, &["images", "-q"], &[]))?.trim().is_empty(),
+            "{repo}: image recorded"
+        );
     }
     Ok(())
 }
 
 fn a_full_disk_fails_cleanly(env: &Env) -> TestResult {
     let root = env.root();
-    let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&root).status().unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&root)
+        .status()
+        .unwrap();
     check!(st.success(), "tmpfs mount failed");
     let res = (|| -> TestResult {
-        let err = fails(&rdock(&root, &["--registry-mirror", &env.mirror(), "pull", "busybox"], &[]))?;
+        let err = fails(&rdock(
+            &root,
+            &["--registry-mirror", &env.mirror(), "pull", "busybox"],
+            &[],
+        ))?;
         check!(err.contains("No space left on device"), "{err}");
-        check!(ok(&rdock(&root, &["images", "-q"], &[]))?.trim().is_empty(), "image recorded on a full disk");
+        check!(
+            ok(&rdock(&root, &["images", "-q"], &[]))?.trim().is_empty(),
+            "image recorded on a full disk"
+        );
         Ok(())
     })();
     let _ = Command::new("umount").arg(&root).status();
@@ -492,7 +784,14 @@ fn https_basic_auth_login_pull_logout(env: &Env) -> TestResult {
     let d = env.base.path().join("tls");
     std::fs::create_dir_all(&d).unwrap();
     let sh = |script: &str| {
-        let st = Command::new("sh").arg("-ec").arg(script).current_dir(&d).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+        let st = Command::new("sh")
+            .arg("-ec")
+            .arg(script)
+            .current_dir(&d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
         assert!(st.success(), "{script}");
     };
     sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rdock-test-ca -keyout ca.key -out ca.crt");
@@ -500,11 +799,29 @@ fn https_basic_auth_login_pull_logout(env: &Env) -> TestResult {
     sh("printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.crt");
     sh("htpasswd -Bbn tester s3cret > htpasswd");
     let s = |f: &str| d.join(f).display().to_string();
-    let reg = Registry::start(d.join("registry"), &["--tls", &s("server.crt"), &s("server.key"), "--htpasswd", &s("htpasswd")]);
+    let reg = Registry::start(
+        d.join("registry"),
+        &[
+            "--tls",
+            &s("server.crt"),
+            &s("server.key"),
+            "--htpasswd",
+            &s("htpasswd"),
+        ],
+    );
     let h = reg.host();
     let st = Command::new("skopeo")
-        .args(["copy", "-q", "--dest-tls-verify=false", "--dest-creds", "tester:s3cret"])
-        .arg(format!("docker://{}/library/busybox:latest", env.plain.host()))
+        .args([
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "tester:s3cret",
+        ])
+        .arg(format!(
+            "docker://{}/library/busybox:latest",
+            env.plain.host()
+        ))
         .arg(format!("docker://{h}/private/busybox:latest"))
         .args(["--src-tls-verify=false"])
         .status()
@@ -518,19 +835,37 @@ fn https_basic_auth_login_pull_logout(env: &Env) -> TestResult {
     let root = env.root();
     let name = format!("{h}/private/busybox");
     let err = fails(&rdock(&root, &["pull", &name], &e))?;
-    check!(err.to_lowercase().contains("unauthorized") || err.contains("401"), "{err}");
-    let err = fails(&rdock(&root, &["login", "-u", "tester", "-p", "wrong", &h], &e))?;
+    check!(
+        err.to_lowercase().contains("unauthorized") || err.contains("401"),
+        "{err}"
+    );
+    let err = fails(&rdock(
+        &root,
+        &["login", "-u", "tester", "-p", "wrong", &h],
+        &e,
+    ))?;
     check!(err.contains("incorrect username or password"), "{err}");
-    let out = ok(&rdock(&root, &["login", "-u", "tester", "-p", "s3cret", &h], &e))?;
+    let out = ok(&rdock(
+        &root,
+        &["login", "-u", "tester", "-p", "s3cret", &h],
+        &e,
+    ))?;
     check!(out.contains("Login Succeeded"), "{out}");
-    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join(".docker/config.json")).unwrap()).unwrap();
-    check!(cfg["auths"][&h]["auth"] == "dGVzdGVyOnMzY3JldA==", "config.json: {cfg}");
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join(".docker/config.json")).unwrap()).unwrap();
+    check!(
+        cfg["auths"][&h]["auth"] == "dGVzdGVyOnMzY3JldA==",
+        "config.json: {cfg}"
+    );
     ok(&rdock(&root, &["pull", &name], &e))?;
     check!(layer_dirs(&root).len() == 1, "image not unpacked");
     let out = ok(&rdock(&root, &["logout", &h], &e))?;
     check!(out.contains("Removing login credentials"), "{out}");
     let err = fails(&rdock(&env.root(), &["pull", &name], &e))?;
-    check!(err.to_lowercase().contains("unauthorized") || err.contains("401"), "{err}");
+    check!(
+        err.to_lowercase().contains("unauthorized") || err.contains("401"),
+        "{err}"
+    );
     Ok(())
 }
 
@@ -547,38 +882,90 @@ fn a_large_layer_pulls(env: &Env) -> TestResult {
     push_image(env.base.path(), &env.plain.host(), "big/layer", &[tar]);
     let root = env.root();
     let t = std::time::Instant::now();
-    ok(&rdock(&root, &["pull", &format!("{}/big/layer", env.plain.host())], &[]))?;
+    ok(&rdock(
+        &root,
+        &["pull", &format!("{}/big/layer", env.plain.host())],
+        &[],
+    ))?;
     println!("    200 MB layer pulled in {:?}", t.elapsed());
-    check!(std::fs::metadata(layer_dirs(&root)[0].join("big")).unwrap().len() == 200 << 20, "size");
+    check!(
+        std::fs::metadata(layer_dirs(&root)[0].join("big"))
+            .unwrap()
+            .len()
+            == 200 << 20,
+        "size"
+    );
     Ok(())
 }
 
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let tests: &[(&str, fn(&Env) -> TestResult)] = &[
-        ("pull_docker_hub_name_through_mirror", pull_docker_hub_name_through_mirror),
-        ("mirror_from_environment_falls_back_to_next_endpoint", mirror_from_environment_falls_back_to_next_endpoint),
-        ("layers_are_shared_between_images", layers_are_shared_between_images),
-        ("whiteouts_and_opaque_dirs_work_under_overlayfs", whiteouts_and_opaque_dirs_work_under_overlayfs),
-        ("multi_arch_index_picks_the_platform", multi_arch_index_picks_the_platform),
+    let tests: &[(&str, TestFn)] = &[
+        (
+            "pull_docker_hub_name_through_mirror",
+            pull_docker_hub_name_through_mirror,
+        ),
+        (
+            "mirror_from_environment_falls_back_to_next_endpoint",
+            mirror_from_environment_falls_back_to_next_endpoint,
+        ),
+        (
+            "layers_are_shared_between_images",
+            layers_are_shared_between_images,
+        ),
+        (
+            "whiteouts_and_opaque_dirs_work_under_overlayfs",
+            whiteouts_and_opaque_dirs_work_under_overlayfs,
+        ),
+        (
+            "multi_arch_index_picks_the_platform",
+            multi_arch_index_picks_the_platform,
+        ),
         ("zstd_layers_unpack", zstd_layers_unpack),
-        ("unknown_images_tags_and_digests_fail_clearly", unknown_images_tags_and_digests_fail_clearly),
-        ("rmi_removes_only_what_nothing_else_uses", rmi_removes_only_what_nothing_else_uses),
+        (
+            "unknown_images_tags_and_digests_fail_clearly",
+            unknown_images_tags_and_digests_fail_clearly,
+        ),
+        (
+            "rmi_removes_only_what_nothing_else_uses",
+            rmi_removes_only_what_nothing_else_uses,
+        ),
         ("tag_images_flags_and_prune", tag_images_flags_and_prune),
-        ("concurrent_pulls_of_one_image_both_succeed", concurrent_pulls_of_one_image_both_succeed),
-        ("dropped_connections_are_resumed_with_range", dropped_connections_are_resumed_with_range),
-        ("tampered_blobs_fail_with_clear_errors", tampered_blobs_fail_with_clear_errors),
-        ("hostile_layers_fail_naming_the_entry", hostile_layers_fail_naming_the_entry),
+        (
+            "concurrent_pulls_of_one_image_both_succeed",
+            concurrent_pulls_of_one_image_both_succeed,
+        ),
+        (
+            "dropped_connections_are_resumed_with_range",
+            dropped_connections_are_resumed_with_range,
+        ),
+        (
+            "tampered_blobs_fail_with_clear_errors",
+            tampered_blobs_fail_with_clear_errors,
+        ),
+        (
+            "hostile_layers_fail_naming_the_entry",
+            hostile_layers_fail_naming_the_entry,
+        ),
         ("a_full_disk_fails_cleanly", a_full_disk_fails_cleanly),
-        ("https_basic_auth_login_pull_logout", https_basic_auth_login_pull_logout),
+        (
+            "https_basic_auth_login_pull_logout",
+            https_basic_auth_login_pull_logout,
+        ),
         ("a_large_layer_pulls", a_large_layer_pulls),
     ];
-    let selected: Vec<_> = tests.iter().filter(|(n, _)| filter.as_deref().is_none_or(|f| n.contains(f))).collect();
+    let selected: Vec<_> = tests
+        .iter()
+        .filter(|(n, _)| filter.as_deref().is_none_or(|f| n.contains(f)))
+        .collect();
     if selected.is_empty() {
         println!("test result: ok. 0 passed; 0 failed; 0 ignored");
         return;
     }
-    let base = tempfile::Builder::new().prefix("rdock-image-test").tempdir().unwrap();
+    let base = tempfile::Builder::new()
+        .prefix("rdock-image-test")
+        .tempdir()
+        .unwrap();
     let plain = Registry::start(base.path().join("registry"), &[]);
     let st = Command::new(format!("{REPO}/hack/test-images.sh"))
         .arg(plain.host())
@@ -587,13 +974,23 @@ fn main() {
         .status()
         .unwrap();
     assert!(st.success(), "hack/test-images.sh failed");
-    let env = Env { base, plain, counter: AtomicUsize::new(0) };
+    let env = Env {
+        base,
+        plain,
+        counter: AtomicUsize::new(0),
+    };
     println!("\nrunning {} tests", selected.len());
     let (mut passed, mut failed) = (0, Vec::new());
     for (name, f) in selected {
         let t = std::time::Instant::now();
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&env)))
-            .unwrap_or_else(|p| Err(p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()));
+            .unwrap_or_else(|p| {
+                Err(p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default())
+            });
         match res {
             Ok(()) => {
                 println!("test {name} ... ok ({:.1}s)", t.elapsed().as_secs_f64());
@@ -607,7 +1004,11 @@ fn main() {
     }
     drop(env);
     let _ = std::fs::remove_file("/tmp/rdock-escape");
-    println!("\ntest result: {}. {passed} passed; {} failed; 0 ignored", if failed.is_empty() { "ok" } else { "FAILED" }, failed.len());
+    println!(
+        "\ntest result: {}. {passed} passed; {} failed; 0 ignored",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        failed.len()
+    );
     if !failed.is_empty() {
         println!("failures: {failed:?}");
         std::process::exit(101);

@@ -15,7 +15,9 @@ pub fn config_path() -> PathBuf {
     if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
         return PathBuf::from(dir).join("config.json");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
     home.join(".docker/config.json")
 }
 
@@ -28,7 +30,10 @@ pub fn auth_key(registry: &str) -> String {
 }
 
 fn strip_scheme(key: &str) -> &str {
-    let k = key.strip_prefix("https://").or_else(|| key.strip_prefix("http://")).unwrap_or(key);
+    let k = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
     k.split('/').next().unwrap_or(k)
 }
 
@@ -36,7 +41,9 @@ fn read_config() -> Result<Map<String, Value>> {
     let p = config_path();
     match std::fs::read(&p) {
         Ok(data) if data.iter().all(u8::is_ascii_whitespace) => Ok(Map::new()),
-        Ok(data) => match serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))? {
+        Ok(data) => match serde_json::from_slice(&data)
+            .with_context(|| format!("parsing {}", p.display()))?
+        {
             Value::Object(m) => Ok(m),
             _ => bail!("{}: not a JSON object", p.display()),
         },
@@ -59,7 +66,9 @@ fn write_config(cfg: &Map<String, Value>) -> Result<()> {
 /// The stored `(user, password)` for `registry`, if any.
 pub fn lookup(registry: &str) -> Result<Option<(String, String)>> {
     let cfg = read_config()?;
-    let Some(Value::Object(auths)) = cfg.get("auths") else { return Ok(None) };
+    let Some(Value::Object(auths)) = cfg.get("auths") else {
+        return Ok(None);
+    };
     let want = auth_key(registry);
     let want_host = strip_scheme(&want);
     for (key, entry) in auths {
@@ -70,7 +79,12 @@ pub fn lookup(registry: &str) -> Result<Option<(String, String)>> {
         if let Some(Value::String(enc)) = entry.get("auth") {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(enc.trim())
-                .with_context(|| format!("decoding credentials for {key} in {}", config_path().display()))?;
+                .with_context(|| {
+                    format!(
+                        "decoding credentials for {key} in {}",
+                        config_path().display()
+                    )
+                })?;
             let s = String::from_utf8(raw).context("credentials are not UTF-8")?;
             if let Some((u, p)) = s.split_once(':') {
                 return Ok(Some((u.to_string(), p.to_string())));
@@ -83,8 +97,12 @@ pub fn lookup(registry: &str) -> Result<Option<(String, String)>> {
 /// Stores credentials for `registry`.
 pub fn store(registry: &str, user: &str, password: &str) -> Result<()> {
     let mut cfg = read_config()?;
-    let auths = cfg.entry("auths").or_insert_with(|| Value::Object(Map::new()));
-    let Value::Object(auths) = auths else { bail!("\"auths\" in {} is not an object", config_path().display()) };
+    let auths = cfg
+        .entry("auths")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(auths) = auths else {
+        bail!("\"auths\" in {} is not an object", config_path().display())
+    };
     let enc = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     auths.insert(auth_key(registry), serde_json::json!({ "auth": enc }));
     write_config(&cfg)
@@ -93,7 +111,9 @@ pub fn store(registry: &str, user: &str, password: &str) -> Result<()> {
 /// Removes credentials for `registry`; returns whether there were any.
 pub fn remove(registry: &str) -> Result<bool> {
     let mut cfg = read_config()?;
-    let Some(Value::Object(auths)) = cfg.get_mut("auths") else { return Ok(false) };
+    let Some(Value::Object(auths)) = cfg.get_mut("auths") else {
+        return Ok(false);
+    };
     let want = auth_key(registry);
     let host = strip_scheme(&want).to_string();
     let before = auths.len();
@@ -113,6 +133,9 @@ mod tests {
     fn docker_hub_is_stored_under_the_v1_index_url() {
         assert_eq!(auth_key("docker.io"), "https://index.docker.io/v1/");
         assert_eq!(auth_key("127.0.0.1:5000"), "127.0.0.1:5000");
-        assert_eq!(strip_scheme("https://index.docker.io/v1/"), "index.docker.io");
+        assert_eq!(
+            strip_scheme("https://index.docker.io/v1/"),
+            "index.docker.io"
+        );
     }
 }

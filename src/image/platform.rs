@@ -40,7 +40,11 @@ impl Platform {
             "arm" => Some("v7".to_string()),
             _ => None,
         });
-        Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant })
+        Ok(Platform {
+            os: os.to_string(),
+            architecture: arch.to_string(),
+            variant,
+        })
     }
 
     fn matches(&self, p: &Value) -> bool {
@@ -54,7 +58,10 @@ impl Platform {
             (None, _) => true,
             (Some(want), Some(have)) => want == have,
             // A missing variant is the default one (arm64 entries often omit v8).
-            (Some(want), None) => (self.architecture == "arm64" && want == "v8") || (self.architecture == "arm" && want == "v7"),
+            (Some(want), None) => {
+                (self.architecture == "arm64" && want == "v8")
+                    || (self.architecture == "arm" && want == "v7")
+            }
         }
     }
 }
@@ -85,15 +92,29 @@ pub fn select(index: &Value, want: &Platform) -> Result<(String, String)> {
         seen.push(format!(
             "{os}/{}{}",
             p.get("architecture").and_then(Value::as_str).unwrap_or(""),
-            p.get("variant").and_then(Value::as_str).map(|v| format!("/{v}")).unwrap_or_default()
+            p.get("variant")
+                .and_then(Value::as_str)
+                .map(|v| format!("/{v}"))
+                .unwrap_or_default()
         ));
         if want.matches(p) {
-            let digest = m.get("digest").and_then(Value::as_str).unwrap_or_default().to_string();
-            let mt = m.get("mediaType").and_then(Value::as_str).unwrap_or_default().to_string();
+            let digest = m
+                .get("digest")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let mt = m
+                .get("mediaType")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             return Ok((digest, mt));
         }
     }
-    bail!("no matching manifest for {want} in the manifest list entries (available: {})", seen.join(", "))
+    bail!(
+        "no matching manifest for {want} in the manifest list entries (available: {})",
+        seen.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -107,7 +128,12 @@ mod tests {
             {"digest": "sha256:amd", "platform": {"os": "linux", "architecture": "amd64"}},
             {"digest": "sha256:arm", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
         ]});
-        assert_eq!(select(&idx, &Platform::parse("linux/arm64").unwrap()).unwrap().0, "sha256:arm");
+        assert_eq!(
+            select(&idx, &Platform::parse("linux/arm64").unwrap())
+                .unwrap()
+                .0,
+            "sha256:arm"
+        );
         assert_eq!(select(&idx, &Platform::host()).unwrap().0, "sha256:amd");
         assert!(select(&idx, &Platform::parse("linux/s390x").unwrap()).is_err());
     }

@@ -12,13 +12,22 @@ pub struct Progress {
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
         if quiet {
-            return Progress { multi: None, plain: false };
+            return Progress {
+                multi: None,
+                plain: false,
+            };
         }
         if std::io::stdout().is_terminal() {
             let m = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
-            Progress { multi: Some(m), plain: false }
+            Progress {
+                multi: Some(m),
+                plain: false,
+            }
         } else {
-            Progress { multi: None, plain: true }
+            Progress {
+                multi: None,
+                plain: true,
+            }
         }
     }
 
@@ -38,15 +47,21 @@ impl Progress {
         let bar = self.multi.as_ref().map(|m| {
             let b = m.add(ProgressBar::new(size));
             b.set_style(
-                ProgressStyle::with_template("{prefix}: {msg:<18} [{bar:30}] {bytes}/{total_bytes}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix}: {msg:<18} [{bar:30}] {bytes}/{total_bytes}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             b.set_prefix(id.clone());
             b.set_message("Waiting");
             b
         });
-        LayerProgress { bar, id, plain: self.plain }
+        LayerProgress {
+            bar,
+            id,
+            plain: self.plain,
+        }
     }
 }
 

@@ -27,7 +27,13 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
-const ACCEPT: &[&str] = &[OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, DOCKER_SCHEMA1];
+const ACCEPT: &[&str] = &[
+    OCI_INDEX,
+    DOCKER_LIST,
+    OCI_MANIFEST,
+    DOCKER_MANIFEST,
+    DOCKER_SCHEMA1,
+];
 
 const LAYER_TYPES: &[&str] = &[
     "application/vnd.oci.image.layer.v1.tar",
@@ -57,7 +63,12 @@ pub struct PullOptions {
 
 impl Default for PullOptions {
     fn default() -> Self {
-        PullOptions { registry: RegistryOptions::default(), platform: None, quiet: false, parallel: 3 }
+        PullOptions {
+            registry: RegistryOptions::default(),
+            platform: None,
+            quiet: false,
+            parallel: 3,
+        }
     }
 }
 
@@ -96,7 +107,12 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
     for ep in registry::endpoints(&r, &opts.registry) {
         let client = registry::client_for(&ep, &opts.registry);
         let auth = registry::auth_for(&ep)?;
-        log::debug!("trying {} (mirror: {}, plain http: {})", ep.host, ep.mirror, ep.plain_http);
+        log::debug!(
+            "trying {} (mirror: {}, plain http: {})",
+            ep.host,
+            ep.mirror,
+            ep.plain_http
+        );
         let resolved = match resolve(&client, &ep, &auth, &want, r.digest()).await {
             Ok(x) => x,
             Err(e) if ep.http_fallback_next && e.downcast_ref::<TransportError>().is_some() => {
@@ -105,7 +121,10 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
                 continue;
             }
             Err(e) if ep.mirror => {
-                log::info!("mirror {} cannot serve {name}: {e:#}; trying the next endpoint", ep.host);
+                log::info!(
+                    "mirror {} cannot serve {name}: {e:#}; trying the next endpoint",
+                    ep.host
+                );
                 last_err = Some(e);
                 continue;
             }
@@ -135,8 +154,10 @@ async fn resolve(
     } else {
         ATTEMPTS
     };
-    let (bytes, _) =
-        retry_n("fetching manifest", attempts, || client.pull_manifest_raw(&ep.reference, auth, ACCEPT)).await?;
+    let (bytes, _) = retry_n("fetching manifest", attempts, || {
+        client.pull_manifest_raw(&ep.reference, auth, ACCEPT)
+    })
+    .await?;
     let digest = sha256_of(&bytes);
     if let Some(p) = pinned {
         if p != digest {
@@ -149,7 +170,10 @@ async fn resolve(
         let (d, _) = platform::select(&v, want)?;
         hex_part(&d).map_err(|e| anyhow!(e))?;
         let child = ep.reference.clone_with_digest(d.clone());
-        let (mbytes, _) = retry("fetching platform manifest", || client.pull_manifest_raw(&child, auth, ACCEPT)).await?;
+        let (mbytes, _) = retry("fetching platform manifest", || {
+            client.pull_manifest_raw(&child, auth, ACCEPT)
+        })
+        .await?;
         let actual = sha256_of(&mbytes);
         if actual != d {
             bail!("manifest digest {actual} does not match {d} from the index");
@@ -159,9 +183,19 @@ async fn resolve(
         if cmt != OCI_MANIFEST && cmt != DOCKER_MANIFEST {
             bail!("index entry {d} is a {cmt}, not an image manifest");
         }
-        return Ok(Resolved { manifest: mbytes.to_vec(), manifest_digest: d, manifest_media_type: cmt, index: Some((bytes.to_vec(), digest)) });
+        return Ok(Resolved {
+            manifest: mbytes.to_vec(),
+            manifest_digest: d,
+            manifest_media_type: cmt,
+            index: Some((bytes.to_vec(), digest)),
+        });
     }
-    Ok(Resolved { manifest: bytes.to_vec(), manifest_digest: digest, manifest_media_type: mt, index: None })
+    Ok(Resolved {
+        manifest: bytes.to_vec(),
+        manifest_digest: digest,
+        manifest_media_type: mt,
+        index: None,
+    })
 }
 
 fn media_type_of(v: &Value) -> Result<String> {
@@ -182,14 +216,30 @@ fn media_type_of(v: &Value) -> Result<String> {
 }
 
 fn descriptor(v: &Value) -> Result<OciDescriptor> {
-    let digest = v.get("digest").and_then(Value::as_str).context("descriptor without digest")?.to_string();
+    let digest = v
+        .get("digest")
+        .and_then(Value::as_str)
+        .context("descriptor without digest")?
+        .to_string();
     hex_part(&digest).map_err(|e| anyhow!(e))?;
-    let size = v.get("size").and_then(Value::as_i64).context("descriptor without size")?;
+    let size = v
+        .get("size")
+        .and_then(Value::as_i64)
+        .context("descriptor without size")?;
     if size < 0 {
         bail!("descriptor {digest} has a negative size");
     }
-    let media_type = v.get("mediaType").and_then(Value::as_str).unwrap_or_default().to_string();
-    Ok(OciDescriptor { digest, size, media_type, ..Default::default() })
+    let media_type = v
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok(OciDescriptor {
+        digest,
+        size,
+        media_type,
+        ..Default::default()
+    })
 }
 
 async fn fetch_image(
@@ -203,8 +253,14 @@ async fn fetch_image(
 ) -> Result<Pulled> {
     let m: Value = serde_json::from_slice(&res.manifest)?;
     let config_desc = descriptor(m.get("config").context("manifest without config")?)?;
-    if !config_desc.media_type.is_empty() && !CONFIG_TYPES.contains(&config_desc.media_type.as_str()) {
-        bail!("{} is not a container image (config media type {})", r.whole(), config_desc.media_type);
+    if !config_desc.media_type.is_empty()
+        && !CONFIG_TYPES.contains(&config_desc.media_type.as_str())
+    {
+        bail!(
+            "{} is not a container image (config media type {})",
+            r.whole(),
+            config_desc.media_type
+        );
     }
     let layers: Vec<OciDescriptor> = m
         .get("layers")
@@ -215,7 +271,11 @@ async fn fetch_image(
         .collect::<Result<_>>()?;
     for l in &layers {
         if !LAYER_TYPES.contains(&l.media_type.as_str()) {
-            bail!("layer {} has unsupported media type {:?}", l.digest, l.media_type);
+            bail!(
+                "layer {} has unsupported media type {:?}",
+                l.digest,
+                l.media_type
+            );
         }
     }
 
@@ -224,10 +284,15 @@ async fn fetch_image(
     } else {
         let buf = retry("fetching config", || async {
             let mut buf = Vec::new();
-            client.pull_blob(&ep.reference, &config_desc, &mut buf).await.map(|_| buf)
+            client
+                .pull_blob(&ep.reference, &config_desc, &mut buf)
+                .await
+                .map(|_| buf)
         })
         .await?;
-        store.put_blob(&config_desc.digest, &buf).context("storing config")?;
+        store
+            .put_blob(&config_desc.digest, &buf)
+            .context("storing config")?;
         buf
     };
     let config: Value = serde_json::from_slice(&config_bytes).context("parsing image config")?;
@@ -236,60 +301,81 @@ async fn fetch_image(
         .and_then(Value::as_array)
         .context("image config without rootfs.diff_ids")?
         .iter()
-        .map(|d| d.as_str().map(String::from).context("diff_id is not a string"))
+        .map(|d| {
+            d.as_str()
+                .map(String::from)
+                .context("diff_id is not a string")
+        })
         .collect::<Result<_>>()?;
     if diff_ids.len() != layers.len() {
-        bail!("the config lists {} diff_ids but the manifest has {} layers", diff_ids.len(), layers.len());
+        bail!(
+            "the config lists {} diff_ids but the manifest has {} layers",
+            diff_ids.len(),
+            layers.len()
+        );
     }
     for d in &diff_ids {
         hex_part(d).map_err(|e| anyhow!(e))?;
     }
     let chains = chain_ids(&diff_ids);
     let existing_sizes = store.layer_sizes().unwrap_or_default();
-    let before = reference::full_tagged(r).and_then(|n| store.find(&n).ok()).map(|rec| rec.id);
+    let before = reference::full_tagged(r)
+        .and_then(|n| store.find(&n).ok())
+        .map(|rec| rec.id);
     let mut downloaded = before.as_deref() != Some(config_desc.digest.as_str());
-    let jobs = layers.iter().zip(diff_ids.iter()).zip(chains.iter()).map(|((desc, diff), chain)| {
-        let lp = progress.layer(&desc.digest, desc.size as u64);
-        let need_layer = !store.layer_path(chain).map(|p| p.is_dir()).unwrap_or(false);
-        if need_layer {
-            downloaded = true;
-        }
-        let known = existing_sizes.get(chain).copied();
-        async move {
-            if !need_layer {
-                lp.done("Already exists");
-                return Ok(LayerRecord {
-                    digest: desc.digest.clone(),
-                    media_type: desc.media_type.clone(),
-                    size: desc.size as u64,
-                    diff_id: diff.clone(),
-                    chain_id: chain.clone(),
-                    unpacked_size: known.unwrap_or(desc.size as u64),
-                });
-            }
-            fetch_blob(store, client, &ep.reference, desc, &lp).await?;
-            lp.status("Extracting");
-            let size = unpack_into_store(store, desc, diff, chain).await?;
-            lp.done("Pull complete");
-            Ok::<_, anyhow::Error>(LayerRecord {
-                digest: desc.digest.clone(),
-                media_type: desc.media_type.clone(),
-                size: desc.size as u64,
-                diff_id: diff.clone(),
-                chain_id: chain.clone(),
-                unpacked_size: size,
-            })
-        }
-    });
-    let layer_records: Vec<LayerRecord> =
-        futures_util::stream::iter(jobs).buffered(opts.parallel.max(1)).try_collect().await?;
+    let jobs =
+        layers
+            .iter()
+            .zip(diff_ids.iter())
+            .zip(chains.iter())
+            .map(|((desc, diff), chain)| {
+                let lp = progress.layer(&desc.digest, desc.size as u64);
+                let need_layer = !store.layer_path(chain).map(|p| p.is_dir()).unwrap_or(false);
+                if need_layer {
+                    downloaded = true;
+                }
+                let known = existing_sizes.get(chain).copied();
+                async move {
+                    if !need_layer {
+                        lp.done("Already exists");
+                        return Ok(LayerRecord {
+                            digest: desc.digest.clone(),
+                            media_type: desc.media_type.clone(),
+                            size: desc.size as u64,
+                            diff_id: diff.clone(),
+                            chain_id: chain.clone(),
+                            unpacked_size: known.unwrap_or(desc.size as u64),
+                        });
+                    }
+                    fetch_blob(store, client, &ep.reference, desc, &lp).await?;
+                    lp.status("Extracting");
+                    let size = unpack_into_store(store, desc, diff, chain).await?;
+                    lp.done("Pull complete");
+                    Ok::<_, anyhow::Error>(LayerRecord {
+                        digest: desc.digest.clone(),
+                        media_type: desc.media_type.clone(),
+                        size: desc.size as u64,
+                        diff_id: diff.clone(),
+                        chain_id: chain.clone(),
+                        unpacked_size: size,
+                    })
+                }
+            });
+    let layer_records: Vec<LayerRecord> = futures_util::stream::iter(jobs)
+        .buffered(opts.parallel.max(1))
+        .try_collect()
+        .await?;
 
     store.put_blob(&res.manifest_digest, &res.manifest)?;
     if let Some((bytes, d)) = &res.index {
         store.put_blob(d, bytes)?;
     }
     let repo = reference::full_repository(r);
-    let top_digest = res.index.as_ref().map(|(_, d)| d.clone()).unwrap_or_else(|| res.manifest_digest.clone());
+    let top_digest = res
+        .index
+        .as_ref()
+        .map(|(_, d)| d.clone())
+        .unwrap_or_else(|| res.manifest_digest.clone());
     let record = ImageRecord {
         id: config_desc.digest.clone(),
         manifest_digest: res.manifest_digest.clone(),
@@ -298,16 +384,35 @@ async fn fetch_image(
         repo_digests: vec![format!("{repo}@{top_digest}")],
         size: layer_records.iter().map(|l| l.unpacked_size).sum(),
         layers: layer_records,
-        created: config.get("created").and_then(Value::as_str).map(String::from),
-        os: config.get("os").and_then(Value::as_str).unwrap_or_default().to_string(),
-        architecture: config.get("architecture").and_then(Value::as_str).unwrap_or_default().to_string(),
+        created: config
+            .get("created")
+            .and_then(Value::as_str)
+            .map(String::from),
+        os: config
+            .get("os")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        architecture: config
+            .get("architecture")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
     };
-    let names: Vec<String> = if r.digest().is_none() { reference::full_tagged(r).into_iter().collect() } else { vec![] };
+    let names: Vec<String> = if r.digest().is_none() {
+        reference::full_tagged(r).into_iter().collect()
+    } else {
+        vec![]
+    };
     store.add_image(record.clone(), &names)?;
     progress.line(&format!("Digest: {top_digest}"));
     let familiar = match (r.digest(), r.tag()) {
         (Some(d), _) => format!("{}@{d}", reference::familiar_repository(&repo)),
-        (None, t) => format!("{}:{}", reference::familiar_repository(&repo), t.unwrap_or("latest")),
+        (None, t) => format!(
+            "{}:{}",
+            reference::familiar_repository(&repo),
+            t.unwrap_or("latest")
+        ),
     };
     if downloaded {
         progress.line(&format!("Status: Downloaded newer image for {familiar}"));
@@ -318,7 +423,11 @@ async fn fetch_image(
         Some(d) => format!("{repo}@{d}"),
         None => reference::full_tagged(r).unwrap_or(repo),
     };
-    Ok(Pulled { record, name: full, downloaded })
+    Ok(Pulled {
+        record,
+        name: full,
+        downloaded,
+    })
 }
 
 /// The registry could not be reached or the connection failed (as opposed
@@ -352,8 +461,13 @@ where
                 delay *= 2;
             }
             Err(e) => {
-                let transport = matches!(e, oci_client::errors::OciDistributionError::RequestError(_));
-                let err = if transport { anyhow::Error::new(TransportError(describe(e))) } else { anyhow!(describe(e)) };
+                let transport =
+                    matches!(e, oci_client::errors::OciDistributionError::RequestError(_));
+                let err = if transport {
+                    anyhow::Error::new(TransportError(describe(e)))
+                } else {
+                    anyhow!(describe(e))
+                };
                 return Err(err).context(what.to_string());
             }
         }
@@ -379,7 +493,11 @@ fn describe(e: oci_client::errors::OciDistributionError) -> String {
         }
         E::AuthenticationFailure(m) => format!("unauthorized: authentication failed: {m}"),
         E::RegistryError { envelope, .. } => {
-            let codes: Vec<String> = envelope.errors.iter().map(|x| format!("{:?}: {}", x.code, x.message)).collect();
+            let codes: Vec<String> = envelope
+                .errors
+                .iter()
+                .map(|x| format!("{:?}: {}", x.code, x.message))
+                .collect();
             format!("registry error: {}", codes.join("; "))
         }
         E::RequestError(re) => {
@@ -422,18 +540,26 @@ async fn fetch_blob(
     for attempt in 1..=ATTEMPTS {
         match download_once(client, r, desc, &partial, lp).await {
             Ok(()) => break,
-            Err(Failure::Fatal(e)) => return Err(e).with_context(|| format!("downloading blob {}", desc.digest)),
+            Err(Failure::Fatal(e)) => {
+                return Err(e).with_context(|| format!("downloading blob {}", desc.digest))
+            }
             Err(Failure::Retry(e)) if attempt < ATTEMPTS => {
-                log::warn!("downloading blob {}: {e:#}; resuming in {delay:?}", desc.digest);
+                log::warn!(
+                    "downloading blob {}: {e:#}; resuming in {delay:?}",
+                    desc.digest
+                );
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
             Err(Failure::Retry(e)) => {
-                return Err(e).with_context(|| format!("downloading blob {} ({ATTEMPTS} attempts)", desc.digest))
+                return Err(e).with_context(|| {
+                    format!("downloading blob {} ({ATTEMPTS} attempts)", desc.digest)
+                })
             }
         }
     }
-    std::fs::rename(&partial, &dest).with_context(|| format!("moving {} into place", partial.display()))?;
+    std::fs::rename(&partial, &dest)
+        .with_context(|| format!("moving {} into place", partial.display()))?;
     lp.status("Download complete");
     Ok(())
 }
@@ -474,7 +600,9 @@ async fn download_once(
         let mut buf = vec![0u8; 1 << 20];
         let mut left = have;
         while left > 0 {
-            let n = file.read(&mut buf[..left.min(1 << 20) as usize]).map_err(io_fatal("reading", partial))?;
+            let n = file
+                .read(&mut buf[..left.min(1 << 20) as usize])
+                .map_err(io_fatal("reading", partial))?;
             if n == 0 {
                 break;
             }
@@ -482,21 +610,29 @@ async fn download_once(
             left -= n as u64;
         }
     }
-    file.seek(SeekFrom::Start(have)).map_err(io_fatal("seeking", partial))?;
+    file.seek(SeekFrom::Start(have))
+        .map_err(io_fatal("seeking", partial))?;
     lp.set_position(have);
 
     if have < size {
         let resp = client
             .pull_blob_stream_partial(r, desc, have, None)
             .await
-            .map_err(|e| if is_transient(&e) { Failure::Retry(anyhow!(describe(e))) } else { Failure::Fatal(anyhow!(describe(e))) })?;
+            .map_err(|e| {
+                if is_transient(&e) {
+                    Failure::Retry(anyhow!(describe(e)))
+                } else {
+                    Failure::Fatal(anyhow!(describe(e)))
+                }
+            })?;
         let mut stream = match resp {
             BlobResponse::Partial(s) => s,
             BlobResponse::Full(s) => {
                 // The registry ignored the Range: start over.
                 if have > 0 {
                     file.set_len(0).map_err(io_fatal("truncating", partial))?;
-                    file.seek(SeekFrom::Start(0)).map_err(io_fatal("seeking", partial))?;
+                    file.seek(SeekFrom::Start(0))
+                        .map_err(io_fatal("seeking", partial))?;
                     hasher = Sha256::new();
                     have = 0;
                     lp.set_position(0);
@@ -506,30 +642,44 @@ async fn download_once(
         };
         let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut file);
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| Failure::Retry(anyhow!(e).context("reading from the registry")))?;
+            let chunk = chunk
+                .map_err(|e| Failure::Retry(anyhow!(e).context("reading from the registry")))?;
             have += chunk.len() as u64;
             if have > size {
-                return Err(Failure::Fatal(anyhow!("blob is larger than the {size} bytes the manifest says")));
+                return Err(Failure::Fatal(anyhow!(
+                    "blob is larger than the {size} bytes the manifest says"
+                )));
             }
             hasher.update(&chunk);
-            out.write_all(&chunk).map_err(io_fatal("writing", partial))?;
+            out.write_all(&chunk)
+                .map_err(io_fatal("writing", partial))?;
             lp.inc(chunk.len() as u64);
         }
         out.flush().map_err(io_fatal("writing", partial))?;
     }
     if have < size {
-        return Err(Failure::Retry(anyhow!("connection ended after {have} of {size} bytes")));
+        return Err(Failure::Retry(anyhow!(
+            "connection ended after {have} of {size} bytes"
+        )));
     }
     let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
     if actual != desc.digest {
         let _ = std::fs::remove_file(partial);
-        return Err(Failure::Fatal(anyhow!("digest mismatch: got {actual}, expected {}", desc.digest)));
+        return Err(Failure::Fatal(anyhow!(
+            "digest mismatch: got {actual}, expected {}",
+            desc.digest
+        )));
     }
     Ok(())
 }
 
 /// Unpacks a downloaded layer into `layers/<chain>` through a temp dir.
-async fn unpack_into_store(store: &Arc<Store>, desc: &OciDescriptor, diff_id: &str, chain: &str) -> Result<u64> {
+async fn unpack_into_store(
+    store: &Arc<Store>,
+    desc: &OciDescriptor,
+    diff_id: &str,
+    chain: &str,
+) -> Result<u64> {
     let store = store.clone();
     let (digest, diff_id, chain) = (desc.digest.clone(), diff_id.to_string(), chain.to_string());
     tokio::task::spawn_blocking(move || -> Result<u64> {

@@ -8,7 +8,9 @@ pub const DOCKER_HUB: &str = "docker.io";
 /// Parses a reference the docker way (names normalised, `latest` by default).
 pub fn parse(s: &str) -> Result<Reference, String> {
     if s.chars().any(|c| c.is_ascii_uppercase()) && !s.contains(':') && !s.contains('@') {
-        return Err(format!("invalid reference format: repository name ({s}) must be lowercase"));
+        return Err(format!(
+            "invalid reference format: repository name ({s}) must be lowercase"
+        ));
     }
     s.parse::<Reference>()
         .map_err(|e| format!("invalid reference format {s:?}: {e}"))
@@ -60,7 +62,10 @@ mod tests {
         assert_eq!(r.registry(), "localhost:5000");
         assert_eq!(full_tagged(&r).unwrap(), "localhost:5000/x:latest");
         assert_eq!(split_tagged("localhost:5000/x"), ("localhost:5000/x", ""));
-        assert_eq!(split_tagged("localhost:5000/x:1"), ("localhost:5000/x", "1"));
+        assert_eq!(
+            split_tagged("localhost:5000/x:1"),
+            ("localhost:5000/x", "1")
+        );
     }
 
     #[test]

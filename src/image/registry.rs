@@ -26,18 +26,29 @@ impl RegistryOptions {
     /// Merges flags with `RDOCK_REGISTRY_MIRROR`/`RDOCK_INSECURE_REGISTRY`
     /// (comma separated) and the config file.
     pub fn gather(mut mirrors: Vec<String>, mut insecure: Vec<String>) -> Result<RegistryOptions> {
-        for (var, list) in [("RDOCK_REGISTRY_MIRROR", &mut mirrors), ("RDOCK_INSECURE_REGISTRY", &mut insecure)] {
+        for (var, list) in [
+            ("RDOCK_REGISTRY_MIRROR", &mut mirrors),
+            ("RDOCK_INSECURE_REGISTRY", &mut insecure),
+        ] {
             if let Ok(v) = std::env::var(var) {
-                list.extend(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
+                list.extend(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from),
+                );
             }
         }
         let cfg_path = std::env::var_os("RDOCK_CONFIG")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/etc/rdock/daemon.json"));
         if let Ok(data) = std::fs::read(&cfg_path) {
-            let v: serde_json::Value =
-                serde_json::from_slice(&data).with_context(|| format!("parsing {}", cfg_path.display()))?;
-            for (key, list) in [("registry-mirrors", &mut mirrors), ("insecure-registries", &mut insecure)] {
+            let v: serde_json::Value = serde_json::from_slice(&data)
+                .with_context(|| format!("parsing {}", cfg_path.display()))?;
+            for (key, list) in [
+                ("registry-mirrors", &mut mirrors),
+                ("insecure-registries", &mut insecure),
+            ] {
                 if let Some(arr) = v.get(key).and_then(|a| a.as_array()) {
                     list.extend(arr.iter().filter_map(|s| s.as_str()).map(String::from));
                 }
@@ -49,7 +60,11 @@ impl RegistryOptions {
         }
         certs_dirs.push(PathBuf::from("/etc/rdock/certs.d"));
         certs_dirs.push(PathBuf::from("/etc/docker/certs.d"));
-        Ok(RegistryOptions { mirrors, insecure, certs_dirs })
+        Ok(RegistryOptions {
+            mirrors,
+            insecure,
+            certs_dirs,
+        })
     }
 
     fn listed_insecure(&self, host: &str) -> bool {
@@ -76,7 +91,13 @@ pub struct Endpoint {
 /// Endpoints for one host: HTTPS; for insecure and loopback hosts, HTTPS
 /// then plain HTTP, as docker does (listed insecure hosts skip the
 /// certificate check).
-fn host_endpoints(host: &str, mirror: bool, scheme: Option<&str>, reference: Reference, opts: &RegistryOptions) -> Vec<Endpoint> {
+fn host_endpoints(
+    host: &str,
+    mirror: bool,
+    scheme: Option<&str>,
+    reference: Reference,
+    opts: &RegistryOptions,
+) -> Vec<Endpoint> {
     let listed = opts.listed_insecure(host);
     let base = Endpoint {
         host: host.to_string(),
@@ -87,22 +108,46 @@ fn host_endpoints(host: &str, mirror: bool, scheme: Option<&str>, reference: Ref
         reference,
     };
     match scheme {
-        Some("http") => vec![Endpoint { plain_http: true, ..base }],
+        Some("http") => vec![Endpoint {
+            plain_http: true,
+            ..base
+        }],
         Some(_) => vec![base],
         None if listed || is_loopback(host) => {
-            vec![Endpoint { http_fallback_next: true, ..base.clone() }, Endpoint { plain_http: true, ..base }]
+            vec![
+                Endpoint {
+                    http_fallback_next: true,
+                    ..base.clone()
+                },
+                Endpoint {
+                    plain_http: true,
+                    ..base
+                },
+            ]
         }
         None => vec![base],
     }
 }
 
 fn strip_url(u: &str) -> &str {
-    let s = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://")).unwrap_or(u);
+    let s = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .unwrap_or(u);
     s.trim_end_matches('/')
 }
 
 fn is_loopback(host: &str) -> bool {
-    let h = host.rsplit_once(':').map(|(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host }).unwrap_or(host);
+    let h = host
+        .rsplit_once(':')
+        .map(|(h, p)| {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        })
+        .unwrap_or(host);
     h == "localhost" || h.starts_with("127.") || h == "[::1]"
 }
 
@@ -116,30 +161,51 @@ pub fn endpoints(r: &Reference, opts: &RegistryOptions) -> Vec<Endpoint> {
             out.extend(host_endpoints(host, true, scheme, rehost(r, host), opts));
         }
     }
-    out.extend(host_endpoints(r.resolve_registry(), false, None, r.clone(), opts));
+    out.extend(host_endpoints(
+        r.resolve_registry(),
+        false,
+        None,
+        r.clone(),
+        opts,
+    ));
     out
 }
 
 fn rehost(r: &Reference, host: &str) -> Reference {
     match (r.tag(), r.digest()) {
-        (_, Some(d)) => Reference::with_digest(host.to_string(), r.repository().to_string(), d.to_string()),
-        (Some(t), None) => Reference::with_tag(host.to_string(), r.repository().to_string(), t.to_string()),
-        (None, None) => Reference::with_tag(host.to_string(), r.repository().to_string(), "latest".to_string()),
+        (_, Some(d)) => {
+            Reference::with_digest(host.to_string(), r.repository().to_string(), d.to_string())
+        }
+        (Some(t), None) => {
+            Reference::with_tag(host.to_string(), r.repository().to_string(), t.to_string())
+        }
+        (None, None) => Reference::with_tag(
+            host.to_string(),
+            r.repository().to_string(),
+            "latest".to_string(),
+        ),
     }
 }
 
 fn load_certs(dirs: &[PathBuf]) -> Vec<Certificate> {
     let mut out = Vec::new();
     for d in dirs {
-        let Ok(rd) = std::fs::read_dir(d) else { continue };
+        let Ok(rd) = std::fs::read_dir(d) else {
+            continue;
+        };
         for host in rd.flatten() {
-            let Ok(files) = std::fs::read_dir(host.path()) else { continue };
+            let Ok(files) = std::fs::read_dir(host.path()) else {
+                continue;
+            };
             for f in files.flatten() {
                 let p = f.path();
                 let is_ca = p.extension().is_some_and(|e| e == "crt") && !is_client_cert(&p);
                 if is_ca {
                     if let Ok(data) = std::fs::read(&p) {
-                        out.push(Certificate { encoding: CertificateEncoding::Pem, data });
+                        out.push(Certificate {
+                            encoding: CertificateEncoding::Pem,
+                            data,
+                        });
                     }
                 }
             }
@@ -156,7 +222,11 @@ fn is_client_cert(p: &Path) -> bool {
 /// A client for one endpoint.
 pub fn client_for(ep: &Endpoint, opts: &RegistryOptions) -> Client {
     init_tls();
-    let protocol = if ep.plain_http { ClientProtocol::Http } else { ClientProtocol::Https };
+    let protocol = if ep.plain_http {
+        ClientProtocol::Http
+    } else {
+        ClientProtocol::Https
+    };
     Client::new(ClientConfig {
         protocol,
         accept_invalid_certificates: !ep.tls_verify,
@@ -171,7 +241,11 @@ pub fn client_for(ep: &Endpoint, opts: &RegistryOptions) -> Client {
 
 /// Credentials for an endpoint from docker's config file (anonymous if none).
 pub fn auth_for(ep: &Endpoint) -> Result<RegistryAuth> {
-    let key = if ep.mirror { ep.host.clone() } else { ep.reference.registry().to_string() };
+    let key = if ep.mirror {
+        ep.host.clone()
+    } else {
+        ep.reference.registry().to_string()
+    };
     Ok(match auth::lookup(&key)? {
         Some((u, p)) => RegistryAuth::Basic(u, p),
         None => RegistryAuth::Anonymous,

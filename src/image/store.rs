@@ -110,11 +110,17 @@ impl Store {
     }
 
     pub fn blob_path(&self, digest: &str) -> Result<PathBuf> {
-        Ok(self.root.join("blobs/sha256").join(hex_part(digest).map_err(|e| anyhow!(e))?))
+        Ok(self
+            .root
+            .join("blobs/sha256")
+            .join(hex_part(digest).map_err(|e| anyhow!(e))?))
     }
 
     pub fn layer_path(&self, chain_id: &str) -> Result<PathBuf> {
-        Ok(self.root.join("layers").join(hex_part(chain_id).map_err(|e| anyhow!(e))?))
+        Ok(self
+            .root
+            .join("layers")
+            .join(hex_part(chain_id).map_err(|e| anyhow!(e))?))
     }
 
     pub fn tmp_dir(&self) -> PathBuf {
@@ -124,7 +130,8 @@ impl Store {
     /// A unique name under `tmp/` for something being built.
     pub fn tmp_path(&self, what: &str) -> PathBuf {
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.tmp_dir().join(format!("{what}-{}-{n}", std::process::id()))
+        self.tmp_dir()
+            .join(format!("{what}-{}-{n}", std::process::id()))
     }
 
     pub fn has_blob(&self, digest: &str) -> bool {
@@ -159,11 +166,16 @@ impl Store {
             .write(true)
             .open(&p)
             .with_context(|| format!("opening lock {}", p.display()))?;
-        let op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
+        let op = if exclusive {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_SH
+        };
         // SAFETY: flock on an fd we own; no memory is involved.
         let rc = unsafe { libc::flock(f.as_raw_fd(), op) };
         if rc != 0 {
-            return Err(std::io::Error::last_os_error()).with_context(|| format!("locking {}", p.display()));
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("locking {}", p.display()));
         }
         Ok(Lock(f))
     }
@@ -171,7 +183,9 @@ impl Store {
     fn read_index(&self) -> Result<Index> {
         let p = self.root.join("images.json");
         match fs::read(&p) {
-            Ok(data) => serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display())),
+            Ok(data) => {
+                serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
         }
@@ -188,7 +202,12 @@ impl Store {
         let mut manifests = Vec::new();
         for (name, id) in &index.tags {
             if let Some(rec) = index.images.get(id) {
-                let size = self.blob_path(&rec.manifest_digest).ok().and_then(|p| fs::metadata(p).ok()).map(|m| m.len()).unwrap_or(0);
+                let size = self
+                    .blob_path(&rec.manifest_digest)
+                    .ok()
+                    .and_then(|p| fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .unwrap_or(0);
                 manifests.push(serde_json::json!({
                     "mediaType": rec.manifest_media_type,
                     "digest": rec.manifest_digest,
@@ -198,7 +217,11 @@ impl Store {
             }
         }
         let doc = serde_json::json!({"schemaVersion": 2, "manifests": manifests});
-        write_atomic(&self.tmp_dir(), &self.root.join("index.json"), &serde_json::to_vec_pretty(&doc)?)
+        write_atomic(
+            &self.tmp_dir(),
+            &self.root.join("index.json"),
+            &serde_json::to_vec_pretty(&doc)?,
+        )
     }
 
     /// Records an image and points `names` (fully qualified `repo:tag`) at it.
@@ -241,17 +264,33 @@ impl Store {
         for l in &record.layers {
             let p = self.layer_path(&l.chain_id)?;
             if !p.is_dir() {
-                bail!("image {name}: layer {} is missing from the store; pull it again", l.chain_id);
+                bail!(
+                    "image {name}: layer {} is missing from the store; pull it again",
+                    l.chain_id
+                );
             }
             layers.push(p);
         }
-        Ok(LocalImage { id: record.id.clone(), config, layers, record })
+        Ok(LocalImage {
+            id: record.id.clone(),
+            config,
+            layers,
+            record,
+        })
     }
 
     /// Unpacked sizes of the layers recorded so far, by chain ID.
     pub fn layer_sizes(&self) -> Result<BTreeMap<String, u64>> {
         let index = self.read_index()?;
-        Ok(index.images.values().flat_map(|r| r.layers.iter().map(|l| (l.chain_id.clone(), l.unpacked_size))).collect())
+        Ok(index
+            .images
+            .values()
+            .flat_map(|r| {
+                r.layers
+                    .iter()
+                    .map(|l| (l.chain_id.clone(), l.unpacked_size))
+            })
+            .collect())
     }
 
     /// All images, one row per tag (and one for each untagged image).
@@ -262,12 +301,18 @@ impl Store {
         for (name, id) in &index.tags {
             if let Some(r) = index.images.get(id) {
                 tagged.insert(id.clone());
-                rows.push(ImageRow { tagged: Some(name.clone()), record: r.clone() });
+                rows.push(ImageRow {
+                    tagged: Some(name.clone()),
+                    record: r.clone(),
+                });
             }
         }
         for (id, r) in &index.images {
             if !tagged.contains(id) {
-                rows.push(ImageRow { tagged: None, record: r.clone() });
+                rows.push(ImageRow {
+                    tagged: None,
+                    record: r.clone(),
+                });
             }
         }
         Ok(rows)
@@ -303,7 +348,12 @@ impl Store {
         let _l = self.lock("lock", true)?;
         let mut index = self.read_index()?;
         let id = find_id(&index, name)?;
-        let tags: Vec<String> = index.tags.iter().filter(|(_, v)| **v == id).map(|(k, _)| k.clone()).collect();
+        let tags: Vec<String> = index
+            .tags
+            .iter()
+            .filter(|(_, v)| **v == id)
+            .map(|(k, _)| k.clone())
+            .collect();
         let by_tag = tag_key(name).filter(|k| index.tags.get(k) == Some(&id));
         let mut out = Vec::new();
         if let Some(key) = &by_tag {
@@ -380,16 +430,24 @@ impl Store {
                 layers.insert(l.chain_id.clone());
             }
         }
-        let keep_blobs: BTreeSet<String> = blobs.iter().filter_map(|d| hex_part(d).ok().map(String::from)).collect();
-        let keep_layers: BTreeSet<String> = layers.iter().filter_map(|d| hex_part(d).ok().map(String::from)).collect();
+        let keep_blobs: BTreeSet<String> = blobs
+            .iter()
+            .filter_map(|d| hex_part(d).ok().map(String::from))
+            .collect();
+        let keep_layers: BTreeSet<String> = layers
+            .iter()
+            .filter_map(|d| hex_part(d).ok().map(String::from))
+            .collect();
         for e in fs::read_dir(self.root.join("blobs/sha256"))?.flatten() {
             if !keep_blobs.contains(&*e.file_name().to_string_lossy()) {
-                fs::remove_file(e.path()).with_context(|| format!("removing {}", e.path().display()))?;
+                fs::remove_file(e.path())
+                    .with_context(|| format!("removing {}", e.path().display()))?;
             }
         }
         for e in fs::read_dir(self.root.join("layers"))?.flatten() {
             if !keep_layers.contains(&*e.file_name().to_string_lossy()) {
-                fs::remove_dir_all(e.path()).with_context(|| format!("removing {}", e.path().display()))?;
+                fs::remove_dir_all(e.path())
+                    .with_context(|| format!("removing {}", e.path().display()))?;
             }
         }
         Ok(())
@@ -401,14 +459,20 @@ fn tag_key(name: &str) -> Option<String> {
     if name.contains('@') {
         return None;
     }
-    reference::parse(name).ok().and_then(|r| reference::full_tagged(&r))
+    reference::parse(name)
+        .ok()
+        .and_then(|r| reference::full_tagged(&r))
 }
 
 fn find_id(index: &Index, name: &str) -> Result<String> {
     // A full or short ID (docker prefers IDs over names for 12+ hex chars too).
     let bare = name.strip_prefix("sha256:").unwrap_or(name);
     if bare.len() >= 4 && bare.len() <= 64 && bare.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let hits: Vec<&String> = index.images.keys().filter(|id| id[7..].starts_with(bare)).collect();
+        let hits: Vec<&String> = index
+            .images
+            .keys()
+            .filter(|id| id[7..].starts_with(bare))
+            .collect();
         match hits.len() {
             1 => return Ok(hits[0].clone()),
             n if n > 1 => bail!("image ID {name} is ambiguous"),
@@ -420,7 +484,13 @@ fn find_id(index: &Index, name: &str) -> Result<String> {
         let full = format!("{}@{}", reference::full_repository(&r), digest);
         let _ = repo;
         for rec in index.images.values() {
-            if rec.repo_digests.contains(&full) || (rec.manifest_digest == digest && rec.repo_digests.iter().any(|d| d.starts_with(&reference::full_repository(&r)))) {
+            if rec.repo_digests.contains(&full)
+                || (rec.manifest_digest == digest
+                    && rec
+                        .repo_digests
+                        .iter()
+                        .any(|d| d.starts_with(&reference::full_repository(&r))))
+            {
                 return Ok(rec.id.clone());
             }
         }

@@ -70,7 +70,8 @@ impl Compression {
 /// Unpacks the layer blob at `blob` into the existing, empty directory `dest`
 /// and checks the uncompressed digest against `expected_diff_id` if given.
 pub fn unpack_layer(blob: &Path, dest: &Path, expected_diff_id: Option<&str>) -> Result<Unpacked> {
-    let file = File::open(blob).with_context(|| format!("opening layer blob {}", blob.display()))?;
+    let file =
+        File::open(blob).with_context(|| format!("opening layer blob {}", blob.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let compression = Compression::detect(reader.fill_buf()?);
     let decoded: Box<dyn Read> = match compression {
@@ -96,17 +97,25 @@ pub fn unpack_layer(blob: &Path, dest: &Path, expected_diff_id: Option<&str>) ->
 pub fn unpack_stream<R: Read>(input: R, dest: &Path) -> Result<Unpacked> {
     let root = open_dir(dest)?;
     let mut hashing = HashingReader::new(input);
-    let mut state = Applier { root, dirs: Vec::new(), parent_cache: None };
+    let mut state = Applier {
+        root,
+        dirs: Vec::new(),
+        parent_cache: None,
+    };
     {
         let mut archive = tar::Archive::new(&mut hashing);
         for entry in archive.entries().context("reading tar stream")? {
             let mut entry = entry.context("reading tar entry")?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            state.apply(&mut entry).with_context(|| format!("layer entry {name:?}"))?;
+            state
+                .apply(&mut entry)
+                .with_context(|| format!("layer entry {name:?}"))?;
         }
     }
     state.finish_dirs()?;
-    let (diff_id, size) = hashing.finish().context("reading the end of the tar stream")?;
+    let (diff_id, size) = hashing
+        .finish()
+        .context("reading the end of the tar stream")?;
     Ok(Unpacked { diff_id, size })
 }
 
@@ -156,7 +165,9 @@ fn owned(fd: RawFd) -> OwnedFd {
 }
 
 fn mode_of(header: &tar::Header) -> Result<Mode> {
-    Ok(Mode::from_bits_truncate(header.mode().context("reading mode")? & 0o7777))
+    Ok(Mode::from_bits_truncate(
+        header.mode().context("reading mode")? & 0o7777,
+    ))
 }
 
 impl Applier {
@@ -190,8 +201,14 @@ impl Applier {
             }
             let hidden = OsStr::new(hidden);
             self.remove_existing(parent.as_raw_fd(), hidden)?;
-            mknodat(Some(parent.as_raw_fd()), hidden, SFlag::S_IFCHR, Mode::empty(), 0)
-                .context("creating the whiteout device")?;
+            mknodat(
+                Some(parent.as_raw_fd()),
+                hidden,
+                SFlag::S_IFCHR,
+                Mode::empty(),
+                0,
+            )
+            .context("creating the whiteout device")?;
             return Ok(());
         }
 
@@ -205,7 +222,9 @@ impl Applier {
         match kind {
             tar::EntryType::Directory => {
                 match fstatat(Some(pfd), *name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
-                    Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR => {}
+                    Ok(st)
+                        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
+                            == SFlag::S_IFDIR => {}
                     Ok(_) => {
                         self.remove_existing(pfd, name)?;
                         mkdirat(Some(pfd), *name, Mode::from_bits_truncate(0o700))
@@ -229,7 +248,10 @@ impl Applier {
                 fchown(fd.as_raw_fd(), Some(uid), Some(gid)).context("chown")?;
                 fchmod(fd.as_raw_fd(), mode).context("chmod")?;
                 apply_xattrs(entry, fd.as_raw_fd())?;
-                self.dirs.push(DeferredDir { path: parent_path.join(name), mtime });
+                self.dirs.push(DeferredDir {
+                    path: parent_path.join(name),
+                    mtime,
+                });
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 self.remove_existing(pfd, name)?;
@@ -264,8 +286,14 @@ impl Applier {
                 // The target is stored as is (absolute ones too, as in Alpine's
                 // /bin/sh); it is never followed here.
                 symlinkat(&target, Some(pfd), *name).context("creating symlink")?;
-                fchownat(Some(pfd), *name, Some(uid), Some(gid), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
-                    .context("lchown")?;
+                fchownat(
+                    Some(pfd),
+                    *name,
+                    Some(uid),
+                    Some(gid),
+                    nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .context("lchown")?;
                 let t = TimeSpec::new(mtime as i64, 0);
                 utimensat(Some(pfd), *name, &t, &t, UtimensatFlags::NoFollowSymlink)
                     .context("setting symlink mtime")?;
@@ -303,22 +331,35 @@ impl Applier {
                     tar::EntryType::Char | tar::EntryType::Block => {
                         let major = header.device_major()?.unwrap_or(0);
                         let minor = header.device_minor()?.unwrap_or(0);
-                        let flag = if kind == tar::EntryType::Char { SFlag::S_IFCHR } else { SFlag::S_IFBLK };
+                        let flag = if kind == tar::EntryType::Char {
+                            SFlag::S_IFCHR
+                        } else {
+                            SFlag::S_IFBLK
+                        };
                         (flag, nix::sys::stat::makedev(major.into(), minor.into()))
                     }
                     _ => (SFlag::S_IFIFO, 0),
                 };
                 self.remove_existing(pfd, name)?;
                 mknodat(Some(pfd), *name, sflag, mode, dev).context("creating device node")?;
-                fchownat(Some(pfd), *name, Some(uid), Some(gid), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
-                    .context("chown")?;
+                fchownat(
+                    Some(pfd),
+                    *name,
+                    Some(uid),
+                    Some(gid),
+                    nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .context("chown")?;
                 fchmodat(Some(pfd), *name, mode, FchmodatFlags::FollowSymlink).context("chmod")?;
                 let t = TimeSpec::new(mtime as i64, 0);
                 utimensat(Some(pfd), *name, &t, &t, UtimensatFlags::NoFollowSymlink)
                     .context("setting mtime")?;
             }
             other => {
-                log::warn!("skipping layer entry {} of unsupported type {other:?}", path.display());
+                log::warn!(
+                    "skipping layer entry {} of unsupported type {other:?}",
+                    path.display()
+                );
             }
         }
         Ok(())
@@ -342,7 +383,11 @@ impl Applier {
     /// Opens an existing directory `rel` beneath the root; symlinks that
     /// leave the root and magic links fail.
     fn resolve_existing(&self, rel: &Path) -> Result<OwnedFd> {
-        let path: &Path = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
+        let path: &Path = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
         let how = OpenHow::new()
             .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
             .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
@@ -370,7 +415,8 @@ impl Applier {
                         // An existing entry that did not resolve: a symlink out, or a file.
                         Err(Errno::EEXIST) => return Err(e),
                         Err(err) => {
-                            return Err(err).with_context(|| format!("creating parent {}", so_far.display()))
+                            return Err(err)
+                                .with_context(|| format!("creating parent {}", so_far.display()))
                         }
                     }
                     self.resolve_existing(&so_far)?
@@ -402,11 +448,21 @@ impl Applier {
                 (Some(p), Some(n)) => (p, n),
                 _ => continue,
             };
-            let Ok(pfd) = self.resolve_existing(parent) else { continue };
+            let Ok(pfd) = self.resolve_existing(parent) else {
+                continue;
+            };
             let t = TimeSpec::new(d.mtime as i64, 0);
-            match utimensat(Some(pfd.as_raw_fd()), name, &t, &t, UtimensatFlags::NoFollowSymlink) {
+            match utimensat(
+                Some(pfd.as_raw_fd()),
+                name,
+                &t,
+                &t,
+                UtimensatFlags::NoFollowSymlink,
+            ) {
                 Ok(()) | Err(Errno::ENOENT) => {}
-                Err(e) => return Err(e).with_context(|| format!("setting mtime of {}", d.path.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("setting mtime of {}", d.path.display()))
+                }
             }
         }
         Ok(())
@@ -420,7 +476,9 @@ fn apply_xattrs<R: Read>(entry: &mut tar::Entry<R>, fd: RawFd) -> Result<()> {
     for ext in exts {
         let ext = ext.context("reading a PAX record")?;
         let Ok(key) = ext.key() else { continue };
-        let Some(attr) = key.strip_prefix("SCHILY.xattr.") else { continue };
+        let Some(attr) = key.strip_prefix("SCHILY.xattr.") else {
+            continue;
+        };
         if let Err(e) = set_xattr_path(fd, Some(()), attr, ext.value_bytes()) {
             // Some file systems refuse some namespaces; the layer stays usable.
             log::warn!("xattr {attr}: {e}");
@@ -439,15 +497,26 @@ fn set_xattr_path(fd: RawFd, direct: Option<()>, name: &str, value: &[u8]) -> Re
     } else {
         let p = CString::new(format!("/proc/self/fd/{fd}").as_bytes())?;
         // SAFETY: both strings are NUL-terminated, value's pointer and length agree.
-        unsafe { libc::setxattr(p.as_ptr(), cname.as_ptr(), value.as_ptr().cast(), value.len(), 0) }
+        unsafe {
+            libc::setxattr(
+                p.as_ptr(),
+                cname.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        }
     };
-    Errno::result(res).map(drop).with_context(|| format!("setting xattr {name}"))
+    Errno::result(res)
+        .map(drop)
+        .with_context(|| format!("setting xattr {name}"))
 }
 
 /// Creates `dest` fresh as an empty directory for a layer.
 pub fn fresh_dir(dest: &Path) -> Result<()> {
     if dest.exists() {
-        std::fs::remove_dir_all(dest).with_context(|| format!("removing stale {}", dest.display()))?;
+        std::fs::remove_dir_all(dest)
+            .with_context(|| format!("removing stale {}", dest.display()))?;
     }
     std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
     Ok(())
@@ -484,7 +553,11 @@ mod tests {
             }
             h.set_entry_type(kind);
             h.set_size(data.len() as u64);
-            h.set_mode(if kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+            h.set_mode(if kind == tar::EntryType::Directory {
+                0o755
+            } else {
+                0o644
+            });
             h.set_uid(0);
             h.set_gid(0);
             h.set_mtime(1_700_000_000);
@@ -507,16 +580,36 @@ mod tests {
         std::fs::create_dir_all(&layer).unwrap();
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(outside.join("secret"), "untouched").unwrap();
-        Fixture { _dir: dir, layer, outside }
+        Fixture {
+            _dir: dir,
+            layer,
+            outside,
+        }
     }
 
     fn assert_outside_untouched(f: &Fixture) {
-        assert_eq!(std::fs::read_to_string(f.outside.join("secret")).unwrap(), "untouched");
-        let names: Vec<_> = std::fs::read_dir(&f.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names.len(), 1, "something was created outside the layer: {names:?}");
-        let parent_names: Vec<_> =
-            std::fs::read_dir(f.layer.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(parent_names.len(), 2, "something was created beside the layer: {parent_names:?}");
+        assert_eq!(
+            std::fs::read_to_string(f.outside.join("secret")).unwrap(),
+            "untouched"
+        );
+        let names: Vec<_> = std::fs::read_dir(&f.outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names.len(),
+            1,
+            "something was created outside the layer: {names:?}"
+        );
+        let parent_names: Vec<_> = std::fs::read_dir(f.layer.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            parent_names.len(),
+            2,
+            "something was created beside the layer: {parent_names:?}"
+        );
     }
 
     fn unpack_err(f: &Fixture, tar: Vec<u8>) -> String {
@@ -528,7 +621,10 @@ mod tests {
     fn dot_dot_entry_is_refused_and_named() {
         let f = fixture();
         let msg = unpack_err(&f, tarball(&[E::File("../outside/secret", b"owned")]));
-        assert!(msg.contains("../outside/secret") && msg.contains(".."), "{msg}");
+        assert!(
+            msg.contains("../outside/secret") && msg.contains(".."),
+            "{msg}"
+        );
         assert_outside_untouched(&f);
     }
 
@@ -545,15 +641,27 @@ mod tests {
     fn writing_through_an_absolute_symlink_fails() {
         let f = fixture();
         let out = f.outside.display().to_string();
-        let msg = unpack_err(&f, tarball(&[E::Symlink("evil", &out), E::File("evil/secret", b"owned")]));
-        assert!(msg.contains("evil/secret") && msg.contains("outside the layer"), "{msg}");
+        let msg = unpack_err(
+            &f,
+            tarball(&[E::Symlink("evil", &out), E::File("evil/secret", b"owned")]),
+        );
+        assert!(
+            msg.contains("evil/secret") && msg.contains("outside the layer"),
+            "{msg}"
+        );
         assert_outside_untouched(&f);
     }
 
     #[test]
     fn writing_through_a_relative_symlink_out_fails() {
         let f = fixture();
-        let msg = unpack_err(&f, tarball(&[E::Symlink("evil", "../outside"), E::File("evil/new", b"owned")]));
+        let msg = unpack_err(
+            &f,
+            tarball(&[
+                E::Symlink("evil", "../outside"),
+                E::File("evil/new", b"owned"),
+            ]),
+        );
         assert!(msg.contains("evil/new"), "{msg}");
         assert_outside_untouched(&f);
     }
@@ -561,7 +669,10 @@ mod tests {
     #[test]
     fn a_directory_through_a_symlink_out_fails() {
         let f = fixture();
-        let msg = unpack_err(&f, tarball(&[E::Symlink("evil", "../outside"), E::Dir("evil/sub/")]));
+        let msg = unpack_err(
+            &f,
+            tarball(&[E::Symlink("evil", "../outside"), E::Dir("evil/sub/")]),
+        );
         assert!(msg.contains("evil/sub"), "{msg}");
         assert_outside_untouched(&f);
     }
@@ -570,8 +681,15 @@ mod tests {
     fn a_file_replacing_a_symlink_does_not_follow_it() {
         let f = fixture();
         let secret = f.outside.join("secret").display().to_string();
-        unpack_stream(&tarball(&[E::Symlink("link", &secret), E::File("link", b"mine")])[..], &f.layer).unwrap();
-        assert_eq!(std::fs::read_to_string(f.layer.join("link")).unwrap(), "mine");
+        unpack_stream(
+            &tarball(&[E::Symlink("link", &secret), E::File("link", b"mine")])[..],
+            &f.layer,
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(f.layer.join("link")).unwrap(),
+            "mine"
+        );
         assert_outside_untouched(&f);
     }
 
@@ -590,7 +708,10 @@ mod tests {
     fn hardlinks_through_a_symlink_out_fail() {
         let f = fixture();
         let out = f.outside.display().to_string();
-        let msg = unpack_err(&f, tarball(&[E::Symlink("evil", &out), E::Hardlink("hl", "evil/secret")]));
+        let msg = unpack_err(
+            &f,
+            tarball(&[E::Symlink("evil", &out), E::Hardlink("hl", "evil/secret")]),
+        );
         assert!(msg.contains("\"hl\""), "{msg}");
         assert!(!f.layer.join("hl").exists());
         assert_outside_untouched(&f);
@@ -599,9 +720,19 @@ mod tests {
     #[test]
     fn absolute_symlinks_are_kept_as_they_are() {
         let f = fixture();
-        unpack_stream(&tarball(&[E::Dir("bin/"), E::File("bin/busybox", b"x"), E::Symlink("bin/sh", "/bin/busybox")])[..], &f.layer)
-            .unwrap();
-        assert_eq!(std::fs::read_link(f.layer.join("bin/sh")).unwrap(), Path::new("/bin/busybox"));
+        unpack_stream(
+            &tarball(&[
+                E::Dir("bin/"),
+                E::File("bin/busybox", b"x"),
+                E::Symlink("bin/sh", "/bin/busybox"),
+            ])[..],
+            &f.layer,
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_link(f.layer.join("bin/sh")).unwrap(),
+            Path::new("/bin/busybox")
+        );
     }
 
     #[test]
@@ -622,7 +753,14 @@ mod tests {
         let mut buf = [0u8; 4];
         let p = CString::new(f.layer.join("o").display().to_string()).unwrap();
         // SAFETY: NUL-terminated strings and a buffer whose length is passed.
-        let n = unsafe { libc::getxattr(p.as_ptr(), c"trusted.overlay.opaque".as_ptr(), buf.as_mut_ptr().cast(), 4) };
+        let n = unsafe {
+            libc::getxattr(
+                p.as_ptr(),
+                c"trusted.overlay.opaque".as_ptr(),
+                buf.as_mut_ptr().cast(),
+                4,
+            )
+        };
         assert_eq!(n, 1);
         assert_eq!(buf[0], b'y');
         assert!(!f.layer.join("o/.wh..wh..opq").exists());
@@ -632,8 +770,15 @@ mod tests {
     #[test]
     fn hardlinks_inside_the_layer_share_the_inode() {
         let f = fixture();
-        unpack_stream(&tarball(&[E::File("a", b"x"), E::Hardlink("b", "a")])[..], &f.layer).unwrap();
-        let (a, b) = (std::fs::metadata(f.layer.join("a")).unwrap(), std::fs::metadata(f.layer.join("b")).unwrap());
+        unpack_stream(
+            &tarball(&[E::File("a", b"x"), E::Hardlink("b", "a")])[..],
+            &f.layer,
+        )
+        .unwrap();
+        let (a, b) = (
+            std::fs::metadata(f.layer.join("a")).unwrap(),
+            std::fs::metadata(f.layer.join("b")).unwrap(),
+        );
         assert_eq!(a.ino(), b.ino());
     }
 
@@ -662,14 +807,22 @@ mod tests {
         std::fs::write(&blob, tarball(&[E::File("a", b"x")])).unwrap();
         let dest = f.layer.join("d");
         std::fs::create_dir(&dest).unwrap();
-        let err = unpack_layer(&blob, &dest, Some(&crate::image::digest::sha256_of(b"other"))).unwrap_err();
+        let err = unpack_layer(
+            &blob,
+            &dest,
+            Some(&crate::image::digest::sha256_of(b"other")),
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("diff_id"));
     }
 
     #[test]
     fn gzip_and_zstd_are_told_by_magic_bytes() {
         assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Compression::Gzip);
-        assert_eq!(Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
+        assert_eq!(
+            Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
         assert_eq!(Compression::detect(b"bin/"), Compression::None);
     }
 }

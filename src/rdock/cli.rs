@@ -3,7 +3,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "rdock", version, about = "A small docker-like frontend for the runr runtime")]
+#[command(
+    name = "rdock",
+    version,
+    about = "A small docker-like frontend for the runr runtime"
+)]
 pub struct Cli {
     /// Root of rdock's store (images, layers, containers); also RDOCK_ROOT
     /// [default: /var/lib/rdock].

@@ -9,7 +9,11 @@ pub mod format;
 pub fn main() -> ! {
     use clap::Parser;
     let cli = cli::Cli::parse();
-    let level = if cli.debug { "debug" } else { cli.log_level.as_str() };
+    let level = if cli.debug {
+        "debug"
+    } else {
+        cli.log_level.as_str()
+    };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
         .format_timestamp(None)
         .init();

@@ -12,7 +12,11 @@ pub fn run(ctx: &Context, a: ImagesArgs) -> Result<i32> {
     if let Some(filter) = &a.reference {
         let r = reference::parse(filter).map_err(anyhow::Error::msg)?;
         let repo = reference::full_repository(&r);
-        let tag = if filter.contains(':') { r.tag().map(String::from) } else { None };
+        let tag = if filter.contains(':') {
+            r.tag().map(String::from)
+        } else {
+            None
+        };
         rows.retain(|row| match &row.tagged {
             Some(t) => {
                 let (rr, tt) = reference::split_tagged(t);
@@ -22,8 +26,19 @@ pub fn run(ctx: &Context, a: ImagesArgs) -> Result<i32> {
         });
     }
     // Newest first, like docker.
-    rows.sort_by(|x, y| y.record.created.cmp(&x.record.created).then(x.tagged.cmp(&y.tagged)));
-    let id_of = |id: &str| if a.no_trunc { id.to_string() } else { short_id(id) };
+    rows.sort_by(|x, y| {
+        y.record
+            .created
+            .cmp(&x.record.created)
+            .then(x.tagged.cmp(&y.tagged))
+    });
+    let id_of = |id: &str| {
+        if a.no_trunc {
+            id.to_string()
+        } else {
+            short_id(id)
+        }
+    };
     if a.quiet {
         let mut seen = std::collections::BTreeSet::new();
         for r in &rows {
@@ -48,7 +63,12 @@ pub fn run(ctx: &Context, a: ImagesArgs) -> Result<i32> {
             .created
             .as_deref()
             .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-            .map(|t| format!("{} ago", human_duration((now - t.with_timezone(&chrono::Utc)).num_seconds())))
+            .map(|t| {
+                format!(
+                    "{} ago",
+                    human_duration((now - t.with_timezone(&chrono::Utc)).num_seconds())
+                )
+            })
             .unwrap_or_else(|| "N/A".to_string());
         let mut cols = vec![repo.clone(), tag];
         if a.digests {
@@ -56,7 +76,11 @@ pub fn run(ctx: &Context, a: ImagesArgs) -> Result<i32> {
                 .record
                 .repo_digests
                 .iter()
-                .find_map(|d| d.split_once('@').filter(|(rr, _)| reference::familiar_repository(rr) == repo).map(|(_, d)| d.to_string()))
+                .find_map(|d| {
+                    d.split_once('@')
+                        .filter(|(rr, _)| reference::familiar_repository(rr) == repo)
+                        .map(|(_, d)| d.to_string())
+                })
                 .unwrap_or_else(|| "<none>".to_string());
             cols.push(d);
         }

@@ -38,7 +38,12 @@ pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {
                 None => d.clone(),
             })
             .collect();
-        let lower: Vec<String> = img.layers.iter().rev().map(|p| p.display().to_string()).collect();
+        let lower: Vec<String> = img
+            .layers
+            .iter()
+            .rev()
+            .map(|p| p.display().to_string())
+            .collect();
         out.push(json!({
             "Id": img.id,
             "RepoTags": tags,

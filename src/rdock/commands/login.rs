@@ -13,7 +13,10 @@ fn server_of(s: Option<&str>) -> String {
     match s {
         None => reference::DOCKER_HUB.to_string(),
         Some(s) => {
-            let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
+            let s = s
+                .strip_prefix("https://")
+                .or_else(|| s.strip_prefix("http://"))
+                .unwrap_or(s);
             let host = s.split('/').next().unwrap_or(s);
             match host {
                 "index.docker.io" | "registry-1.docker.io" => reference::DOCKER_HUB.to_string(),
@@ -31,8 +34,11 @@ fn prompt(label: &str, hidden: bool) -> Result<String> {
         let t = nix::sys::termios::tcgetattr(&stdin).ok();
         if let Some(orig) = &t {
             let mut quiet = orig.clone();
-            quiet.local_flags.remove(nix::sys::termios::LocalFlags::ECHO);
-            let _ = nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &quiet);
+            quiet
+                .local_flags
+                .remove(nix::sys::termios::LocalFlags::ECHO);
+            let _ =
+                nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &quiet);
         }
         t
     } else {
@@ -65,7 +71,10 @@ pub fn login(ctx: &Context, a: LoginArgs) -> Result<i32> {
         }
         (None, true) => {
             let mut s = String::new();
-            std::io::stdin().lock().read_line(&mut s).context("reading the password from stdin")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut s)
+                .context("reading the password from stdin")?;
             s.trim_end_matches(['\n', '\r']).to_string()
         }
         (None, false) => prompt("Password: ", true)?,
@@ -76,9 +85,13 @@ pub fn login(ctx: &Context, a: LoginArgs) -> Result<i32> {
     let opts = ctx.registry_options()?;
     // A manifest request for a name that surely does not exist: 404 means the
     // credentials were accepted, 401 that they were not.
-    let probe: Reference = reference::parse(&format!("{server}/rdock-login-probe/x:latest")).map_err(anyhow::Error::msg)?;
+    let probe: Reference = reference::parse(&format!("{server}/rdock-login-probe/x:latest"))
+        .map_err(anyhow::Error::msg)?;
     let mut result = Err(anyhow::anyhow!("no endpoint for {server}"));
-    for ep in registry::endpoints(&probe, &opts).into_iter().filter(|e| !e.mirror) {
+    for ep in registry::endpoints(&probe, &opts)
+        .into_iter()
+        .filter(|e| !e.mirror)
+    {
         result = verify(ctx, &ep, &opts, &user, &password);
         match &result {
             Err(e) if ep.http_fallback_next && e.to_string().starts_with("transport: ") => continue,
@@ -91,20 +104,38 @@ pub fn login(ctx: &Context, a: LoginArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn verify(ctx: &Context, ep: &Endpoint, opts: &registry::RegistryOptions, user: &str, password: &str) -> Result<()> {
+fn verify(
+    ctx: &Context,
+    ep: &Endpoint,
+    opts: &registry::RegistryOptions,
+    user: &str,
+    password: &str,
+) -> Result<()> {
     let client = registry::client_for(ep, opts);
     let creds = RegistryAuth::Basic(user.to_string(), password.to_string());
     ctx.runtime()?.block_on(async {
-        match client.pull_manifest_raw(&ep.reference, &creds, &[crate::image::pull::OCI_MANIFEST]).await {
+        match client
+            .pull_manifest_raw(&ep.reference, &creds, &[crate::image::pull::OCI_MANIFEST])
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => {
                 let msg = format!("{e}");
                 let low = msg.to_lowercase();
                 use oci_client::errors::OciDistributionError as E;
-                let auth_failed = matches!(e, E::UnauthorizedError { .. } | E::AuthenticationFailure(_));
-                if auth_failed || low.contains("unauthorized") || low.contains("401") || low.contains("authentication") || low.contains("denied") {
+                let auth_failed =
+                    matches!(e, E::UnauthorizedError { .. } | E::AuthenticationFailure(_));
+                if auth_failed
+                    || low.contains("unauthorized")
+                    || low.contains("401")
+                    || low.contains("authentication")
+                    || low.contains("denied")
+                {
                     bail!("unauthorized: incorrect username or password ({msg})")
-                } else if low.contains("not found") || low.contains("unknown") || low.contains("404") {
+                } else if low.contains("not found")
+                    || low.contains("unknown")
+                    || low.contains("404")
+                {
                     Ok(())
                 } else if matches!(e, oci_client::errors::OciDistributionError::RequestError(_)) {
                     bail!("transport: {msg}")

@@ -35,7 +35,10 @@ impl Context {
     /// A tokio runtime for the commands that talk to registries.
     pub fn runtime(&self) -> Result<tokio::runtime::Runtime> {
         crate::image::registry::init_tls();
-        Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?)
+        Ok(tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()?)
     }
 }
 
@@ -45,7 +48,11 @@ pub fn run(cli: Cli) -> Result<i32> {
         .root
         .or_else(|| std::env::var_os("RDOCK_ROOT").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(crate::image::store::DEFAULT_ROOT));
-    let ctx = Context { root, mirrors: cli.registry_mirror, insecure: cli.insecure_registry };
+    let ctx = Context {
+        root,
+        mirrors: cli.registry_mirror,
+        insecure: cli.insecure_registry,
+    };
     match cli.command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),

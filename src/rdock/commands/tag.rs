@@ -7,7 +7,10 @@ use anyhow::{bail, Result};
 pub fn run(ctx: &Context, a: TagArgs) -> Result<i32> {
     let target = reference::parse(&a.target).map_err(anyhow::Error::msg)?;
     if target.digest().is_some() {
-        bail!("refusing to create a tag with a digest reference: {}", a.target);
+        bail!(
+            "refusing to create a tag with a digest reference: {}",
+            a.target
+        );
     }
     let full = reference::full_tagged(&target).expect("a reference without digest has a tag");
     ctx.store()?.tag(&a.source, &full)?;
