@@ -869,6 +869,77 @@ fn https_basic_auth_login_pull_logout(env: &Env) -> TestResult {
     Ok(())
 }
 
+fn save_and_load_round_trip_docker_and_oci_archives(env: &Env) -> TestResult {
+    let root = env.root();
+    let layers = format!("{}/library/layers:latest", env.plain.host());
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "-q", "busybox"],
+        &[],
+    ))?;
+    ok(&rdock(&root, &["pull", "-q", &layers], &[]))?;
+    let tarball = root.join("images.tar");
+    ok(&rdock(
+        &root,
+        &["save", "-o", tarball.to_str().unwrap(), "busybox", &layers],
+        &[],
+    ))?;
+    // Other tools read it as a docker archive and as an OCI archive.
+    let st = Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!(
+            "docker-archive:{}:busybox:latest",
+            tarball.display()
+        ))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    check!(st.success(), "skopeo cannot read the docker-archive");
+    let before = ok(&rdock(&root, &["images", "-q", "--no-trunc"], &[]))?;
+    ok(&rdock(&root, &["rmi", "busybox", &layers], &[]))?;
+    check!(layer_dirs(&root).is_empty(), "rmi left layers");
+    let out = ok(&rdock(
+        &root,
+        &["load", "-i", tarball.to_str().unwrap()],
+        &[],
+    ))?;
+    check!(
+        out.contains("Loaded image: busybox:latest")
+            && out.contains(&format!("Loaded image: {layers}")),
+        "{out}"
+    );
+    let after = ok(&rdock(&root, &["images", "-q", "--no-trunc"], &[]))?;
+    let sorted = |s: &str| {
+        let mut v: Vec<String> = s.lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    check!(
+        sorted(&before) == sorted(&after),
+        "IDs differ: {before} vs {after}"
+    );
+    check!(layer_dirs(&root).len() == 4, "{:?}", layer_dirs(&root));
+    // An OCI archive made by skopeo loads too.
+    let root2 = env.root();
+    let oci = root2.join("oci.tar");
+    let st = Command::new("skopeo")
+        .args(["copy", "-q", "--src-tls-verify=false"])
+        .arg(format!(
+            "docker://{}/library/hello-world:latest",
+            env.plain.host()
+        ))
+        .arg(format!(
+            "oci-archive:{}:docker.io/library/hello-world:latest",
+            oci.display()
+        ))
+        .status()
+        .unwrap();
+    check!(st.success(), "skopeo oci-archive failed");
+    let out = ok(&rdock(&root2, &["load", "-i", oci.to_str().unwrap()], &[]))?;
+    check!(out.contains("Loaded image: hello-world:latest"), "{out}");
+    Ok(())
+}
+
 fn a_large_layer_pulls(env: &Env) -> TestResult {
     if std::env::var_os("RDOCK_TEST_LARGE").is_none() {
         println!("    (skipped: set RDOCK_TEST_LARGE=1)");
@@ -951,6 +1022,10 @@ fn main() {
         (
             "https_basic_auth_login_pull_logout",
             https_basic_auth_login_pull_logout,
+        ),
+        (
+            "save_and_load_round_trip_docker_and_oci_archives",
+            save_and_load_round_trip_docker_and_oci_archives,
         ),
         ("a_large_layer_pulls", a_large_layer_pulls),
     ];

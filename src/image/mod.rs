@@ -21,6 +21,7 @@
 //!
 //! The run side resolves a reference with [`store::Store::resolve`], which
 //! returns the image config and the ordered list of layer directories.
+pub mod archive;
 pub mod auth;
 pub mod digest;
 pub mod platform;

@@ -6,9 +6,9 @@
 use crate::image::digest::{chain_ids, hex_part, sha256_of};
 use crate::image::platform::{self, Platform};
 use crate::image::progress::{LayerProgress, Progress};
+use crate::image::reference;
 use crate::image::registry::{self, Endpoint, RegistryOptions};
 use crate::image::store::{ImageRecord, LayerRecord, Store};
-use crate::image::{reference, unpack};
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::client::BlobResponse;
@@ -673,7 +673,7 @@ async fn download_once(
     Ok(())
 }
 
-/// Unpacks a downloaded layer into `layers/<chain>` through a temp dir.
+/// Unpacks a downloaded layer into `layers/<chain>` off the async threads.
 async fn unpack_into_store(
     store: &Arc<Store>,
     desc: &OciDescriptor,
@@ -682,30 +682,5 @@ async fn unpack_into_store(
 ) -> Result<u64> {
     let store = store.clone();
     let (digest, diff_id, chain) = (desc.digest.clone(), diff_id.to_string(), chain.to_string());
-    tokio::task::spawn_blocking(move || -> Result<u64> {
-        let dest = store.layer_path(&chain)?;
-        if dest.is_dir() {
-            return Ok(0);
-        }
-        let blob = store.blob_path(&digest)?;
-        let tmp = store.tmp_path("layer");
-        unpack::fresh_dir(&tmp)?;
-        let res = unpack::unpack_layer(&blob, &tmp, Some(&diff_id));
-        let done = match res {
-            Ok(u) => u,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(e);
-            }
-        };
-        if let Err(e) = std::fs::rename(&tmp, &dest) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            // Another pull unpacked the same layer first: use theirs.
-            if !dest.is_dir() {
-                return Err(e).with_context(|| format!("moving layer into {}", dest.display()));
-            }
-        }
-        Ok(done.size)
-    })
-    .await?
+    tokio::task::spawn_blocking(move || store.unpack_layer(&digest, &diff_id, &chain)).await?
 }

@@ -157,6 +157,44 @@ impl Store {
         write_atomic(&self.tmp_dir(), &dest, data)
     }
 
+    /// Moves a verified file into `blobs/` under `digest` (a no-op if present).
+    pub fn adopt_blob(&self, file: &Path, digest: &str) -> Result<()> {
+        let dest = self.blob_path(digest)?;
+        if dest.exists() {
+            return Ok(());
+        }
+        fs::rename(file, &dest)
+            .with_context(|| format!("moving {} to {}", file.display(), dest.display()))
+    }
+
+    /// Unpacks the stored blob `digest` into `layers/<chain>` through a temp
+    /// dir, checking `diff_id`; returns the uncompressed size (0 if the layer
+    /// was there already).
+    pub fn unpack_layer(&self, digest: &str, diff_id: &str, chain: &str) -> Result<u64> {
+        let dest = self.layer_path(chain)?;
+        if dest.is_dir() {
+            return Ok(0);
+        }
+        let blob = self.blob_path(digest)?;
+        let tmp = self.tmp_path("layer");
+        crate::image::unpack::fresh_dir(&tmp)?;
+        let done = match crate::image::unpack::unpack_layer(&blob, &tmp, Some(diff_id)) {
+            Ok(u) => u,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        if let Err(e) = fs::rename(&tmp, &dest) {
+            let _ = fs::remove_dir_all(&tmp);
+            // Another pull unpacked the same layer first: use theirs.
+            if !dest.is_dir() {
+                return Err(e).with_context(|| format!("moving layer into {}", dest.display()));
+            }
+        }
+        Ok(done.size)
+    }
+
     /// Takes a lock file under the root: exclusive or shared, blocking.
     pub fn lock(&self, name: &str, exclusive: bool) -> Result<Lock> {
         let p = self.root.join(name);
@@ -442,6 +480,12 @@ impl Store {
             if !keep_blobs.contains(&*e.file_name().to_string_lossy()) {
                 fs::remove_file(e.path())
                     .with_context(|| format!("removing {}", e.path().display()))?;
+            }
+        }
+        // No pull runs now (gc.lock is held), so per-blob lock files can go.
+        for e in fs::read_dir(self.tmp_dir())?.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".lock") {
+                let _ = fs::remove_file(e.path());
             }
         }
         for e in fs::read_dir(self.root.join("layers"))?.flatten() {
