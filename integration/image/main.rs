@@ -584,6 +584,12 @@ fn count_locks(dir: &Path) -> usize {
 /// A proxy in front of the registry that cuts every first response for a
 /// blob halfway through, and notes whether a Range request came after.
 fn cutting_proxy(upstream: u16, saw_range: Arc<AtomicBool>) -> u16 {
+    proxy(upstream, saw_range, true, Arc::new(AtomicBool::new(false)))
+}
+
+/// The proxy behind [`cutting_proxy`]; with `slow` set it trickles blob
+/// bodies out (4 KiB every 20 ms) instead of cutting them.
+fn proxy(upstream: u16, saw_range: Arc<AtomicBool>, cut_blobs: bool, slow: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -594,6 +600,7 @@ fn cutting_proxy(upstream: u16, saw_range: Arc<AtomicBool>) -> u16 {
             let Ok(mut client) = conn else { break };
             let cut_done = cut_done.clone();
             let saw_range = saw_range.clone();
+            let slow = slow.clone();
             std::thread::spawn(move || {
                 let mut head = Vec::new();
                 let mut byte = [0u8; 1];
@@ -618,7 +625,17 @@ fn cutting_proxy(upstream: u16, saw_range: Arc<AtomicBool>) -> u16 {
                 up.write_all(text.as_bytes()).unwrap();
                 let mut resp = Vec::new();
                 let _ = up.read_to_end(&mut resp);
-                let cut = path.contains("/blobs/sha256:")
+                if path.contains("/blobs/sha256:") && slow.load(Ordering::SeqCst) {
+                    for chunk in resp.chunks(4096) {
+                        if client.write_all(chunk).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    return;
+                }
+                let cut = cut_blobs
+                    && path.contains("/blobs/sha256:")
                     && !text.to_lowercase().contains("\r\nrange:")
                     && resp.starts_with(b"HTTP/1.1 200")
                     && cut_done.lock().unwrap().insert(path);
@@ -650,6 +667,58 @@ fn dropped_connections_are_resumed_with_range(env: &Env) -> TestResult {
         "no Range request was made"
     );
     check!(layer_dirs(&root).len() == 4, "{:?}", layer_dirs(&root));
+    Ok(())
+}
+
+fn an_interrupted_pull_is_invisible_and_resumes(env: &Env) -> TestResult {
+    let saw_range = Arc::new(AtomicBool::new(false));
+    let slow = Arc::new(AtomicBool::new(true));
+    let port = proxy(env.plain.port, saw_range.clone(), false, slow.clone());
+    let root = env.root();
+    let name = format!("127.0.0.1:{port}/library/busybox");
+    let mut child = Command::new(RDOCK)
+        .arg("--root")
+        .arg(&root)
+        .args(["pull", "-q", &name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until part of the layer has arrived, then kill the pull.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let partial_size = || -> u64 {
+        std::fs::read_dir(root.join("tmp"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+                    .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    while partial_size() < 64 * 1024 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let have = partial_size();
+    check!(
+        have >= 64 * 1024,
+        "no partial download to resume ({have} bytes)"
+    );
+    check!(
+        ok(&rdock(&root, &["images", "-q"], &[]))?.trim().is_empty(),
+        "a killed pull shows an image"
+    );
+    check!(layer_dirs(&root).is_empty(), "a killed pull left a layer");
+    slow.store(false, Ordering::SeqCst);
+    ok(&rdock(&root, &["pull", "-q", &name], &[]))?;
+    check!(
+        saw_range.load(Ordering::SeqCst),
+        "the second pull did not resume with a Range request"
+    );
+    check!(layer_dirs(&root).len() == 1, "{:?}", layer_dirs(&root));
+    check!(partial_size() == 0, "partial files left after the pull");
     Ok(())
 }
 
@@ -1009,6 +1078,10 @@ fn main() {
         (
             "dropped_connections_are_resumed_with_range",
             dropped_connections_are_resumed_with_range,
+        ),
+        (
+            "an_interrupted_pull_is_invisible_and_resumes",
+            an_interrupted_pull_is_invisible_and_resumes,
         ),
         (
             "tampered_blobs_fail_with_clear_errors",
