@@ -1009,6 +1009,157 @@ fn save_and_load_round_trip_docker_and_oci_archives(env: &Env) -> TestResult {
     Ok(())
 }
 
+/// A token server like Docker Hub's auth service: hands anyone a JWT signed
+/// with `key` (its certificate `cert_der` rides in the `x5c` header) granting
+/// pull and push on the requested repository.
+fn token_server(key: PathBuf, cert_der: Vec<u8>, requests: Arc<AtomicUsize>) -> u16 {
+    use base64::Engine as _;
+    let b64 = |d: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d);
+    let std64 = base64::engine::general_purpose::STANDARD.encode(&cert_der);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { break };
+            let mut buf = vec![0u8; 8192];
+            let n = c.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+            requests.fetch_add(1, Ordering::SeqCst);
+            let target = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let query = target.split_once('?').map(|x| x.1).unwrap_or("");
+            let mut service = String::new();
+            let mut access = Vec::new();
+            for kv in query.split('&') {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                let v = v
+                    .replace("%3A", ":")
+                    .replace("%2F", "/")
+                    .replace("%2C", ",");
+                match k {
+                    "service" => service = v,
+                    "scope" => {
+                        let parts: Vec<&str> = v.split(':').collect();
+                        if parts.len() == 3 {
+                            access.push(serde_json::json!({"type": parts[0], "name": parts[1], "actions": ["pull", "push"]}));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [std64]});
+            let claims = serde_json::json!({"iss": "rdock-test-issuer", "sub": "", "aud": service, "exp": now + 600,
+                "nbf": now - 10, "iat": now, "jti": format!("{now}-{n}"), "access": access});
+            let signing_input = format!(
+                "{}.{}",
+                b64(header.to_string().as_bytes()),
+                b64(claims.to_string().as_bytes())
+            );
+            let mut sign = Command::new("openssl")
+                .args(["dgst", "-sha256", "-sign"])
+                .arg(&key)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            sign.stdin
+                .take()
+                .unwrap()
+                .write_all(signing_input.as_bytes())
+                .unwrap();
+            let sig = sign.wait_with_output().unwrap().stdout;
+            let jwt = format!("{signing_input}.{}", b64(&sig));
+            let body = serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 600})
+                .to_string();
+            let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    port
+}
+
+fn docker_hub_style_bearer_token_flow(env: &Env) -> TestResult {
+    let d = env.base.path().join("token");
+    std::fs::create_dir_all(&d).unwrap();
+    let st = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=rdock-token-signer",
+        ])
+        .arg("-keyout")
+        .arg(d.join("signer.key"))
+        .arg("-out")
+        .arg(d.join("signer.crt"))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    check!(st.success(), "openssl failed");
+    let der = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(d.join("signer.crt"))
+        .output()
+        .unwrap()
+        .stdout;
+    let requests = Arc::new(AtomicUsize::new(0));
+    let tport = token_server(d.join("signer.key"), der, requests.clone());
+    let realm = format!("http://127.0.0.1:{tport}/token");
+    let bundle = d.join("signer.crt").display().to_string();
+    let reg = Registry::start(
+        d.join("registry"),
+        &[
+            "--token",
+            &realm,
+            "rdock-test-issuer",
+            "rdock-test-registry",
+            &bundle,
+        ],
+    );
+    let h = reg.host();
+    let st = Command::new("skopeo")
+        .args([
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ])
+        .arg(format!(
+            "docker://{}/library/busybox:latest",
+            env.plain.host()
+        ))
+        .arg(format!("docker://{h}/library/busybox:latest"))
+        .status()
+        .unwrap();
+    check!(st.success(), "push through the token flow failed");
+    let before = requests.load(Ordering::SeqCst);
+    // The registry as a Docker Hub mirror, reached anonymously with a bearer token.
+    let root = env.root();
+    ok(&rdock(
+        &root,
+        &[
+            "--registry-mirror",
+            &format!("http://{h}"),
+            "pull",
+            "busybox",
+        ],
+        &[],
+    ))?;
+    check!(
+        requests.load(Ordering::SeqCst) > before,
+        "rdock never asked the token server"
+    );
+    check!(layer_dirs(&root).len() == 1, "{:?}", layer_dirs(&root));
+    Ok(())
+}
+
 fn a_large_layer_pulls(env: &Env) -> TestResult {
     if std::env::var_os("RDOCK_TEST_LARGE").is_none() {
         println!("    (skipped: set RDOCK_TEST_LARGE=1)");
@@ -1095,6 +1246,10 @@ fn main() {
         (
             "https_basic_auth_login_pull_logout",
             https_basic_auth_login_pull_logout,
+        ),
+        (
+            "docker_hub_style_bearer_token_flow",
+            docker_hub_style_bearer_token_flow,
         ),
         (
             "save_and_load_round_trip_docker_and_oci_archives",
