@@ -684,3 +684,27 @@ async fn unpack_into_store(
     let (digest, diff_id, chain) = (desc.digest.clone(), diff_id.to_string(), chain.to_string());
     tokio::task::spawn_blocking(move || store.unpack_layer(&digest, &diff_id, &chain)).await?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema1_manifests_get_a_clear_error() {
+        let v = serde_json::json!({"schemaVersion": 1, "name": "x", "fsLayers": []});
+        let err = media_type_of(&v).unwrap_err().to_string();
+        assert!(err.contains("schema 1 is not supported"), "{err}");
+    }
+
+    #[test]
+    fn oci_manifests_without_media_type_are_recognised() {
+        assert_eq!(
+            media_type_of(&serde_json::json!({"schemaVersion": 2, "layers": []})).unwrap(),
+            OCI_MANIFEST
+        );
+        assert_eq!(
+            media_type_of(&serde_json::json!({"schemaVersion": 2, "manifests": []})).unwrap(),
+            OCI_INDEX
+        );
+    }
+}
