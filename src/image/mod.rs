@@ -19,8 +19,11 @@
 //! a `.wh.NAME` entry becomes a 0/0 character device `NAME`, and a
 //! `.wh..wh..opq` entry sets `trusted.overlay.opaque=y` on its directory.
 //!
-//! The run side resolves a reference with [`store::Store::resolve`], which
-//! returns the image config and the ordered list of layer directories.
+//! The run side resolves a reference with [`store::Store::resolve`] (or
+//! [`pull::resolve_or_pull`], which pulls a missing image first), getting the
+//! image config and the layer directories, bottom layer first. Containers
+//! record their image ID in `<root>/containers/<id>/image` so that `rmi`
+//! refuses to remove an image in use ([`store::Store::images_in_use`]).
 pub mod archive;
 pub mod auth;
 pub mod digest;

@@ -138,6 +138,25 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
     Err(last_err.unwrap_or_else(|| anyhow!("no endpoint for {name}")))
 }
 
+/// For the run side: the local image `name`, pulled first if the store
+/// lacks it (docker's `run` behaviour). Blocks; builds its own runtime.
+pub fn resolve_or_pull(
+    store: Arc<Store>,
+    name: &str,
+    opts: &PullOptions,
+) -> Result<crate::image::store::LocalImage> {
+    if let Ok(img) = store.resolve(name) {
+        return Ok(img);
+    }
+    registry::init_tls();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()?;
+    let pulled = rt.block_on(pull(store.clone(), name, opts))?;
+    store.resolve(&pulled.record.id)
+}
+
 async fn resolve(
     client: &Client,
     ep: &Endpoint,
