@@ -532,6 +532,19 @@ fn tag_images_flags_and_prune(env: &Env) -> TestResult {
         d.lines().next().unwrap_or_default().contains("DIGEST") && d.contains("sha256:"),
         "{d}"
     );
+    // By digest and by short ID, as docker accepts them.
+    let digest = d
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .unwrap_or_default()
+        .to_string();
+    ok(&rdock(
+        &root,
+        &["image", "inspect", &format!("busybox@{digest}")],
+        &[],
+    ))?;
+    let short = q.trim().to_string();
+    ok(&rdock(&root, &["image", "inspect", &short], &[]))?;
     // Untagging one name keeps the image.
     let out = ok(&rdock(&root, &["rmi", "localhost:5000/mine:v1"], &[]))?;
     check!(out.trim() == "Untagged: localhost:5000/mine:v1", "{out}");

@@ -100,7 +100,8 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
         (Some(t), None) => t.to_string(),
         _ => "latest".to_string(),
     };
-    if !name.contains(':') && !name.contains('@') {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if !last.contains(':') && !last.contains('@') {
         progress.line("Using default tag: latest");
     }
     let mut last_err = None;
