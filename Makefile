@@ -15,8 +15,9 @@ all: build
 
 build:
 	$(CARGO) build --release --bins
-	@# Same binaries under the usual path, for tools and docs that expect it.
-	@mkdir -p target && ln -sfn $(TARGET)/release target/release
+	@# The same binaries under the usual path (cargo keeps host build
+	@# artifacts in target/release, so copy rather than link).
+	@mkdir -p target/release && cp -f $(OUT)/runr $(OUT)/rdock target/release/
 
 install: build
 	install -D -m 0755 $(OUT)/runr $(DESTDIR)$(PREFIX)/bin/runr

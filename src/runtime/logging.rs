@@ -17,14 +17,18 @@ pub fn init(log_file: Option<&Path>, format: LogFormat, debug: bool) {
         // runc falls back to stderr too when the file cannot be opened.
         _ => env_logger::Target::Stderr,
     };
-    let level = if debug {
-        LevelFilter::Debug
+    // runr's own warnings always; libraries (libcgroups reports through
+    // tracing's log bridge) only their errors, unless --debug.
+    let (own, deps) = if debug {
+        (LevelFilter::Debug, LevelFilter::Debug)
     } else {
-        LevelFilter::Info
+        (LevelFilter::Info, LevelFilter::Error)
     };
     let json = format == LogFormat::Json;
     env_logger::Builder::new()
-        .filter_level(level)
+        .filter_level(deps)
+        .filter_module("rdock", own)
+        .filter_module("runr", own)
         .target(target)
         .format(move |buf, record| {
             let level = record.level().as_str().to_ascii_lowercase();
