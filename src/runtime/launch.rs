@@ -176,11 +176,24 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
 
 /// Hands the notify listener to the seccomp agent at `listenerPath`, as runc does.
 fn send_seccomp_listener(spec: &Spec, state: &ContainerState, fd: OwnedFd) -> Result<()> {
-    let s = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()).context("no seccomp profile")?;
-    let path = s.listener_path().as_ref().context("seccomp notify needs linux.seccomp.listenerPath")?;
+    let s = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .context("no seccomp profile")?;
+    let path = s
+        .listener_path()
+        .as_ref()
+        .context("seccomp notify needs linux.seccomp.listenerPath")?;
     let meta = s.listener_metadata().clone().unwrap_or_default();
-    seccomp::send_listener(path, fd.as_fd(), &state.oci_state(Status::Creating), &meta, state.pid)
-        .with_context(|| format!("sending seccomp listener to {}", path.display()))
+    seccomp::send_listener(
+        path,
+        fd.as_fd(),
+        &state.oci_state(Status::Creating),
+        &meta,
+        state.pid,
+    )
+    .with_context(|| format!("sending seccomp listener to {}", path.display()))
 }
 
 /// $LISTEN_FDS (socket activation) fds are passed on like runc does.

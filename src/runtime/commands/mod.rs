@@ -2,13 +2,17 @@
 
 mod create;
 mod delete;
+mod events;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -30,6 +34,11 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::List(c) => list::run(cli, c).map(|_| 0),
         Command::Spec(c) => spec::run(c).map(|_| 0),
         Command::Features => features::run().map(|_| 0),
+        Command::Ps(c) => ps::run(cli, c).map(|_| 0),
+        Command::Pause(c) => pause::pause(cli, &c.id).map(|_| 0),
+        Command::Resume(c) => pause::resume(cli, &c.id).map(|_| 0),
+        Command::Update(c) => update::run(cli, c).map(|_| 0),
+        Command::Events(c) => events::run(cli, c).map(|_| 0),
     }
 }
 
@@ -39,7 +48,9 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
     let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().context("getting current directory")?.join(p)
+        std::env::current_dir()
+            .context("getting current directory")?
+            .join(p)
     };
     let mut out = PathBuf::from("/");
     for c in joined.components() {
