@@ -83,6 +83,12 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
     let fifo_path = dir.fifo_path();
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
         .context("creating exec fifo")?;
+    // The umask cut 0622 down: a non-root init must still open it to write.
+    std::fs::set_permissions(
+        &fifo_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o622),
+    )
+    .context("setting exec fifo mode")?;
     let fifo: OwnedFd = File::options()
         .read(true)
         .custom_flags_path()
