@@ -50,6 +50,11 @@ teardown_containerd() {
     wait "$CONTAINERD_PID" 2>/dev/null || true
     # The overlay snapshots and shim mounts must not outlive the suite.
     grep -o " $CTRD[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    remove_cgroups clients-test
+    # The shim keeps runtime state and fifos under /run/containerd whatever
+    # the config says; remove what is empty.
+    rmdir /run/containerd/runc/clients-test /run/containerd/runc /run/containerd/fifo \
+        /run/containerd/s /run/containerd 2>/dev/null || true
 }
 
 c() { "${CTR[@]}" "$@"; }

@@ -33,6 +33,10 @@ teardown_registry() {
 # podman with runr (or runc) and a private store.
 setup_podman() {
     mkdir -p "$WORK/podman"
+    # netavark turns forwarding on and adds firewall chains: put them back.
+    cat /proc/sys/net/ipv4/ip_forward > "$WORK/ip_forward"
+    [ -e /run/containers ] || touch "$WORK/no-run-containers"
+    iptables-save | grep -q NETAVARK || touch "$WORK/no-netavark-rules"
     cat > "$WORK/podman/containers.conf" <<CONF
 [containers]
 # CAP_SYS_RESOURCE is not in this machine's bounding set: podman's default
@@ -81,4 +85,25 @@ teardown_podman() {
     "${PODMAN[@]}" system reset -f >/dev/null 2>&1 || true
     # podman leaves its overlay mount of the store behind.
     umount "$WORK/podman/root/overlay" 2>/dev/null || true
+    [ -f "$WORK/ip_forward" ] && cat "$WORK/ip_forward" > /proc/sys/net/ipv4/ip_forward
+    [ -f "$WORK/no-run-containers" ] && rm -rf /run/containers
+    if [ -f "$WORK/no-netavark-rules" ]; then
+        local t
+        for t in nat filter; do
+            iptables -t "$t" -S | grep -- '^-A .*NETAVARK' | sed 's/^-A/-D/' |
+                while read -r rule; do eval "iptables -t $t $rule"; done
+            iptables -t "$t" -S | awk '/^-N NETAVARK/ {print $2}' |
+                while read -r chain; do iptables -t "$t" -X "$chain"; done
+        done
+    fi
+    remove_cgroups libpod_parent
+}
+
+# Removes the (empty) cgroup NAME and its children from every v1 hierarchy.
+remove_cgroups() {
+    local d
+    for d in /sys/fs/cgroup/*/"$1" /sys/fs/cgroup/"$1"; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+    return 0
 }
