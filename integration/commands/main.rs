@@ -183,3 +183,32 @@ fn kill_all_signals_every_process_of_the_container() {
     let err = c.fail(&["kill", &c.id, "TERM"]);
     assert!(err.contains("container not running"), "{err}");
 }
+
+#[test]
+fn kill_all_on_a_stopped_container_succeeds_as_with_runc() {
+    let c = Container::run("kill-all-stopped", &["true"], None);
+    c.wait_stopped();
+    c.ok(&["kill", "--all", &c.id, "KILL"]);
+}
+
+#[test]
+fn delete_then_delete_force_exits_zero_as_containerd_expects() {
+    // containerd's shim: global flags before the verb, then delete, then
+    // delete --force on a container already gone.
+    let c = Container::run("delete-twice", &["true"], None);
+    c.wait_stopped();
+    let log = c.root.join("log.json");
+    let log = log.to_str().unwrap();
+    c.ok(&["--log", log, "--log-format", "json", "delete", &c.id]);
+    c.ok(&[
+        "--log",
+        log,
+        "--log-format",
+        "json",
+        "delete",
+        "--force",
+        &c.id,
+    ]);
+    let err = c.fail(&["--log", log, "--log-format", "json", "delete", &c.id]);
+    assert!(err.contains("does not exist"), "{err}");
+}
