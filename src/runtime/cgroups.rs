@@ -94,7 +94,12 @@ fn allow_spec_devices(spec: &Spec, resources: &mut LinuxResources) {
         return;
     };
     let mut rules = resources.devices().clone().unwrap_or_default();
-    rules.extend(devs.iter().map(LinuxDeviceCgroup::from));
+    // fifos need no device permission (and the devices cgroup rejects type p).
+    rules.extend(
+        devs.iter()
+            .filter(|d| !matches!(d.typ(), oci_spec::runtime::LinuxDeviceType::P))
+            .map(LinuxDeviceCgroup::from),
+    );
     resources.set_devices(Some(rules));
 }
 

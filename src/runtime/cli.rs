@@ -67,6 +67,8 @@ pub enum Command {
     Delete(Delete),
     /// create and run a container
     Run(Run),
+    /// execute new process inside the container
+    Exec(Exec),
     /// lists containers started by runr with the given root
     List(List),
     /// create a new specification file
@@ -256,4 +258,61 @@ pub struct Events {
     pub stats: bool,
     /// the container id
     pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct Exec {
+    /// path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// current working directory in the container
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// set environment variables
+    #[arg(short, long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+    /// allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// UID (format: <uid>[:<gid>])
+    #[arg(short, long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// additional gids
+    #[arg(short = 'g', long = "additional-gids", value_name = "GID")]
+    pub additional_gids: Vec<u32>,
+    /// path to the process.json
+    #[arg(short, long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// detach from the container's process
+    #[arg(short, long)]
+    pub detach: bool,
+    /// specify the file to write the process id to
+    #[arg(long, value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+    /// set the asm process label for the process commonly used with selinux
+    #[arg(long, value_name = "LABEL")]
+    pub process_label: Option<String>,
+    /// set the apparmor profile for the process
+    #[arg(long, value_name = "PROFILE")]
+    pub apparmor: Option<String>,
+    /// set the no new privileges value for the process
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// add a capability to the bounding set for the process
+    #[arg(short, long = "cap", value_name = "CAP")]
+    pub cap: Vec<String>,
+    /// pass N additional file descriptors to the container
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// run the process in an (existing) sub-cgroup(s)
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Vec<String>,
+    /// allow exec in a paused container
+    #[arg(long)]
+    pub ignore_paused: bool,
+    /// the container id
+    pub id: String,
+    /// the command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }

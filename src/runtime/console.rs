@@ -21,7 +21,14 @@ pub fn connect(path: &Path) -> Result<UnixStream> {
 }
 
 /// Inside the container, after pivot_root: make the pty and wire it up.
-pub fn setup(socket: &UnixStream, size: Option<(u16, u16)>, uid: u32, gid: u32) -> Result<()> {
+/// `bind_console`: the container's init also gets it as /dev/console; an exec'd process does not.
+pub fn setup(
+    socket: &UnixStream,
+    size: Option<(u16, u16)>,
+    uid: u32,
+    gid: u32,
+    bind_console: bool,
+) -> Result<()> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .context("opening /dev/ptmx")?;
     grantpt(&master).context("grantpt")?;
@@ -60,19 +67,21 @@ pub fn setup(socket: &UnixStream, size: Option<(u16, u16)>, uid: u32, gid: u32) 
     .context("sending the pty master to the console socket")?;
     drop(master);
 
-    // /dev/console is the slave, as a bind mount over an empty file.
-    let console = Path::new("/dev/console");
-    if !console.exists() {
-        std::fs::File::create(console).context("creating /dev/console")?;
+    if bind_console {
+        // /dev/console is the slave, as a bind mount over an empty file.
+        let console = Path::new("/dev/console");
+        if !console.exists() {
+            std::fs::File::create(console).context("creating /dev/console")?;
+        }
+        mount(
+            Some(name.as_str()),
+            console,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .context("bind-mounting the pty on /dev/console")?;
     }
-    mount(
-        Some(name.as_str()),
-        console,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    )
-    .context("bind-mounting the pty on /dev/console")?;
 
     for fd in 0..3 {
         nix::unistd::dup2(slave.as_raw_fd(), fd).context("making the pty the process's stdio")?;

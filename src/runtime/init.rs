@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use nix::sys::stat::Mode;
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use super::capabilities::{self, CapSets};
 use super::namespaces::{self, Plan};
@@ -37,6 +37,9 @@ pub struct InitConfig<'a> {
     pub no_pivot: bool,
     /// runr's state-dir lock, inherited through clone; closed first thing.
     pub state_lock: std::os::fd::RawFd,
+    /// runr's end of the channel, inherited too: closed so that a send after
+    /// runr has gone fails instead of vanishing.
+    pub parent_chan: std::os::fd::RawFd,
 }
 
 /// Never returns: execs the container process or exits with an error.
@@ -65,6 +68,8 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
     let plan = cfg.plan;
     // SAFETY: the fd is runr's lock, inherited by clone; nothing in the init uses it.
     unsafe { libc::close(cfg.state_lock) };
+    // SAFETY: likewise runr's end of the channel, which the init never uses.
+    unsafe { libc::close(cfg.parent_chan) };
     // Die with runr until the container is ready; cleared before we say so.
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .context("setting pdeathsig")?;
@@ -130,7 +135,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         let size = process
             .console_size()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(sock, size, process.user().uid(), process.user().gid())?;
+        console::setup(sock, size, process.user().uid(), process.user().gid(), true)?;
     }
     rootfs::finalize(spec)?;
 
@@ -138,32 +143,15 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .context("setting oom_score_adj")?;
     }
-    process::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
-    let env = process::environment(process);
-    let args = process.args().clone().unwrap_or_default();
-    let exe = process::find_executable(&args[0], &env)?;
-    let exec = Exec::new(&exe, &args, &env)?;
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    if nnp {
-        nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;
-    }
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
-    // before the capabilities are dropped.
-    if !nnp {
-        load_seccomp(cfg)?;
-    }
-
-    capabilities::apply_bounding(&cfg.caps)?;
-    nix::sys::prctl::set_keepcaps(true).context("setting keepcaps")?;
-    process::set_user(process, plan.in_userns())?;
-    nix::sys::prctl::set_keepcaps(false).context("clearing keepcaps")?;
-    capabilities::apply_sets(&cfg.caps)?;
-    let umask = process.user().umask().unwrap_or(0o022);
-    nix::sys::stat::umask(Mode::from_bits_truncate(umask));
-    nix::unistd::chdir(process.cwd())
-        .with_context(|| format!("chdir to cwd {}", process.cwd().display()))?;
-
-    process::cloexec_from(3 + cfg.preserve_fds)?;
+    let fin = Finish {
+        process,
+        in_userns: plan.in_userns(),
+        caps: &cfg.caps,
+        seccomp: cfg.seccomp.as_ref(),
+        chan: &cfg.chan,
+        preserve_fds: cfg.preserve_fds,
+    };
+    let exec = fin.become_process()?;
     nix::sys::prctl::set_pdeathsig(None).context("clearing pdeathsig")?;
     cfg.chan.send(&Msg::Ready)?;
 
@@ -176,22 +164,74 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         state["status"] = "created".into();
         hooks::run_all("startContainer", h, &state)?;
     }
-    if nnp {
-        load_seccomp(cfg)?;
-    }
-    Err(exec.exec())
+    fin.exec(&exec)
 }
 
-fn load_seccomp(cfg: &InitConfig) -> Result<()> {
-    let Some(prog) = &cfg.seccomp else {
-        return Ok(());
-    };
-    if let Some(listener) = prog.load().context("loading seccomp filter")? {
-        cfg.chan
-            .send_with_fd(&Msg::SeccompListener, Some(listener.as_raw_fd()))?;
-        cfg.chan.expect(Msg::Ack)?;
+/// The steps both the container's init and `exec` take last: from runr's
+/// root to the configured process, in runc's order.
+pub struct Finish<'a> {
+    pub process: &'a Process,
+    pub in_userns: bool,
+    pub caps: &'a CapSets,
+    pub seccomp: Option<&'a SeccompProgram>,
+    pub chan: &'a Channel,
+    pub preserve_fds: u32,
+}
+
+impl Finish<'_> {
+    fn nnp(&self) -> bool {
+        self.process.no_new_privileges().unwrap_or(false)
     }
-    Ok(())
+
+    /// rlimits, executable lookup, no_new_privs, capabilities and user, umask,
+    /// cwd, and fds: everything up to (not including) the last seccomp step.
+    pub fn become_process(&self) -> Result<Exec> {
+        let p = self.process;
+        process::set_rlimits(p.rlimits().as_deref().unwrap_or_default())?;
+        let env = process::environment(p);
+        let args = p.args().clone().unwrap_or_default();
+        let arg0 = args.first().context("process.args is empty")?;
+        let exe = process::find_executable(arg0, &env)?;
+        let exec = Exec::new(&exe, &args, &env)?;
+        if self.nnp() {
+            nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;
+        } else {
+            // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
+            // it before the capabilities are dropped.
+            self.load_seccomp()?;
+        }
+        capabilities::apply_bounding(self.caps)?;
+        nix::sys::prctl::set_keepcaps(true).context("setting keepcaps")?;
+        process::set_user(p, self.in_userns)?;
+        nix::sys::prctl::set_keepcaps(false).context("clearing keepcaps")?;
+        capabilities::apply_sets(self.caps)?;
+        let umask = p.user().umask().unwrap_or(0o022);
+        nix::sys::stat::umask(Mode::from_bits_truncate(umask));
+        nix::unistd::chdir(p.cwd())
+            .with_context(|| format!("chdir to cwd {}", p.cwd().display()))?;
+        process::cloexec_from(3 + self.preserve_fds)?;
+        Ok(exec)
+    }
+
+    /// With no_new_privs the filter goes in last, so that only execve runs under it.
+    pub fn exec(&self, exec: &Exec) -> Result<std::convert::Infallible> {
+        if self.nnp() {
+            self.load_seccomp()?;
+        }
+        Err(exec.exec())
+    }
+
+    fn load_seccomp(&self) -> Result<()> {
+        let Some(prog) = self.seccomp else {
+            return Ok(());
+        };
+        if let Some(listener) = prog.load().context("loading seccomp filter")? {
+            self.chan
+                .send_with_fd(&Msg::SeccompListener, Some(listener.as_raw_fd()))?;
+            self.chan.expect(Msg::Ack)?;
+        }
+        Ok(())
+    }
 }
 
 /// In a new user namespace, become its root so that what we create is owned by it.

@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -31,8 +32,8 @@ pub struct CreateRequest<'a> {
     pub no_pivot: bool,
     pub preserve_fds: u32,
     pub systemd_cgroup: bool,
-    /// `run` in the foreground: runr stays the init's parent and may proxy a terminal.
-    pub foreground: bool,
+    /// A foreground `run`'s own console socket (used when there is no --console-socket).
+    pub console_pair: Option<UnixStream>,
 }
 
 pub struct Created {
@@ -40,13 +41,13 @@ pub struct Created {
     pub state: ContainerState,
 }
 
-pub fn create(req: &CreateRequest) -> Result<Created> {
+pub fn create(req: CreateRequest) -> Result<Created> {
     spec::validate_id(req.id)?;
     let bundle = spec::load_bundle(req.bundle)?;
     let spec = &bundle.spec;
     let process = spec.process().as_ref().context("process is not set")?;
     let terminal = process.terminal().unwrap_or(false);
-    if terminal && req.console_socket.is_none() {
+    if terminal && req.console_socket.is_none() && req.console_pair.is_none() {
         bail!("cannot allocate tty if runr will detach without setting console socket");
     }
     if !terminal && req.console_socket.is_some() {
@@ -65,10 +66,11 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
         }
         None => None,
     };
-    let console = req
-        .console_socket
-        .map(super::console::connect)
-        .transpose()?;
+    let console = match (req.console_socket, req.console_pair) {
+        (Some(path), _) => Some(super::console::connect(path)?),
+        (None, pair) if terminal => pair,
+        _ => None,
+    };
     let cgroup_path = cgroups::container_path(spec, req.id, req.systemd_cgroup);
 
     let dir = StateDir::create(req.root, req.id)?;
@@ -83,7 +85,7 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
     let fifo_path = dir.fifo_path();
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
         .context("creating exec fifo")?;
-    // The umask cut 0622 down: a non-root init must still open it to write.
+    // Not subject to the umask: a non-root container user must be able to open it.
     std::fs::set_permissions(
         &fifo_path,
         std::os::unix::fs::PermissionsExt::from_mode(0o622),
@@ -112,6 +114,7 @@ pub fn create(req: &CreateRequest) -> Result<Created> {
         preserve_fds: req.preserve_fds + listen_fds(),
         no_pivot: req.no_pivot,
         state_lock: dir.lock_fd(),
+        parent_chan: parent_chan.raw(),
     };
     // The config (and with it the init's end of the channel, the fifo and the
     // console socket) is moved into the child; the parent's copies close here.

@@ -109,6 +109,14 @@ impl Channel {
     }
 
     pub fn recv_with_fd(&self) -> Result<(Msg, Option<OwnedFd>)> {
+        match self.try_recv_with_fd()? {
+            Some(m) => Ok(m),
+            None => bail!("sync: the other side closed the channel"),
+        }
+    }
+
+    /// None when the other side closed its end (for exec: the process exec'd).
+    pub fn try_recv_with_fd(&self) -> Result<Option<(Msg, Option<OwnedFd>)>> {
         let mut buf = vec![0u8; 1 << 16];
         let mut cbuf = nix::cmsg_space!([RawFd; 1]);
         let (len, fd) = loop {
@@ -133,7 +141,10 @@ impl Channel {
                 Err(e) => return Err(e).context("sync: receiving message"),
             }
         };
-        Ok((Msg::decode(&buf[..len])?, fd))
+        if len == 0 {
+            return Ok(None);
+        }
+        Ok(Some((Msg::decode(&buf[..len])?, fd)))
     }
 
     /// Waits for `want`; an `Error` from the other side becomes our error.

@@ -3,6 +3,7 @@
 mod create;
 mod delete;
 mod events;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::Kill(c) => kill::run(cli, c).map(|_| 0),
         Command::Delete(c) => delete::run(cli, c).map(|_| 0),
         Command::Run(c) => run::run(cli, c),
+        Command::Exec(c) => exec::run(cli, c),
         Command::List(c) => list::run(cli, c).map(|_| 0),
         Command::Spec(c) => spec::run(c).map(|_| 0),
         Command::Features => features::run().map(|_| 0),

@@ -1,0 +1,11 @@
+//! runr's conformance suite: real containers, run by the runtime under test
+//! (`$RUNR_TEST_RUNTIME`, default this package's runr). See README.md.
+
+mod common;
+
+mod bad_input;
+mod checker_config;
+mod cleanup;
+mod compare;
+mod hooks;
+mod lifecycle;

@@ -1,0 +1,4 @@
+//! The `rdock` frontend binary.
+fn main() {
+    rdock::rdock::main()
+}

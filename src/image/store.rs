@@ -1,0 +1,582 @@
+//! The content store: blobs by digest, unpacked layers by chain ID, and an
+//! index of images, names and tags (layout in the [module doc](super)).
+//!
+//! Every write lands in `tmp/` first and is renamed into place, so readers
+//! never see half a blob, half a layer or half an index. Index updates hold
+//! an exclusive `flock` on `lock`; pulls hold a shared `flock` on `gc.lock`
+//! for their whole run and removals hold it exclusively, so a removal never
+//! collects the blobs and layers of a pull that is not recorded yet.
+use crate::image::digest::{hex_part, sha256_of};
+use crate::image::reference;
+use anyhow::{anyhow, bail, Context, Result};
+use oci_spec::image::ImageConfiguration;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const DEFAULT_ROOT: &str = "/var/lib/rdock";
+
+/// One layer of an image, as recorded in the index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerRecord {
+    /// Digest of the blob as the registry serves it (compressed).
+    pub digest: String,
+    pub media_type: String,
+    /// Size of the compressed blob.
+    pub size: u64,
+    pub diff_id: String,
+    pub chain_id: String,
+    /// Size of the uncompressed tar stream.
+    pub unpacked_size: u64,
+}
+
+/// An image in the index, keyed by its ID (the config digest).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageRecord {
+    pub id: String,
+    pub manifest_digest: String,
+    pub manifest_media_type: String,
+    /// Digest of the index or manifest list the manifest was picked from, if any.
+    #[serde(default)]
+    pub index_digest: Option<String>,
+    /// `docker.io/library/busybox@sha256:...`, as docker shows under DIGEST.
+    #[serde(default)]
+    pub repo_digests: Vec<String>,
+    pub layers: Vec<LayerRecord>,
+    #[serde(default)]
+    pub created: Option<String>,
+    pub size: u64,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub architecture: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Index {
+    images: BTreeMap<String, ImageRecord>,
+    /// `docker.io/library/busybox:latest` -> image ID.
+    tags: BTreeMap<String, String>,
+}
+
+/// An image resolved for running: its config and the layer directories,
+/// bottom layer first (reverse them for overlayfs' `lowerdir=`).
+#[derive(Debug, Clone)]
+pub struct LocalImage {
+    pub id: String,
+    pub config: ImageConfiguration,
+    pub layers: Vec<PathBuf>,
+    pub record: ImageRecord,
+}
+
+/// A row of `rdock images`.
+#[derive(Debug, Clone)]
+pub struct ImageRow {
+    /// Fully qualified `repository:tag`, or `None` for an untagged image.
+    pub tagged: Option<String>,
+    pub record: ImageRecord,
+}
+
+/// A held `flock`, released on drop (closing the fd).
+pub struct Lock(#[allow(dead_code)] File);
+
+pub struct Store {
+    root: PathBuf,
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// Opens (creating if needed) the store under `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
+        let root = root.into();
+        for d in ["blobs/sha256", "layers", "tmp"] {
+            fs::create_dir_all(root.join(d))
+                .with_context(|| format!("creating {}", root.join(d).display()))?;
+        }
+        let layout = root.join("oci-layout");
+        if !layout.exists() {
+            write_atomic(&root, &layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        }
+        Ok(Store { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn blob_path(&self, digest: &str) -> Result<PathBuf> {
+        Ok(self
+            .root
+            .join("blobs/sha256")
+            .join(hex_part(digest).map_err(|e| anyhow!(e))?))
+    }
+
+    pub fn layer_path(&self, chain_id: &str) -> Result<PathBuf> {
+        Ok(self
+            .root
+            .join("layers")
+            .join(hex_part(chain_id).map_err(|e| anyhow!(e))?))
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// A unique name under `tmp/` for something being built.
+    pub fn tmp_path(&self, what: &str) -> PathBuf {
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        self.tmp_dir()
+            .join(format!("{what}-{}-{n}", std::process::id()))
+    }
+
+    pub fn has_blob(&self, digest: &str) -> bool {
+        self.blob_path(digest).map(|p| p.exists()).unwrap_or(false)
+    }
+
+    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>> {
+        let p = self.blob_path(digest)?;
+        let data = fs::read(&p).with_context(|| format!("reading blob {}", p.display()))?;
+        Ok(data)
+    }
+
+    /// Stores small content (manifests, configs) after checking its digest.
+    pub fn put_blob(&self, digest: &str, data: &[u8]) -> Result<()> {
+        let actual = sha256_of(data);
+        if actual != digest {
+            bail!("content digest {actual} does not match the expected {digest}");
+        }
+        let dest = self.blob_path(digest)?;
+        if dest.exists() {
+            return Ok(());
+        }
+        write_atomic(&self.tmp_dir(), &dest, data)
+    }
+
+    /// Moves a verified file into `blobs/` under `digest` (a no-op if present).
+    pub fn adopt_blob(&self, file: &Path, digest: &str) -> Result<()> {
+        let dest = self.blob_path(digest)?;
+        if dest.exists() {
+            return Ok(());
+        }
+        fs::rename(file, &dest)
+            .with_context(|| format!("moving {} to {}", file.display(), dest.display()))
+    }
+
+    /// Unpacks the stored blob `digest` into `layers/<chain>` through a temp
+    /// dir, checking `diff_id`; returns the uncompressed size (0 if the layer
+    /// was there already).
+    pub fn unpack_layer(&self, digest: &str, diff_id: &str, chain: &str) -> Result<u64> {
+        let dest = self.layer_path(chain)?;
+        if dest.is_dir() {
+            return Ok(0);
+        }
+        let blob = self.blob_path(digest)?;
+        let tmp = self.tmp_path("layer");
+        crate::image::unpack::fresh_dir(&tmp)?;
+        let done = match crate::image::unpack::unpack_layer(&blob, &tmp, Some(diff_id)) {
+            Ok(u) => u,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        if let Err(e) = fs::rename(&tmp, &dest) {
+            let _ = fs::remove_dir_all(&tmp);
+            // Another pull unpacked the same layer first: use theirs.
+            if !dest.is_dir() {
+                return Err(e).with_context(|| format!("moving layer into {}", dest.display()));
+            }
+        }
+        Ok(done.size)
+    }
+
+    /// Takes a lock file under the root: exclusive or shared, blocking.
+    pub fn lock(&self, name: &str, exclusive: bool) -> Result<Lock> {
+        let p = self.root.join(name);
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .with_context(|| format!("opening lock {}", p.display()))?;
+        let op = if exclusive {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_SH
+        };
+        // SAFETY: flock on an fd we own; no memory is involved.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), op) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("locking {}", p.display()));
+        }
+        Ok(Lock(f))
+    }
+
+    fn read_index(&self) -> Result<Index> {
+        let p = self.root.join("images.json");
+        match fs::read(&p) {
+            Ok(data) => {
+                serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
+            Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+        }
+    }
+
+    fn write_index(&self, index: &Index) -> Result<()> {
+        let data = serde_json::to_vec_pretty(index)?;
+        write_atomic(&self.tmp_dir(), &self.root.join("images.json"), &data)?;
+        self.write_oci_index(index)
+    }
+
+    /// Keeps `index.json` (OCI image layout) in step with the names.
+    fn write_oci_index(&self, index: &Index) -> Result<()> {
+        let mut manifests = Vec::new();
+        for (name, id) in &index.tags {
+            if let Some(rec) = index.images.get(id) {
+                let size = self
+                    .blob_path(&rec.manifest_digest)
+                    .ok()
+                    .and_then(|p| fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                manifests.push(serde_json::json!({
+                    "mediaType": rec.manifest_media_type,
+                    "digest": rec.manifest_digest,
+                    "size": size,
+                    "annotations": {"org.opencontainers.image.ref.name": name},
+                }));
+            }
+        }
+        let doc = serde_json::json!({"schemaVersion": 2, "manifests": manifests});
+        write_atomic(
+            &self.tmp_dir(),
+            &self.root.join("index.json"),
+            &serde_json::to_vec_pretty(&doc)?,
+        )
+    }
+
+    /// Records an image and points `names` (fully qualified `repo:tag`) at it.
+    /// Returns the names that moved away from another image.
+    pub fn add_image(&self, record: ImageRecord, names: &[String]) -> Result<()> {
+        let _l = self.lock("lock", true)?;
+        let mut index = self.read_index()?;
+        let id = record.id.clone();
+        match index.images.get_mut(&id) {
+            Some(existing) => {
+                for d in record.repo_digests {
+                    if !existing.repo_digests.contains(&d) {
+                        existing.repo_digests.push(d);
+                    }
+                }
+            }
+            None => {
+                index.images.insert(id.clone(), record);
+            }
+        }
+        for n in names {
+            index.tags.insert(n.clone(), id.clone());
+        }
+        self.write_index(&index)
+    }
+
+    /// Finds an image by name[:tag], name@digest, full or short ID.
+    pub fn find(&self, name: &str) -> Result<ImageRecord> {
+        let index = self.read_index()?;
+        let id = find_id(&index, name)?;
+        Ok(index.images[&id].clone())
+    }
+
+    /// Resolves a reference to a local image ready to run.
+    pub fn resolve(&self, name: &str) -> Result<LocalImage> {
+        let record = self.find(name)?;
+        let config: ImageConfiguration = serde_json::from_slice(&self.read_blob(&record.id)?)
+            .with_context(|| format!("parsing the config of image {}", record.id))?;
+        let mut layers = Vec::new();
+        for l in &record.layers {
+            let p = self.layer_path(&l.chain_id)?;
+            if !p.is_dir() {
+                bail!(
+                    "image {name}: layer {} is missing from the store; pull it again",
+                    l.chain_id
+                );
+            }
+            layers.push(p);
+        }
+        Ok(LocalImage {
+            id: record.id.clone(),
+            config,
+            layers,
+            record,
+        })
+    }
+
+    /// Unpacked sizes of the layers recorded so far, by chain ID.
+    pub fn layer_sizes(&self) -> Result<BTreeMap<String, u64>> {
+        let index = self.read_index()?;
+        Ok(index
+            .images
+            .values()
+            .flat_map(|r| {
+                r.layers
+                    .iter()
+                    .map(|l| (l.chain_id.clone(), l.unpacked_size))
+            })
+            .collect())
+    }
+
+    /// All images, one row per tag (and one for each untagged image).
+    pub fn list(&self) -> Result<Vec<ImageRow>> {
+        let index = self.read_index()?;
+        let mut rows = Vec::new();
+        let mut tagged = BTreeSet::new();
+        for (name, id) in &index.tags {
+            if let Some(r) = index.images.get(id) {
+                tagged.insert(id.clone());
+                rows.push(ImageRow {
+                    tagged: Some(name.clone()),
+                    record: r.clone(),
+                });
+            }
+        }
+        for (id, r) in &index.images {
+            if !tagged.contains(id) {
+                rows.push(ImageRow {
+                    tagged: None,
+                    record: r.clone(),
+                });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Points `target` (fully qualified `repo:tag`) at the image `source` names.
+    pub fn tag(&self, source: &str, target: &str) -> Result<()> {
+        let _l = self.lock("lock", true)?;
+        let mut index = self.read_index()?;
+        let id = find_id(&index, source)?;
+        index.tags.insert(target.to_string(), id);
+        self.write_index(&index)
+    }
+
+    /// IDs of images that containers use. The run side records each
+    /// container's image ID in `containers/<id>/image` under the root.
+    pub fn images_in_use(&self) -> BTreeSet<String> {
+        let mut used = BTreeSet::new();
+        if let Ok(rd) = fs::read_dir(self.root.join("containers")) {
+            for e in rd.flatten() {
+                if let Ok(s) = fs::read_to_string(e.path().join("image")) {
+                    used.insert(s.trim().to_string());
+                }
+            }
+        }
+        used
+    }
+
+    /// `rmi`: untags `name`; deletes the image when no tag is left (or when
+    /// it was named by ID). Returns docker's `Untagged:`/`Deleted:` lines.
+    pub fn remove(&self, name: &str, force: bool) -> Result<Vec<String>> {
+        let _gc = self.lock("gc.lock", true)?;
+        let _l = self.lock("lock", true)?;
+        let mut index = self.read_index()?;
+        let id = find_id(&index, name)?;
+        let tags: Vec<String> = index
+            .tags
+            .iter()
+            .filter(|(_, v)| **v == id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let by_tag = tag_key(name).filter(|k| index.tags.get(k) == Some(&id));
+        let mut out = Vec::new();
+        if let Some(key) = &by_tag {
+            if tags.len() > 1 {
+                index.tags.remove(key);
+                out.push(format!("Untagged: {}", familiar_tagged(key)));
+                self.write_index(&index)?;
+                return Ok(out);
+            }
+        } else if tags.len() > 1 && !force {
+            bail!("conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories", short_id(&id));
+        }
+        if !force && self.images_in_use().contains(&id) {
+            bail!("conflict: unable to remove image {name}: image is being used by a container (use -f to force)");
+        }
+        for t in &tags {
+            index.tags.remove(t);
+            out.push(format!("Untagged: {}", familiar_tagged(t)));
+        }
+        if let Some(rec) = index.images.remove(&id) {
+            for d in &rec.repo_digests {
+                out.push(format!("Untagged: {}", familiar_digest(d)));
+            }
+            out.push(format!("Deleted: {id}"));
+        }
+        self.write_index(&index)?;
+        self.collect(&index)?;
+        Ok(out)
+    }
+
+    /// `image prune`: removes untagged images (all unused ones with `all`).
+    pub fn prune(&self, all: bool) -> Result<Vec<String>> {
+        let _gc = self.lock("gc.lock", true)?;
+        let _l = self.lock("lock", true)?;
+        let mut index = self.read_index()?;
+        let used = self.images_in_use();
+        let tagged: BTreeSet<String> = index.tags.values().cloned().collect();
+        let doomed: Vec<String> = index
+            .images
+            .keys()
+            .filter(|id| !used.contains(*id) && (all || !tagged.contains(*id)))
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for id in &doomed {
+            index.tags.retain(|k, v| {
+                if v == id {
+                    out.push(format!("untagged: {}", familiar_tagged(k)));
+                    false
+                } else {
+                    true
+                }
+            });
+            index.images.remove(id);
+            out.push(format!("deleted: {id}"));
+        }
+        self.write_index(&index)?;
+        self.collect(&index)?;
+        Ok(out)
+    }
+
+    /// Removes blobs and layer directories no image refers to, and stale temp files.
+    fn collect(&self, index: &Index) -> Result<()> {
+        let mut blobs = BTreeSet::new();
+        let mut layers = BTreeSet::new();
+        for r in index.images.values() {
+            blobs.insert(r.id.clone());
+            blobs.insert(r.manifest_digest.clone());
+            if let Some(d) = &r.index_digest {
+                blobs.insert(d.clone());
+            }
+            for l in &r.layers {
+                blobs.insert(l.digest.clone());
+                layers.insert(l.chain_id.clone());
+            }
+        }
+        let keep_blobs: BTreeSet<String> = blobs
+            .iter()
+            .filter_map(|d| hex_part(d).ok().map(String::from))
+            .collect();
+        let keep_layers: BTreeSet<String> = layers
+            .iter()
+            .filter_map(|d| hex_part(d).ok().map(String::from))
+            .collect();
+        for e in fs::read_dir(self.root.join("blobs/sha256"))?.flatten() {
+            if !keep_blobs.contains(&*e.file_name().to_string_lossy()) {
+                fs::remove_file(e.path())
+                    .with_context(|| format!("removing {}", e.path().display()))?;
+            }
+        }
+        // No pull runs now (gc.lock is held), so per-blob lock files can go.
+        for e in fs::read_dir(self.tmp_dir())?.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".lock") {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+        for e in fs::read_dir(self.root.join("layers"))?.flatten() {
+            if !keep_layers.contains(&*e.file_name().to_string_lossy()) {
+                fs::remove_dir_all(e.path())
+                    .with_context(|| format!("removing {}", e.path().display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The index key a `name[:tag]` reference would have, if it is one.
+fn tag_key(name: &str) -> Option<String> {
+    if name.contains('@') {
+        return None;
+    }
+    reference::parse(name)
+        .ok()
+        .and_then(|r| reference::full_tagged(&r))
+}
+
+fn find_id(index: &Index, name: &str) -> Result<String> {
+    // A full or short ID (docker prefers IDs over names for 12+ hex chars too).
+    let bare = name.strip_prefix("sha256:").unwrap_or(name);
+    if bare.len() >= 4 && bare.len() <= 64 && bare.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let hits: Vec<&String> = index
+            .images
+            .keys()
+            .filter(|id| id[7..].starts_with(bare))
+            .collect();
+        match hits.len() {
+            1 => return Ok(hits[0].clone()),
+            n if n > 1 => bail!("image ID {name} is ambiguous"),
+            _ => {}
+        }
+    }
+    if let Some((repo, digest)) = name.split_once('@') {
+        let r = reference::parse(name).map_err(|e| anyhow!(e))?;
+        let full = format!("{}@{}", reference::full_repository(&r), digest);
+        let _ = repo;
+        for rec in index.images.values() {
+            if rec.repo_digests.contains(&full)
+                || (rec.manifest_digest == digest
+                    && rec
+                        .repo_digests
+                        .iter()
+                        .any(|d| d.starts_with(&reference::full_repository(&r))))
+            {
+                return Ok(rec.id.clone());
+            }
+        }
+        bail!("No such image: {name}");
+    }
+    if let Some(key) = tag_key(name) {
+        if let Some(id) = index.tags.get(&key) {
+            return Ok(id.clone());
+        }
+    }
+    bail!("No such image: {name}")
+}
+
+pub fn short_id(id: &str) -> String {
+    let bare = id.strip_prefix("sha256:").unwrap_or(id);
+    bare.chars().take(12).collect()
+}
+
+fn familiar_tagged(full: &str) -> String {
+    let (repo, tag) = reference::split_tagged(full);
+    format!("{}:{tag}", reference::familiar_repository(repo))
+}
+
+fn familiar_digest(full: &str) -> String {
+    match full.split_once('@') {
+        Some((repo, d)) => format!("{}@{d}", reference::familiar_repository(repo)),
+        None => full.to_string(),
+    }
+}
+
+/// Writes `data` to `dest` through a temp file in `tmp_dir` and a rename.
+pub fn write_atomic(tmp_dir: &Path, dest: &Path, data: &[u8]) -> Result<()> {
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = tmp_dir.join(format!(".write-{}-{n}", std::process::id()));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_data()?;
+        fs::rename(&tmp, dest)
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("writing {}", dest.display()))
+}

@@ -1,0 +1,20 @@
+//! `rdock load [-i FILE] [-q]`
+use super::Context;
+use crate::image::archive;
+use crate::rdock::cli::LoadArgs;
+use anyhow::{Context as _, Result};
+
+pub fn run(ctx: &Context, a: LoadArgs) -> Result<i32> {
+    let store = ctx.store()?;
+    let lines = match &a.input {
+        Some(p) => {
+            let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+            archive::load(&store, std::io::BufReader::new(f))?
+        }
+        None => archive::load(&store, std::io::stdin().lock())?,
+    };
+    if !a.quiet {
+        lines.iter().for_each(|l| println!("{l}"));
+    }
+    Ok(0)
+}

@@ -1,0 +1,20 @@
+//! `rdock pull NAME[:TAG|@DIGEST]`
+use super::Context;
+use crate::image::platform::Platform;
+use crate::image::pull::{pull, PullOptions};
+use crate::rdock::cli::PullArgs;
+use anyhow::Result;
+use std::sync::Arc;
+
+pub fn run(ctx: &Context, a: PullArgs) -> Result<i32> {
+    let store = Arc::new(ctx.store()?);
+    let opts = PullOptions {
+        registry: ctx.registry_options()?,
+        platform: a.platform.as_deref().map(Platform::parse).transpose()?,
+        quiet: a.quiet,
+        parallel: a.max_concurrent_downloads,
+    };
+    let pulled = ctx.runtime()?.block_on(pull(store, &a.image, &opts))?;
+    println!("{}", pulled.name);
+    Ok(0)
+}

@@ -1,0 +1,19 @@
+//! `rdock rmi` / `rdock image rm`
+use super::Context;
+use crate::rdock::cli::RmiArgs;
+use anyhow::Result;
+
+pub fn run(ctx: &Context, a: RmiArgs) -> Result<i32> {
+    let store = ctx.store()?;
+    let mut code = 0;
+    for name in &a.images {
+        match store.remove(name, a.force) {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => {
+                eprintln!("Error response from rdock: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}

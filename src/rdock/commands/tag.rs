@@ -1,0 +1,18 @@
+//! `rdock tag SOURCE TARGET`
+use super::Context;
+use crate::image::reference;
+use crate::rdock::cli::TagArgs;
+use anyhow::{bail, Result};
+
+pub fn run(ctx: &Context, a: TagArgs) -> Result<i32> {
+    let target = reference::parse(&a.target).map_err(anyhow::Error::msg)?;
+    if target.digest().is_some() {
+        bail!(
+            "refusing to create a tag with a digest reference: {}",
+            a.target
+        );
+    }
+    let full = reference::full_tagged(&target).expect("a reference without digest has a tag");
+    ctx.store()?.tag(&a.source, &full)?;
+    Ok(0)
+}

@@ -1,0 +1,28 @@
+//! The `rdock` frontend: CLI grammar in [`cli`], one thin file per verb in
+//! [`commands`]; the work is done by [`crate::image`] (and, later, the
+//! container side).
+pub mod cli;
+pub mod commands;
+pub mod format;
+
+/// Entry point of the `rdock` binary: parses, runs, prints the error once.
+pub fn main() -> ! {
+    use clap::Parser;
+    let cli = cli::Cli::parse();
+    let level = if cli.debug {
+        "debug"
+    } else {
+        cli.log_level.as_str()
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+        .format_timestamp(None)
+        .init();
+    let code = match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error response from rdock: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code)
+}

@@ -1,0 +1,220 @@
+//! runr's side of `exec`: join a running container with a new process.
+//! The process enters the init's namespaces (through /proc/<init>/ns), its
+//! cgroup, and gets the identity, capabilities and seccomp of its process spec.
+
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use libcgroups::common::CgroupManager;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+
+use super::exec_init::{self, ExecInit};
+use super::namespaces::{self, Join};
+use super::proc::ProcStat;
+use super::state::{write_atomic, ContainerState, Status};
+use super::sync::{self, Msg};
+use super::{capabilities, cgroups, foreground, seccomp};
+
+pub struct ExecRequest<'a> {
+    pub state: &'a ContainerState,
+    pub process: Process,
+    pub console_socket: Option<&'a Path>,
+    pub pid_file: Option<&'a Path>,
+    pub detach: bool,
+    pub preserve_fds: u32,
+}
+
+pub fn exec(req: ExecRequest) -> Result<i32> {
+    let state = req.state;
+    let p = &req.process;
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+        bail!("exec: process.args must not be empty");
+    }
+    let terminal = p.terminal().unwrap_or(false);
+    if terminal && req.detach && req.console_socket.is_none() {
+        bail!("cannot allocate tty if runr will detach without setting console socket");
+    }
+    if !terminal && req.console_socket.is_some() {
+        bail!("cannot use console socket if runr will not detach or allocate tty");
+    }
+    let joins = open_namespaces(state)?;
+    let caps = capabilities::resolve(p.capabilities().as_ref())?;
+    let seccomp = match state
+        .config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+    {
+        Some(s) => Some(seccomp::compile(s).context("seccomp")?),
+        None => None,
+    };
+    let mask = if req.detach {
+        None
+    } else {
+        Some(foreground::block_signals()?)
+    };
+    let (own_console, console) = match req.console_socket {
+        Some(path) => (None, Some(super::console::connect(path)?)),
+        None if terminal => {
+            let (a, b) = UnixStream::pair().context("creating console socketpair")?;
+            (Some(a), Some(b))
+        }
+        None => (None, None),
+    };
+    let mgr = cgroups::manager(&state.cgroup_path, state.systemd_cgroup, &state.id)?;
+    let (parent_chan, child_chan) = sync::pair()?;
+    let in_userns = joins.iter().any(|j| j.typ == LinuxNamespaceType::User);
+    let pid_join = joins.iter().find(|j| j.typ == LinuxNamespaceType::Pid);
+
+    let cfg = ExecInit {
+        process: p,
+        joins: &joins,
+        in_userns,
+        chan: child_chan,
+        parent_chan: parent_chan.raw(),
+        console,
+        caps,
+        seccomp,
+        preserve_fds: req.preserve_fds,
+    };
+    let pid = fork_into_pidns(pid_join, move || exec_init::run(cfg))?;
+    let guard = KillOnDrop(Some(pid));
+
+    mgr.add_task(Pid::from_raw(pid))
+        .context("adding the process to the container's cgroup")?;
+    parent_chan.send(&Msg::Go)?;
+    loop {
+        match parent_chan.try_recv_with_fd()? {
+            // The channel closes on a successful execve (it is close-on-exec).
+            None => break,
+            Some((Msg::SeccompListener, Some(fd))) => {
+                send_seccomp_listener(state, fd)?;
+                parent_chan.send(&Msg::Ack)?;
+            }
+            Some((Msg::Error(e), _)) => bail!("{e}"),
+            Some((m, _)) => bail!("sync: unexpected {m:?}"),
+        }
+    }
+    if let Some(f) = req.pid_file {
+        write_atomic(f, pid.to_string().as_bytes()).context("writing pid file")?;
+    }
+    guard.disarm();
+    if req.detach {
+        return Ok(0);
+    }
+    let master = match &own_console {
+        Some(sock) => Some(foreground::recv_master(sock)?),
+        None => None,
+    };
+    foreground::wait(
+        pid,
+        mask.as_ref().expect("signals blocked in the foreground"),
+        master,
+    )
+}
+
+/// The init's namespaces, opened through /proc and checked to still belong
+/// to the init we started (not a reused pid).
+fn open_namespaces(state: &ContainerState) -> Result<Vec<Join>> {
+    let mut joins = Vec::new();
+    let list = state
+        .config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    for ns in list {
+        let name = match ns.typ() {
+            LinuxNamespaceType::Mount => "mnt",
+            LinuxNamespaceType::Network => "net",
+            t => super::spec::ns_name(t),
+        };
+        let path = format!("/proc/{}/ns/{name}", state.pid);
+        let file = File::open(&path).with_context(|| format!("opening {path}"))?;
+        joins.push(Join {
+            typ: ns.typ(),
+            file,
+        });
+    }
+    if ProcStat::read(state.pid).map(|s| s.start_time) != Some(state.pid_start) {
+        bail!("container not running");
+    }
+    joins.sort_by_key(|j| j.typ != LinuxNamespaceType::User);
+    Ok(joins)
+}
+
+/// Forks the exec'd process; with a pid namespace, runr enters it just
+/// around the fork so the child is born inside it.
+fn fork_into_pidns(pid_join: Option<&Join>, child: impl FnOnce()) -> Result<i32> {
+    let restore = match pid_join {
+        Some(j) => {
+            let own = namespaces::own(LinuxNamespaceType::Pid)?;
+            namespaces::join(j)?;
+            Some(own)
+        }
+        None => None,
+    };
+    // SAFETY: fork of a single-threaded process; the child only runs `child`, which execs or exits.
+    let r = unsafe { libc::fork() };
+    if r == 0 {
+        child();
+        // SAFETY: not reached; never return into runr's code as the child.
+        unsafe { libc::_exit(1) }
+    }
+    let err = (r < 0).then(nix::errno::Errno::last);
+    if let Some(own) = restore {
+        nix::sched::setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
+            .context("returning to runr's pid namespace")?;
+    }
+    match err {
+        Some(e) => Err(e).context("fork of the exec process"),
+        None => Ok(r),
+    }
+}
+
+fn send_seccomp_listener(state: &ContainerState, fd: OwnedFd) -> Result<()> {
+    let s = state
+        .config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .context("no seccomp profile")?;
+    let path = s
+        .listener_path()
+        .as_ref()
+        .context("seccomp notify needs linux.seccomp.listenerPath")?;
+    let meta = s.listener_metadata().clone().unwrap_or_default();
+    seccomp::send_listener(
+        path,
+        fd.as_fd(),
+        &state.oci_state(Status::Running),
+        &meta,
+        state.pid,
+    )
+    .with_context(|| format!("sending seccomp listener to {}", path.display()))
+}
+
+/// Kills and reaps a half-started exec process on error.
+struct KillOnDrop(Option<i32>);
+
+impl KillOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+        }
+    }
+}

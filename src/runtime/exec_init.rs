@@ -1,0 +1,92 @@
+//! The exec'd process between fork and execve: join the container's
+//! namespaces (user first, mount last), take the terminal, then the same last
+//! steps as the container's init.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+
+use anyhow::{Context, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+
+use super::capabilities::CapSets;
+use super::init::Finish;
+use super::namespaces::{self, Join};
+use super::seccomp::SeccompProgram;
+use super::sync::{Channel, Msg};
+
+pub struct ExecInit<'a> {
+    pub process: &'a Process,
+    pub joins: &'a [Join],
+    pub in_userns: bool,
+    pub chan: Channel,
+    pub parent_chan: std::os::fd::RawFd,
+    pub console: Option<UnixStream>,
+    pub caps: CapSets,
+    pub seccomp: Option<SeccompProgram>,
+    pub preserve_fds: u32,
+}
+
+pub fn run(cfg: ExecInit) -> ! {
+    let err = match exec_init(&cfg) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let msg = format!("{err:#}");
+    if cfg.chan.send(&Msg::Error(msg.clone())).is_err() {
+        let _ = writeln!(std::io::stderr(), "runr: {msg}");
+    }
+    // SAFETY: leave without running destructors inherited from runr.
+    unsafe { libc::_exit(if msg.contains("not found") { 127 } else { 1 }) }
+}
+
+fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {
+    // SAFETY: runr's end of the channel was inherited by fork; the child never uses it.
+    unsafe { libc::close(cfg.parent_chan) };
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .context("setting pdeathsig")?;
+    cfg.chan.expect(Msg::Go)?;
+    // pid was entered by runr around the fork; mount goes last, as it changes our root.
+    let order = |t: LinuxNamespaceType| match t {
+        LinuxNamespaceType::User => 0,
+        LinuxNamespaceType::Mount => 2,
+        _ => 1,
+    };
+    let mut joins: Vec<&Join> = cfg
+        .joins
+        .iter()
+        .filter(|j| j.typ != LinuxNamespaceType::Pid)
+        .collect();
+    joins.sort_by_key(|j| order(j.typ));
+    for j in joins {
+        namespaces::join(j)?;
+        if j.typ == LinuxNamespaceType::User {
+            let root_g = nix::unistd::Gid::from_raw(0);
+            let root_u = nix::unistd::Uid::from_raw(0);
+            nix::unistd::setresgid(root_g, root_g, root_g)
+                .context("setgid 0 in the user namespace")?;
+            nix::unistd::setresuid(root_u, root_u, root_u)
+                .context("setuid 0 in the user namespace")?;
+        }
+    }
+    // setns(mnt) left us at the container's root; nothing of the host's cwd remains.
+    nix::unistd::chdir("/").context("chdir to the container's root")?;
+    let p = cfg.process;
+    if let Some(sock) = &cfg.console {
+        nix::unistd::setsid().context("setsid")?;
+        let size = p
+            .console_size()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        super::console::setup(sock, size, p.user().uid(), p.user().gid(), false)?;
+    }
+    let fin = Finish {
+        process: p,
+        in_userns: cfg.in_userns,
+        caps: &cfg.caps,
+        seccomp: cfg.seccomp.as_ref(),
+        chan: &cfg.chan,
+        preserve_fds: cfg.preserve_fds,
+    };
+    let exec = fin.become_process()?;
+    nix::sys::prctl::set_pdeathsig(None).context("clearing pdeathsig")?;
+    fin.exec(&exec)
+}

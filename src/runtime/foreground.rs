@@ -1,0 +1,207 @@
+//! A foreground `run` or `exec`: runr stays the parent, forwards signals to the
+//! container process, proxies the terminal when there is one, and returns the
+//! process's exit status (128+N when killed by signal N).
+
+use std::io::IoSliceMut;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+use anyhow::{Context, Result};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use nix::sys::termios::{self, SetArg, Termios};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+/// Signals runr forwards; synchronous faults stay with runr.
+pub fn forwarded_signals() -> SigSet {
+    let mut s = SigSet::all();
+    for sync_sig in [
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+        Signal::SIGABRT,
+        Signal::SIGTRAP,
+    ] {
+        s.remove(sync_sig);
+    }
+    s
+}
+
+/// Blocks the forwarded signals before the container process exists, so its
+/// exit (SIGCHLD) and signals meant for it wait for us. The child resets the mask.
+pub fn block_signals() -> Result<SigSet> {
+    let mask = forwarded_signals();
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .context("blocking signals")?;
+    Ok(mask)
+}
+
+/// Receives the pty master that the container sent over our console socketpair.
+pub fn recv_master(sock: &UnixStream) -> Result<OwnedFd> {
+    let mut buf = [0u8; 4096];
+    let mut cbuf = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cbuf),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .context("receiving the pty master")?;
+    for c in msg.cmsgs().context("reading the pty master message")? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    anyhow::bail!("the container sent no pty master")
+}
+
+/// Puts the host terminal in raw mode for the life of the value.
+struct RawTerminal {
+    saved: Option<Termios>,
+}
+
+impl RawTerminal {
+    fn new() -> RawTerminal {
+        let stdin = std::io::stdin();
+        let saved = termios::tcgetattr(stdin.as_fd()).ok();
+        if let Some(t) = &saved {
+            let mut raw = t.clone();
+            termios::cfmakeraw(&mut raw);
+            let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw);
+        }
+        RawTerminal { saved }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, t);
+        }
+    }
+}
+
+fn copy_winsize(to: RawFd) {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ read and write one winsize struct.
+    unsafe {
+        if libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
+/// Waits for `pid`, forwarding signals, proxying `master` <-> stdio if given.
+pub fn wait(pid: i32, mask: &SigSet, master: Option<OwnedFd>) -> Result<i32> {
+    // Non-blocking: the loop below drains it and must not sleep in read.
+    let sigfd = SignalFd::with_flags(mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .context("creating signalfd")?;
+    let _raw = master.as_ref().map(|m| {
+        copy_winsize(m.as_raw_fd());
+        RawTerminal::new()
+    });
+    let mut stdin_open = master.is_some();
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        // Reap first: an exit that happened before we got here is not missed.
+        if let Some(code) = reap(pid)? {
+            if let Some(m) = &master {
+                drain(m.as_raw_fd(), &mut buf);
+            }
+            return Ok(code);
+        }
+        let mut fds = vec![PollFd::new(sigfd.as_fd(), PollFlags::POLLIN)];
+        let stdin = std::io::stdin();
+        if let Some(m) = &master {
+            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+            if stdin_open {
+                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+            }
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e).context("poll"),
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if ready[0] {
+            while let Ok(Some(si)) = sigfd.read_signal() {
+                let sig = si.ssi_signo as i32;
+                if sig == libc::SIGCHLD {
+                    continue;
+                }
+                if sig == libc::SIGWINCH {
+                    if let Some(m) = &master {
+                        copy_winsize(m.as_raw_fd());
+                        continue;
+                    }
+                }
+                if let Ok(s) = Signal::try_from(sig) {
+                    let _ = kill(Pid::from_raw(pid), s);
+                }
+            }
+        }
+        if let Some(m) = &master {
+            if ready.get(1) == Some(&true) && !pump(m.as_raw_fd(), 1, &mut buf) {
+                // The pty closed: the process is exiting; SIGCHLD follows.
+            }
+            if ready.get(2) == Some(&true) && !pump(0, m.as_raw_fd(), &mut buf) {
+                stdin_open = false;
+            }
+        }
+    }
+}
+
+/// Copies one read's worth; false on EOF or error.
+fn pump(from: RawFd, to: RawFd, buf: &mut [u8]) -> bool {
+    match nix::unistd::read(from, buf) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            let mut off = 0;
+            while off < n {
+                // SAFETY: to is an open fd for the duration; write from our buffer.
+                let w = unsafe { libc::write(to, buf[off..n].as_ptr().cast(), n - off) };
+                if w <= 0 {
+                    return false;
+                }
+                off += w as usize;
+            }
+            true
+        }
+    }
+}
+
+/// Whatever the process wrote before exiting still reaches the user.
+fn drain(master: RawFd, buf: &mut [u8]) {
+    // SAFETY: making our own fd non-blocking.
+    unsafe { libc::fcntl(master, libc::F_SETFL, libc::O_NONBLOCK) };
+    while pump(master, 1, buf) {}
+}
+
+fn reap(pid: i32) -> Result<Option<i32>> {
+    loop {
+        match waitpid(
+            Pid::from_raw(-1),
+            Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL),
+        ) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Ok(Some(code)),
+            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => {
+                return Ok(Some(128 + sig as i32))
+            }
+            Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return Ok(None),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("waiting for the container process"),
+        }
+    }
+}
