@@ -68,7 +68,7 @@ pub enum Command {
     /// create and run a container
     Run(Run),
     /// execute new process inside the container
-    Exec(Exec),
+    Exec(Box<Exec>),
     /// lists containers started by runr with the given root
     List(List),
     /// create a new specification file
