@@ -61,6 +61,12 @@ pub fn manager(path: &Path, systemd: bool, id: &str) -> Result<AnyCgroupManager>
 pub fn setup(mgr: &AnyCgroupManager, spec: &Spec, pid: i32) -> Result<()> {
     mgr.add_task(Pid::from_raw(pid))
         .context("adding the container to its cgroup")?;
+    apply_resources(mgr, spec)
+}
+
+/// Applies the spec's resources (and the devices it lists) to the cgroup:
+/// at create, and again by `update`.
+pub fn apply_resources(mgr: &AnyCgroupManager, spec: &Spec) -> Result<()> {
     let mut resources = spec
         .linux()
         .as_ref()

@@ -68,13 +68,23 @@ pub enum Command {
     /// create and run a container
     Run(Run),
     /// execute new process inside the container
-    Exec(Exec),
+    Exec(Box<Exec>),
     /// lists containers started by runr with the given root
     List(List),
     /// create a new specification file
     Spec(Spec),
     /// show the enabled features
     Features,
+    /// ps displays the processes running inside a container
+    Ps(Ps),
+    /// pause suspends all processes inside the container
+    Pause(Id),
+    /// resumes all processes that have been previously paused
+    Resume(Id),
+    /// update container resource constraints
+    Update(Box<Update>),
+    /// display container events such as OOM notifications, cpu, memory, and IO usage statistics
+    Events(Events),
 }
 
 #[derive(Args, Debug)]
@@ -165,6 +175,89 @@ pub struct Spec {
     /// generate a configuration for a rootless container
     #[arg(long)]
     pub rootless: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct Ps {
+    /// select one of: table or json
+    #[arg(short, long, default_value = "table")]
+    pub format: ListFormat,
+    /// the container id
+    pub id: String,
+    /// arguments for host `ps` (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+/// runc's `update` flags; numbers are kept as text so `-1` and sizes parse
+/// the way runc parses them.
+#[derive(Args, Debug)]
+pub struct Update {
+    /// path to the file containing the resources to update or '-' to read from the standard input
+    #[arg(short, long, value_name = "FILE")]
+    pub resources: Option<String>,
+    /// Memory limit (in bytes)
+    #[arg(short, long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Total memory usage (memory + swap); set '-1' to enable unlimited swap
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory reservation or soft_limit (in bytes)
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// (obsoleted; do not use)
+    #[arg(long, allow_hyphen_values = true, hide = true)]
+    pub kernel_memory: Option<String>,
+    /// (obsoleted; do not use)
+    #[arg(long, allow_hyphen_values = true, hide = true)]
+    pub kernel_memory_tcp: Option<String>,
+    /// CPU shares (relative weight vs. other containers)
+    #[arg(long)]
+    pub cpu_shares: Option<u64>,
+    /// CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS period to be used for hardcapping (in usecs). 0 to use system default
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    /// CPU realtime period to be used for hardcapping (in usecs). 0 to use system default
+    #[arg(long)]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPU(s) to use
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory node(s) to use
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Specifies per cgroup weight, range is from 10 to 1000
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    /// Maximum number of pids allowed in the container
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// The string of Intel RDT/CAT L3 cache schema
+    #[arg(long)]
+    pub l3_cache_schema: Option<String>,
+    /// The string of Intel RDT/MBA memory bandwidth schema
+    #[arg(long)]
+    pub mem_bw_schema: Option<String>,
+    /// the container id
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct Events {
+    /// set the stats collection interval
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+    /// display the container's stats then exit
+    #[arg(long)]
+    pub stats: bool,
+    /// the container id
+    pub id: String,
 }
 
 #[derive(Args, Debug)]

@@ -68,6 +68,9 @@ pub fn parse_options(opts: &[String]) -> MountOptions {
             ),
             "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
             "rbind" => (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty()),
+            // runc's extension (podman's --tmpfs): copy the image's files
+            // into the new tmpfs. Not done yet; never hand it to the kernel.
+            "tmpcopyup" => continue,
             p => {
                 if let Some(f) = propagation_flag(p) {
                     o.propagation.push(f);

@@ -12,6 +12,12 @@ pub fn run(cli: &Cli, k: &Kill) -> Result<()> {
     let dir = StateDir::open(&cli.root, &k.id)?;
     let state = dir.load()?;
     if state.status(&dir) == Status::Stopped {
+        // runc: with --all, a stopped container's leftover processes (if its
+        // cgroup still exists) are signalled, and none left is not an error.
+        if k.all {
+            let _ = signal(&state, sig, true);
+            return Ok(());
+        }
         bail!("container not running");
     }
     signal(&state, sig, k.all)

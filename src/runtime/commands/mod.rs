@@ -2,14 +2,18 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -32,6 +36,11 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::List(c) => list::run(cli, c).map(|_| 0),
         Command::Spec(c) => spec::run(c).map(|_| 0),
         Command::Features => features::run().map(|_| 0),
+        Command::Ps(c) => ps::run(cli, c).map(|_| 0),
+        Command::Pause(c) => pause::pause(cli, &c.id).map(|_| 0),
+        Command::Resume(c) => pause::resume(cli, &c.id).map(|_| 0),
+        Command::Update(c) => update::run(cli, c).map(|_| 0),
+        Command::Events(c) => events::run(cli, c).map(|_| 0),
     }
 }
 
