@@ -7,7 +7,7 @@ OUT := target/$(TARGET)/release
 PREFIX ?= /usr/local
 CARGO ?= cargo
 # Debian packages the tests and the demo need (installed by `make test-deps`).
-TEST_PKGS := busybox-static runc crun jq docker-registry skopeo umoci golang-github-containers-common \
+TEST_PKGS := busybox-static runc crun jq docker-registry skopeo umoci golang-github-containers-common apache2-utils openssl \
 	podman conmon containerd catatonit netavark aardvark-dns curl bc bsdutils
 
 .PHONY: all build install demo bundle test test-deps unit integration lint bench clean clients
@@ -48,6 +48,7 @@ integration: build
 test: test-deps build lint
 	$(CARGO) test --release --lib --bins
 	$(CARGO) test --release --tests
+	integration/clients/run.sh $(abspath $(OUT)/runr)
 
 # Real clients (podman, containerd) driving runr; CLIENTS_RUNTIME=/usr/sbin/runc for the reference.
 CLIENTS_RUNTIME ?= $(OUT)/runr

@@ -45,11 +45,14 @@ def peak_rss_of_create(name):
     # GNU time forks from its own small image, so the child's peak RSS is the
     # runtime's (a python parent's RSS would leak into ru_maxrss through fork).
     cid = f"rss-{name}"
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", runtimes[name], "--root", roots[name], "create",
-                          "--bundle", bundle, cid], check=True, capture_output=True, text=True,
-                         stdin=DEVNULL)
+    # Not a pipe for the container's stdio: the init would hold it open.
+    out = tempfile.mktemp(prefix="bench-rss-")
+    subprocess.run(["/usr/bin/time", "-o", out, "-f", "%M", runtimes[name], "--root", roots[name], "create",
+                    "--bundle", bundle, cid], check=True, stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
     rt(name, "delete", "--force", cid)
-    return int(out.stderr.strip().splitlines()[-1])
+    kib = int(open(out).read().strip().splitlines()[-1])
+    os.unlink(out)
+    return kib
 
 
 try:
