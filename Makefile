@@ -46,8 +46,7 @@ integration: build
 	$(CARGO) test --release --test integration
 
 test: test-deps build lint
-	$(CARGO) test --release --lib --bins
-	$(CARGO) test --release --tests
+	$(CARGO) test --release
 	integration/clients/run.sh $(abspath $(OUT)/runr)
 
 # Real clients (podman, containerd) driving runr; CLIENTS_RUNTIME=/usr/sbin/runc for the reference.
