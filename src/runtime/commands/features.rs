@@ -49,6 +49,7 @@ pub fn run() -> Result<()> {
     let caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     let mut caps = caps;
     caps.sort();
+    let systemd = std::path::Path::new("/run/systemd/system").is_dir();
     let v = serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
@@ -57,7 +58,9 @@ pub fn run() -> Result<()> {
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
-            "cgroup": { "v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": false },
+            // The systemd driver is built in, but only claimed where systemd runs.
+            "cgroup": { "v1": true, "v2": true, "systemd": systemd, "systemdUser": false, "rdma": false },
+            "seccomp": crate::runtime::seccomp::support(),
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
