@@ -3,7 +3,7 @@
 //! cgroup, and gets the identity, capabilities and seccomp of its process spec.
 
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -95,7 +95,7 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
             // The channel closes on a successful execve (it is close-on-exec).
             None => break,
             Some((Msg::SeccompListener, Some(fd))) => {
-                send_seccomp_listener(state, fd)?;
+                super::launch::send_seccomp_listener(state, Status::Running, fd)?;
                 parent_chan.send(&Msg::Ack)?;
             }
             Some((Msg::Error(e), _)) => bail!("{e}"),
@@ -177,28 +177,6 @@ fn fork_into_pidns(pid_join: Option<&Join>, child: impl FnOnce()) -> Result<i32>
         Some(e) => Err(e).context("fork of the exec process"),
         None => Ok(r),
     }
-}
-
-fn send_seccomp_listener(state: &ContainerState, fd: OwnedFd) -> Result<()> {
-    let s = state
-        .config
-        .linux()
-        .as_ref()
-        .and_then(|l| l.seccomp().as_ref())
-        .context("no seccomp profile")?;
-    let path = s
-        .listener_path()
-        .as_ref()
-        .context("seccomp notify needs linux.seccomp.listenerPath")?;
-    let meta = s.listener_metadata().clone().unwrap_or_default();
-    seccomp::send_listener(
-        path,
-        fd.as_fd(),
-        &state.oci_state(Status::Running),
-        &meta,
-        state.pid,
-    )
-    .with_context(|| format!("sending seccomp listener to {}", path.display()))
 }
 
 /// Kills and reaps a half-started exec process on error.

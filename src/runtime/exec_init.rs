@@ -2,7 +2,6 @@
 //! namespaces (user first, mount last), take the terminal, then the same last
 //! steps as the container's init.
 
-use std::io::Write;
 use std::os::unix::net::UnixStream;
 
 use anyhow::{Context, Result};
@@ -31,12 +30,7 @@ pub fn run(cfg: ExecInit) -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let msg = format!("{err:#}");
-    if cfg.chan.send(&Msg::Error(msg.clone())).is_err() {
-        let _ = writeln!(std::io::stderr(), "runr: {msg}");
-    }
-    // SAFETY: leave without running destructors inherited from runr.
-    unsafe { libc::_exit(if msg.contains("not found") { 127 } else { 1 }) }
+    super::init::fail(&cfg.chan, err)
 }
 
 fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {

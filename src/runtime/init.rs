@@ -48,9 +48,14 @@ pub fn run(cfg: InitConfig) -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
+    fail(&cfg.chan, err)
+}
+
+/// Reports a failure to runr (or, once runr has gone, to the container's
+/// stderr) and exits; 127 when the program could not be found, as shells do.
+pub fn fail(chan: &Channel, err: anyhow::Error) -> ! {
     let msg = format!("{err:#}");
-    if cfg.chan.send(&Msg::Error(msg.clone())).is_err() {
-        // The channel is gone once we reported ready: tell the container's stderr.
+    if chan.send(&Msg::Error(msg.clone())).is_err() {
         let _ = writeln!(std::io::stderr(), "runr: {msg}");
     }
     let code = if msg.contains("not found") || msg.contains("no such file") {

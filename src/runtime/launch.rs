@@ -168,7 +168,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         match parent_chan.recv_with_fd()? {
             (Msg::Ready, _) => break,
             (Msg::SeccompListener, Some(fd)) => {
-                send_seccomp_listener(spec, &state, fd)?;
+                send_seccomp_listener(&state, Status::Creating, fd)?;
                 parent_chan.send(&Msg::Ack)?;
             }
             (Msg::Error(e), _) => bail!("{e}"),
@@ -184,8 +184,9 @@ pub fn create(req: CreateRequest) -> Result<Created> {
 }
 
 /// Hands the notify listener to the seccomp agent at `listenerPath`, as runc does.
-fn send_seccomp_listener(spec: &Spec, state: &ContainerState, fd: OwnedFd) -> Result<()> {
-    let s = spec
+pub fn send_seccomp_listener(state: &ContainerState, status: Status, fd: OwnedFd) -> Result<()> {
+    let s = state
+        .config
         .linux()
         .as_ref()
         .and_then(|l| l.seccomp().as_ref())
@@ -195,14 +196,8 @@ fn send_seccomp_listener(spec: &Spec, state: &ContainerState, fd: OwnedFd) -> Re
         .as_ref()
         .context("seccomp notify needs linux.seccomp.listenerPath")?;
     let meta = s.listener_metadata().clone().unwrap_or_default();
-    seccomp::send_listener(
-        path,
-        fd.as_fd(),
-        &state.oci_state(Status::Creating),
-        &meta,
-        state.pid,
-    )
-    .with_context(|| format!("sending seccomp listener to {}", path.display()))
+    seccomp::send_listener(path, fd.as_fd(), &state.oci_state(status), &meta, state.pid)
+        .with_context(|| format!("sending seccomp listener to {}", path.display()))
 }
 
 /// $LISTEN_FDS (socket activation) fds are passed on like runc does.
