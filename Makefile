@@ -15,7 +15,7 @@ TEST_PKGS := busybox-static runc crun jq docker-registry skopeo umoci golang-git
 all: build
 
 build:
-	$(CARGO) build --release --bins
+	RUNR_COMMIT=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(CARGO) build --release --bins
 	@# The same binaries under the usual path (cargo keeps host build
 	@# artifacts in target/release, so copy rather than link).
 	@mkdir -p target/release && cp -f $(OUT)/runr $(OUT)/rdock target/release/

@@ -2,11 +2,29 @@
 //! a failure once, the way runc does (stderr, plus the --log file).
 
 use clap::Parser;
-use rdock::runtime::{cli::Cli, commands, logging, spec::OCI_VERSION};
+use rdock::runtime::cli::{Cli, Command};
+use rdock::runtime::{commands, logging, spec::OCI_VERSION};
 
 fn main() {
     let cli = Cli::parse();
     logging::init(cli.log.as_deref(), cli.log_format, cli.debug);
+    // Commands that only print behave like other Unix tools when their reader
+    // goes away (`runr list | head`); the others keep SIGPIPE ignored, as they
+    // write to hooks' stdin and must survive a hook that does not read it.
+    let prints_only = !matches!(
+        cli.command,
+        Some(
+            Command::Create(_)
+                | Command::Run(_)
+                | Command::Exec(_)
+                | Command::Start(_)
+                | Command::Delete(_)
+        )
+    );
+    if prints_only {
+        // SAFETY: restoring the default disposition of SIGPIPE is always sound.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     if cli.version {
         println!("runr version {}", env!("CARGO_PKG_VERSION"));
         println!(
