@@ -164,7 +164,8 @@ fn fork_into_pidns(pid_join: Option<&Join>, child: impl FnOnce()) -> Result<i32>
     // SAFETY: fork of a single-threaded process; the child only runs `child`, which execs or exits.
     let r = unsafe { libc::fork() };
     if r == 0 {
-        child();
+        // A panic must never unwind out of the child into runr's own code.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child));
         // SAFETY: not reached; never return into runr's code as the child.
         unsafe { libc::_exit(1) }
     }

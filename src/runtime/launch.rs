@@ -251,7 +251,8 @@ fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
         )
     };
     if r == 0 {
-        child();
+        // A panic must never unwind out of the child into runr's own code.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child));
         // SAFETY: not reached (the init execs or exits); never return into runr's code as the child.
         unsafe { libc::_exit(1) }
     }
