@@ -5,6 +5,7 @@ use clap::Parser;
 use rdock::runtime::{cli::Cli, commands, logging, spec::OCI_VERSION};
 
 fn main() {
+    rdock::runtime::process::set_non_dumpable();
     let cli = Cli::parse();
     logging::init(cli.log.as_deref(), cli.log_format, cli.debug);
     if cli.version {
