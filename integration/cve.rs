@@ -420,14 +420,14 @@ fn cve_2025_52565_console_bind_does_not_follow_a_symlink_out() {
 }
 
 /// CVE-2025-52881: the runtime's writes to procfs (sysctls, oom_score_adj)
-/// redirected to another file by mounts over /proc. Here /proc/sys/net is
-/// a tmpfs (allowed by the config): a sysctl write must go to procfs or
+/// redirected to another file by mounts over /proc. Here /proc/sys/net/ipv4
+/// is a tmpfs (allowed by the config): a sysctl write must go to procfs or
 /// fail, never create a file elsewhere.
 #[test]
 fn cve_2025_52881_sysctl_write_is_only_made_to_procfs() {
     let mut b = Bundle::new("cve52881sysctl");
     b.config["mounts"].as_array_mut().unwrap().push(json!({
-        "destination": "/proc/sys/net", "type": "tmpfs", "source": "tmpfs"}));
+        "destination": "/proc/sys/net/ipv4", "type": "tmpfs", "source": "tmpfs"}));
     b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
     b.sh("cat /proc/sys/net/ipv4/ip_forward 2>&1; true");
     let out = b.run(&[]);
