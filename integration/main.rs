@@ -7,5 +7,6 @@ mod bad_input;
 mod checker_config;
 mod cleanup;
 mod compare;
+mod cve;
 mod hooks;
 mod lifecycle;

@@ -6,6 +6,7 @@ use rdock::runtime::cli::{Cli, Command};
 use rdock::runtime::{commands, logging, spec::OCI_VERSION};
 
 fn main() {
+    rdock::runtime::process::set_non_dumpable();
     let cli = Cli::parse();
     logging::init(cli.log.as_deref(), cli.log_format, cli.debug);
     // Commands that only print behave like other Unix tools when their reader

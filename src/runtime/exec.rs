@@ -20,7 +20,7 @@ use super::namespaces::{self, Join};
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, Status};
 use super::sync::{self, Msg};
-use super::{capabilities, cgroups, foreground, seccomp};
+use super::{capabilities, cgroups, foreground, process, seccomp};
 
 pub struct ExecRequest<'a> {
     pub state: &'a ContainerState,
@@ -44,6 +44,9 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
     if !terminal && req.console_socket.is_some() {
         bail!("cannot use console socket if runr will not detach or allocate tty");
     }
+    // Before joining anything: the child inherits both (see process.rs).
+    process::set_non_dumpable();
+    process::own_exe_id();
     let joins = open_namespaces(state)?;
     let caps = capabilities::resolve(p.capabilities().as_ref())?;
     let seccomp = match state

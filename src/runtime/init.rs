@@ -144,10 +144,8 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
     }
     rootfs::finalize(spec)?;
 
-    if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .context("setting oom_score_adj")?;
-    }
+    // oom_score_adj is written by runr from the host's /proc (launch.rs):
+    // the container's /proc may be covered (CVE-2025-52881).
     let fin = Finish {
         process,
         in_userns: plan.in_userns(),
@@ -214,6 +212,7 @@ impl Finish<'_> {
         nix::sys::stat::umask(Mode::from_bits_truncate(umask));
         nix::unistd::chdir(p.cwd())
             .with_context(|| format!("chdir to cwd {}", p.cwd().display()))?;
+        process::check_cwd_inside_root(p.cwd())?;
         process::cloexec_from(3 + self.preserve_fds)?;
         Ok(exec)
     }

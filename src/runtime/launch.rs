@@ -53,6 +53,9 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     if !terminal && req.console_socket.is_some() {
         bail!("cannot use console socket if runr will not detach or allocate tty");
     }
+    // Inherited by the init through clone (see process.rs).
+    super::process::set_non_dumpable();
+    super::process::own_exe_id();
     // Prepared before anything exists, so that bad input leaves nothing behind.
     let plan = namespaces::plan(spec)?;
     let caps = capabilities::resolve(process.capabilities().as_ref())?;
@@ -122,6 +125,11 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         init::run(init_cfg);
     })?;
     undo.child = Some(pid);
+    // From the host's /proc, never the container's (CVE-2025-52881).
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
+            .context("setting oom_score_adj")?;
+    }
 
     if plan.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, spec)?;

@@ -136,6 +136,7 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
         fsutil::create_in_root(ctx.root, dest, as_file).with_context(what)?
     };
     let target_path = fsutil::fd_path(&target);
+    refuse_proc_through_symlink(&target, dest)?;
 
     if is_bind {
         let rec = opts.flags & MsFlags::MS_REC;
@@ -188,6 +189,22 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
             None::<&str>,
         )
         .with_context(|| format!("setting propagation of {}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// CVE-2019-19921, CVE-2023-27561: a destination that reaches procfs
+/// through a symlink in the rootfs would cover the container's /proc, and
+/// with it the files runr writes there. Only destinations under /proc as
+/// written may be on procfs.
+fn refuse_proc_through_symlink(target: &std::os::fd::OwnedFd, dest: &Path) -> Result<()> {
+    let on_proc = nix::sys::statfs::fstatfs(target)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
+    if on_proc && !fsutil::relative(dest).starts_with("proc") {
+        anyhow::bail!(
+            "mount destination {} resolves into /proc through a symlink; refusing",
+            dest.display()
+        );
     }
     Ok(())
 }

@@ -177,6 +177,9 @@ impl Exec {
 
     /// Resets what a new program must not inherit from runr, then execs.
     pub fn exec(&self) -> anyhow::Error {
+        if let Err(e) = refuse_runtime_interpreter(&self.path) {
+            return e;
+        }
         reset_signals();
         match nix::unistd::execve(&self.path, &self.argv, &self.envp) {
             Err(e) => anyhow::anyhow!("exec {:?}: {}", self.path, e.desc().to_lowercase()),
@@ -201,4 +204,85 @@ pub fn reset_signals() {
         Some(&SigSet::empty()),
         None,
     );
+}
+
+/// runr is never dumpable: its processes that enter a container (the init
+/// until it execs, `exec`'s child) must not be ptrace-able nor their
+/// /proc/<pid>/exe and fds openable from inside (CVE-2016-9962,
+/// CVE-2019-5736). Set first thing, it is inherited through clone and fork.
+pub fn set_non_dumpable() {
+    // SAFETY: PR_SET_DUMPABLE only changes a flag of this process.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+}
+
+static OWN_EXE: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
+
+/// (dev, ino) of runr's own binary. Call it on the host side (before joining
+/// or building a container) so that the child finds it cached.
+pub fn own_exe_id() -> Option<(u64, u64)> {
+    *OWN_EXE.get_or_init(|| {
+        nix::sys::stat::stat("/proc/self/exe")
+            .ok()
+            .map(|st| (st.st_dev, st.st_ino))
+    })
+}
+
+/// CVE-2019-5736: a script `#!/proc/self/exe` (or any interpreter that
+/// resolves to runr's binary, through links or nested scripts) would make
+/// the kernel run the host's runr inside the container, where the container
+/// can grab it through /proc/<pid>/exe and write it once it exits. Refused.
+/// (A script swapped between this check and the execve is not covered.)
+fn refuse_runtime_interpreter(path: &std::ffi::CStr) -> anyhow::Result<()> {
+    use std::io::Read;
+    let Some(own) = own_exe_id() else {
+        return Ok(());
+    };
+    let mut cur = PathBuf::from(std::ffi::OsStr::from_bytes(path.to_bytes()));
+    // The kernel follows at most 4 levels of interpreters (BINPRM_MAX_RECURSION).
+    for _ in 0..5 {
+        if let Ok(st) = nix::sys::stat::stat(&cur) {
+            if (st.st_dev, st.st_ino) == own {
+                bail!(
+                    "exec {}: the interpreter is the runtime's own binary; refusing (CVE-2019-5736)",
+                    path.to_string_lossy()
+                );
+            }
+        }
+        let mut buf = [0u8; 256];
+        let n = match std::fs::File::open(&cur).and_then(|mut f| f.read(&mut buf)) {
+            Ok(n) => n,
+            Err(_) => return Ok(()),
+        };
+        let Some(line) = buf[..n].strip_prefix(b"#!") else {
+            return Ok(());
+        };
+        let line = line.split(|&c| c == b'\n').next().unwrap_or_default();
+        let interp: Vec<u8> = line
+            .iter()
+            .copied()
+            .skip_while(|c| *c == b' ' || *c == b'\t')
+            .take_while(|c| *c != b' ' && *c != b'\t' && *c != 0)
+            .collect();
+        if interp.is_empty() {
+            return Ok(());
+        }
+        cur = PathBuf::from(std::ffi::OsStr::from_bytes(&interp));
+    }
+    Ok(())
+}
+
+/// CVE-2024-21626: a cwd such as /proc/self/fd/N reaches a directory runr
+/// still holds open, outside the container's root. The kernel then reports
+/// the cwd as unreachable from the root: refuse it.
+pub fn check_cwd_inside_root(cwd: &Path) -> anyhow::Result<()> {
+    let mut buf = [0u8; 4096];
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    let r = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    if r <= 0 || buf[0] != b'/' {
+        bail!(
+            "cwd {} is outside of the container's root; refusing (CVE-2024-21626)",
+            cwd.display()
+        );
+    }
+    Ok(())
 }

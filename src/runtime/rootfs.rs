@@ -154,7 +154,7 @@ pub fn finalize(spec: &Spec) -> Result<()> {
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         for (k, v) in sysctl {
             let path = Path::new("/proc/sys").join(k.replace('.', "/"));
-            std::fs::write(&path, v).with_context(|| format!("setting sysctl {k}={v}"))?;
+            write_procfs(&root, &path, v).with_context(|| format!("setting sysctl {k}={v}"))?;
         }
     }
     for p in linux
@@ -180,6 +180,26 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         mounts::bind_remount("/", MsFlags::MS_RDONLY).context("remounting / read-only")?;
     }
     Ok(())
+}
+
+/// Writes a procfs file, opened without following symlinks and checked to
+/// be on procfs: a mount over /proc must not redirect runr's writes
+/// (CVE-2025-52881).
+fn write_procfs(root: &File, path: &Path, value: &str) -> Result<()> {
+    let fd = fsutil::openat2(
+        root.as_fd(),
+        path,
+        libc::O_WRONLY,
+        fsutil::RESOLVE_IN_ROOT | fsutil::RESOLVE_NO_SYMLINKS,
+    )
+    .with_context(|| format!("opening {}", path.display()))?;
+    let on_proc = nix::sys::statfs::fstatfs(&fd)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
+    if !on_proc {
+        bail!("{} is not on procfs; refusing to write it", path.display());
+    }
+    std::io::Write::write_all(&mut File::from(fd), value.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Hides a path: a directory under an empty read-only tmpfs, anything else
