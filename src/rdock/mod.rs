@@ -3,6 +3,7 @@
 //! container side).
 pub mod cli;
 pub mod commands;
+pub mod container;
 pub mod format;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.
