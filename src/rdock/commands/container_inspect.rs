@@ -8,8 +8,7 @@ use serde_json::{json, Value};
 
 fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
     let dir = record::dir_of(&ctx.root, &r.id);
-    let bundle: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("bundle/config.json"))?)?;
+    let bundle: Value = serde_json::from_slice(&std::fs::read(dir.join("bundle/config.json"))?)?;
     let state = r.live_state();
     let pid = if state == State::Running {
         runtime::pid(&r.runtime, &r.runtime_root, &r.id).unwrap_or(0)

@@ -40,7 +40,10 @@ pub fn kill(ctx: &Context, a: KillArgs) -> Result<i32> {
     Ok(each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
         if r.live_state() != State::Running {
-            bail!("Cannot kill container: {n}: Container {} is not running", r.id);
+            bail!(
+                "Cannot kill container: {n}: Container {} is not running",
+                r.id
+            );
         }
         let sig = a.signal.trim_start_matches("SIG");
         container::signal(&r, sig)

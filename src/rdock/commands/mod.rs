@@ -10,21 +10,21 @@ use std::path::PathBuf;
 pub mod container_inspect;
 pub mod exec;
 pub mod images;
-pub mod lifecycle;
-pub mod logs;
-pub mod network;
-pub mod ps;
-pub mod rm;
-pub mod run;
-pub mod volume;
 pub mod inspect;
+pub mod lifecycle;
 pub mod load;
 pub mod login;
+pub mod logs;
+pub mod network;
 pub mod prune;
+pub mod ps;
 pub mod pull;
+pub mod rm;
 pub mod rmi;
+pub mod run;
 pub mod save;
 pub mod tag;
+pub mod volume;
 
 /// What every command may need, from the global flags.
 pub struct Context {

@@ -79,10 +79,17 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
         .iter()
         .map(|r| {
             vec![
-                if a.no_trunc { r.id.clone() } else { r.short_id().to_string() },
+                if a.no_trunc {
+                    r.id.clone()
+                } else {
+                    r.short_id().to_string()
+                },
                 r.image.clone(),
                 command_column(&r.command, a.no_trunc),
-                format!("{} ago", human_duration(secs_since(&Some(r.created.clone())))),
+                format!(
+                    "{} ago",
+                    human_duration(secs_since(&Some(r.created.clone())))
+                ),
                 status(r),
                 String::new(),
                 r.name.clone(),
@@ -90,7 +97,15 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
         })
         .collect();
     print_table(
-        &["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+        &[
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES",
+        ],
         &table,
     );
     Ok(0)
@@ -100,7 +115,11 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
 mod tests {
     #[test]
     fn long_commands_are_cut_like_docker() {
-        let c = vec!["sh".to_string(), "-c".into(), "while true; do sleep 1; done".into()];
+        let c = vec![
+            "sh".to_string(),
+            "-c".into(),
+            "while true; do sleep 1; done".into(),
+        ];
         assert_eq!(super::command_column(&c, false), "\"sh -c while true; d…\"");
         assert_eq!(super::command_column(&c[..1], false), "\"sh\"");
     }

@@ -7,8 +7,8 @@ use anyhow::Result;
 pub fn run(ctx: &Context, a: RmArgs) -> Result<i32> {
     let mut code = 0;
     for c in &a.containers {
-        let res = record::find(&ctx.root, c)
-            .and_then(|r| container::remove(&ctx.root, &r, a.force));
+        let res =
+            record::find(&ctx.root, c).and_then(|r| container::remove(&ctx.root, &r, a.force));
         match res {
             Ok(()) => println!("{c}"),
             Err(e) => {

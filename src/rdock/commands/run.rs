@@ -3,7 +3,8 @@ use super::Context;
 use crate::image::pull::{resolve_or_pull, PullOptions};
 use crate::rdock::cli::RunArgs;
 use crate::rdock::container::{self, spec, CreateRequest, Stdio3};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::Arc;
 
 /// `-v SRC:DST[:ro|rw]`
@@ -61,13 +62,22 @@ pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
         quiet: false,
         parallel: 3,
     };
-    if store.resolve(&a.image).is_err() {
+    let image = if store.resolve(&a.image).is_err() {
         eprintln!(
             "Unable to find image '{}' locally",
             with_default_tag(&a.image)
         );
-    }
-    let image = resolve_or_pull(store, &a.image, &opts)?;
+        // docker prints run's pull progress on stderr: stdout is the container's.
+        let saved = nix::unistd::dup(1).context("saving stdout")?;
+        // SAFETY: dup returned a fresh fd that nothing else owns.
+        let saved = unsafe { std::os::fd::OwnedFd::from_raw_fd(saved) };
+        nix::unistd::dup2(2, 1).context("pointing stdout at stderr")?;
+        let pulled = resolve_or_pull(store, &a.image, &opts);
+        nix::unistd::dup2(saved.as_raw_fd(), 1).context("restoring stdout")?;
+        pulled?
+    } else {
+        resolve_or_pull(store, &a.image, &opts)?
+    };
     let req = CreateRequest {
         image_name: a.image.clone(),
         name: a.name.clone(),

@@ -39,8 +39,7 @@ pub fn run(ctx: &Context, c: VolumeCommand) -> Result<i32> {
                 if n.contains('/') || !d.is_dir() {
                     bail!("get {n}: no such volume");
                 }
-                std::fs::remove_dir_all(&d)
-                    .with_context(|| format!("removing {}", d.display()))?;
+                std::fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))?;
                 println!("{n}");
             }
         }

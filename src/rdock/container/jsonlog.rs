@@ -69,7 +69,10 @@ pub fn run_logged(mut cmd: Command, path: &Path, interactive: bool) -> Result<i3
 /// Parses one log line into (stream, text).
 pub fn parse(line: &str) -> Option<(String, String)> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
-    Some((v["stream"].as_str()?.to_string(), v["log"].as_str()?.to_string()))
+    Some((
+        v["stream"].as_str()?.to_string(),
+        v["log"].as_str()?.to_string(),
+    ))
 }
 
 #[cfg(test)]

@@ -86,7 +86,11 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
         )?;
         let command = config["process"]["args"]
             .as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         let r = Record {
             id: id.clone(),
@@ -125,7 +129,11 @@ fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let strs = |k: &str| -> Vec<String> {
         v["process"][k]
             .as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     Ok((strs("args"), strs("env")))
@@ -175,7 +183,12 @@ pub fn supervise(root: &Path, id: &str, io: Stdio3) -> Result<i32> {
     let mut cmd = runtime::command(
         &r.runtime,
         &r.runtime_root,
-        &["run", "--bundle", &dir.join("bundle").display().to_string(), id],
+        &[
+            "run",
+            "--bundle",
+            &dir.join("bundle").display().to_string(),
+            id,
+        ],
     );
     let res = match io {
         Stdio3::Inherit { stdin } => {
@@ -205,8 +218,7 @@ fn wait_child(child: std::io::Result<Child>) -> Result<i32> {
 }
 
 pub fn exit_code(st: std::process::ExitStatus) -> i32 {
-    st.code()
-        .unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
+    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
 }
 
 fn finish(root: &Path, id: &str, code: i32) -> Result<()> {
@@ -248,7 +260,14 @@ pub fn start_detached(root: &Path, id: &str) -> Result<()> {
     loop {
         let r = Record::load(root, id);
         match r {
-            Ok(r) if r.state != State::Created => return Ok(()),
+            // Up once the runtime knows the container, so that kill and
+            // exec right after find it.
+            Ok(r) if r.state == State::Running => {
+                if runtime::pid(&r.runtime, &r.runtime_root, id).is_some() {
+                    return Ok(());
+                }
+            }
+            Ok(r) if r.state == State::Exited => return Ok(()),
             Err(_) => return Ok(()), // removed already (--rm)
             _ => {}
         }

@@ -145,13 +145,32 @@ pub fn new_id() -> Result<String> {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "admiring", "brave", "clever", "dazzling", "eager", "focused", "gallant", "happy",
-    "jolly", "keen", "loving", "modest", "nifty", "optimistic", "quirky", "relaxed",
-    "serene", "tender", "upbeat", "vibrant", "wizardly", "zealous",
+    "admiring",
+    "brave",
+    "clever",
+    "dazzling",
+    "eager",
+    "focused",
+    "gallant",
+    "happy",
+    "jolly",
+    "keen",
+    "loving",
+    "modest",
+    "nifty",
+    "optimistic",
+    "quirky",
+    "relaxed",
+    "serene",
+    "tender",
+    "upbeat",
+    "vibrant",
+    "wizardly",
+    "zealous",
 ];
 const NAMES: &[&str] = &[
-    "turing", "hopper", "lovelace", "curie", "darwin", "euler", "gauss", "hypatia",
-    "knuth", "lamport", "noether", "pascal", "ritchie", "shannon", "thompson", "wozniak",
+    "turing", "hopper", "lovelace", "curie", "darwin", "euler", "gauss", "hypatia", "knuth",
+    "lamport", "noether", "pascal", "ritchie", "shannon", "thompson", "wozniak",
 ];
 
 /// docker-style `adjective_name`, from the id's bytes.
@@ -159,7 +178,10 @@ pub fn random_name(id: &str) -> String {
     let b = hex::decode(&id[..8]).unwrap_or_default();
     let a = ADJECTIVES[b.first().copied().unwrap_or(0) as usize % ADJECTIVES.len()];
     let n = NAMES[b.get(1).copied().unwrap_or(0) as usize % NAMES.len()];
-    let k = u16::from_be_bytes([b.get(2).copied().unwrap_or(0), b.get(3).copied().unwrap_or(0)]);
+    let k = u16::from_be_bytes([
+        b.get(2).copied().unwrap_or(0),
+        b.get(3).copied().unwrap_or(0),
+    ]);
     format!("{a}_{n}{}", k % 100)
 }
 

@@ -30,7 +30,11 @@ pub fn mount_overlay(dir: &Path, layers: &[PathBuf]) -> Result<PathBuf> {
     if is_mounted(&target) {
         return Ok(target);
     }
-    let lower: Vec<String> = layers.iter().rev().map(|p| p.display().to_string()).collect();
+    let lower: Vec<String> = layers
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect();
     // An image with one layer still needs two lowers or an upper: we have an upper.
     let data = format!(
         "lowerdir={},upperdir={},workdir={}",
@@ -85,9 +89,15 @@ pub fn check_executable(rootfs: &Path, cmd: &str, env: &[String]) -> Result<(), 
         }
     }
     if cmd.contains('/') {
-        Err((127, format!("exec: \"{cmd}\": stat {cmd}: no such file or directory")))
+        Err((
+            127,
+            format!("exec: \"{cmd}\": stat {cmd}: no such file or directory"),
+        ))
     } else {
-        Err((127, format!("exec: \"{cmd}\": executable file not found in $PATH")))
+        Err((
+            127,
+            format!("exec: \"{cmd}\": executable file not found in $PATH"),
+        ))
     }
 }
 
@@ -95,7 +105,11 @@ pub fn check_executable(rootfs: &Path, cmd: &str, env: &[String]) -> Result<(), 
 /// included; None when it does not exist.
 fn resolve_in(rootfs: &Path, p: &str) -> Option<PathBuf> {
     let mut cur = PathBuf::from("/");
-    let mut parts: Vec<String> = p.split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+    let mut parts: Vec<String> = p
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     parts.reverse();
     let mut hops = 0;
     while let Some(part) = parts.pop() {
@@ -140,8 +154,11 @@ mod tests {
         std::fs::create_dir_all(r.join("bin")).unwrap();
         std::fs::write(r.join("bin/busybox"), "").unwrap();
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(r.join("bin/busybox"), std::fs::Permissions::from_mode(0o755))
-            .unwrap();
+        std::fs::set_permissions(
+            r.join("bin/busybox"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
         std::os::unix::fs::symlink("/bin/busybox", r.join("bin/sh")).unwrap();
         std::fs::write(r.join("bin/data"), "").unwrap();
         let env = vec!["PATH=/usr/bin:/bin".to_string()];

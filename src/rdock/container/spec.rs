@@ -260,7 +260,14 @@ mod tests {
         o.env = vec!["B=3".into(), "C=4".into()];
         assert_eq!(
             process_env(&img, &o),
-            ["PATH=/img", "HOSTNAME=abc", "TERM=xterm", "A=1", "B=3", "C=4"]
+            [
+                "PATH=/img",
+                "HOSTNAME=abc",
+                "TERM=xterm",
+                "A=1",
+                "B=3",
+                "C=4"
+            ]
         );
     }
 
@@ -285,7 +292,13 @@ mod tests {
         let spec: oci_spec::runtime::Spec = serde_json::from_value(v.clone()).unwrap();
         crate::runtime::spec::validate(&spec).unwrap();
         assert_eq!(v["hostname"], "abc");
-        assert_eq!(v["process"]["capabilities"]["bounding"].as_array().unwrap().len(), 14);
+        assert_eq!(
+            v["process"]["capabilities"]["bounding"]
+                .as_array()
+                .unwrap()
+                .len(),
+            14
+        );
         let dests: Vec<&str> = v["mounts"]
             .as_array()
             .unwrap()
@@ -296,7 +309,10 @@ mod tests {
             assert!(dests.contains(&d), "{d} missing");
         }
         let ns = v["linux"]["namespaces"].as_array().unwrap();
-        assert!(!ns.iter().any(|n| n["type"] == "network"), "host network by default");
+        assert!(
+            !ns.iter().any(|n| n["type"] == "network"),
+            "host network by default"
+        );
     }
 
     #[test]

@@ -28,20 +28,16 @@ pub fn resolve(rootfs: &Path, spec: &str) -> Result<User> {
         None => (spec, None),
     };
     let u = if u.is_empty() { "0" } else { u };
-    let entry = passwd.iter().find(|p| {
-        p.len() >= 4 && (p[0] == u || (u.parse::<u32>().is_ok() && p[2] == u))
-    });
+    let entry = passwd
+        .iter()
+        .find(|p| p.len() >= 4 && (p[0] == u || (u.parse::<u32>().is_ok() && p[2] == u)));
     let (uid, name, mut gid) = match (u.parse::<u32>(), entry) {
         (Ok(n), e) => (
             n,
             e.map(|e| e[0].clone()),
             e.and_then(|e| e[3].parse().ok()).unwrap_or(0),
         ),
-        (Err(_), Some(e)) => (
-            e[2].parse()?,
-            Some(e[0].clone()),
-            e[3].parse().unwrap_or(0),
-        ),
+        (Err(_), Some(e)) => (e[2].parse()?, Some(e[0].clone()), e[3].parse().unwrap_or(0)),
         (Err(_), None) => bail!("unable to find user {u}: no matching entries in passwd file"),
     };
     if let Some(g) = g {
