@@ -262,10 +262,11 @@ pub fn start_detached(root: &Path, id: &str) -> Result<()> {
         match r {
             // Up once the runtime knows the container, so that kill and
             // exec right after find it.
-            Ok(r) if r.state == State::Running => {
-                if runtime::pid(&r.runtime, &r.runtime_root, id).is_some() {
-                    return Ok(());
-                }
+            Ok(r)
+                if r.state == State::Running
+                    && runtime::pid(&r.runtime, &r.runtime_root, id).is_some() =>
+            {
+                return Ok(())
             }
             Ok(r) if r.state == State::Exited => return Ok(()),
             Err(_) => return Ok(()), // removed already (--rm)
