@@ -10,7 +10,7 @@ CARGO ?= cargo
 TEST_PKGS := busybox-static runc crun jq docker-registry skopeo umoci golang-github-containers-common apache2-utils openssl \
 	podman conmon containerd catatonit netavark aardvark-dns curl bc bsdutils
 
-.PHONY: all build install demo bundle test test-deps unit integration lint bench clean clients
+.PHONY: all build install demo bundle test test-deps unit integration lint bench clean clients tutorial
 
 all: build
 
@@ -48,11 +48,17 @@ integration: build
 test: test-deps build lint
 	$(CARGO) test --release
 	integration/clients/run.sh $(abspath $(OUT)/runr)
+	$(MAKE) --no-print-directory tutorial
 
 # Real clients (podman, containerd) driving runr; CLIENTS_RUNTIME=/usr/sbin/runc for the reference.
 CLIENTS_RUNTIME ?= $(OUT)/runr
 clients: test-deps build
 	integration/clients/run.sh $(CLIENTS_RUNTIME)
+
+# The beginner's docker tutorial through rdock, with runr and with runc.
+tutorial: build
+	RDOCK=$(abspath $(OUT)/rdock) integration/tutorial.sh $(abspath $(OUT)/runr)
+	RDOCK=$(abspath $(OUT)/rdock) integration/tutorial.sh runc
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -5,10 +5,15 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "rdock",
-    version,
     about = "A small docker-like frontend for the runr runtime"
 )]
 pub struct Cli {
+    /// Print version information and quit.
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    /// OCI runtime: runr (default: next to rdock, else in PATH), runc, crun or a path.
+    #[arg(long, global = true, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
     /// Root of rdock's store (images, layers, containers); also RDOCK_ROOT
     /// [default: /var/lib/rdock].
     #[arg(long, global = true)]
@@ -26,7 +31,7 @@ pub struct Cli {
     #[arg(long, short = 'D', global = true)]
     pub debug: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +55,195 @@ pub enum Command {
     /// Manage images.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Create and run a new container from an image.
+    Run(RunArgs),
+    /// List containers.
+    Ps(PsArgs),
+    /// Remove one or more containers.
+    Rm(RmArgs),
+    /// Fetch the logs of a container.
+    Logs(LogsArgs),
+    /// Execute a command in a running container.
+    Exec(ExecArgs),
+    /// Stop one or more running containers.
+    Stop(StopArgs),
+    /// Start one or more stopped containers.
+    Start(ContainersArgs),
+    /// Kill one or more running containers.
+    Kill(KillArgs),
+    /// Return low-level information on containers or images.
+    Inspect(InspectArgs),
+    /// Manage volumes.
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Show the rdock version information.
+    Version,
+    /// Watches a detached container (rdock runs this itself).
+    #[command(hide = true)]
+    ContainerMonitor { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls(QuietArgs),
+    /// Create a volume.
+    Create { name: String },
+    /// Remove one or more volumes.
+    #[command(alias = "remove")]
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(QuietArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QuietArgs {
+    /// Only display names / IDs.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container ID.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables.
+    #[arg(short, long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+    /// Bind mount a volume (HOST:CONTAINER[:ro] or NAME:CONTAINER[:ro]).
+    #[arg(short, long = "volume", value_name = "SRC:DST[:ro]")]
+    pub volume: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container host name.
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Network: host (the default here) or none.
+    #[arg(long, alias = "net", default_value = "host")]
+    pub network: String,
+    /// IMAGE
+    pub image: String,
+    /// COMMAND [ARG...]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display container IDs.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Filter output (status=, name=, id=).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Don't truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+    /// Force the removal of a running container (uses SIGKILL).
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    pub container: String,
+    /// Follow log output.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of the logs.
+    #[arg(short = 'n', long)]
+    pub tail: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep STDIN open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables.
+    #[arg(short, long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Detached mode: run command in the background.
+    #[arg(short, long)]
+    pub detach: bool,
+    pub container: String,
+    /// COMMAND [ARG...]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+    /// Seconds to wait before killing the container.
+    #[arg(short, long, default_value_t = 10)]
+    pub time: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainersArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+    /// Signal to send to the container.
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,11 +3,15 @@
 //! container side).
 pub mod cli;
 pub mod commands;
+pub mod container;
 pub mod format;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.
 pub fn main() -> ! {
     use clap::Parser;
+    // Die quietly on a closed pipe (`rdock ps | head`), as CLI tools do.
+    // SAFETY: restoring the default disposition installs no handler code.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::Cli::parse();
     let level = if cli.debug {
         "debug"

@@ -3,24 +3,36 @@
 use crate::image::registry::RegistryOptions;
 use crate::image::store::Store;
 use crate::rdock::cli::{Cli, Command, ImageCommand};
+use crate::rdock::container;
 use anyhow::Result;
 use std::path::PathBuf;
 
+pub mod container_inspect;
+pub mod exec;
 pub mod images;
 pub mod inspect;
+pub mod lifecycle;
 pub mod load;
 pub mod login;
+pub mod logs;
+pub mod network;
 pub mod prune;
+pub mod ps;
 pub mod pull;
+pub mod rm;
 pub mod rmi;
+pub mod run;
 pub mod save;
 pub mod tag;
+pub mod volume;
 
 /// What every command may need, from the global flags.
 pub struct Context {
     pub root: PathBuf,
     pub mirrors: Vec<String>,
     pub insecure: Vec<String>,
+    /// `--runtime` as given.
+    pub runtime: Option<String>,
 }
 
 impl Context {
@@ -52,8 +64,18 @@ pub fn run(cli: Cli) -> Result<i32> {
         root,
         mirrors: cli.registry_mirror,
         insecure: cli.insecure_registry,
+        runtime: cli.runtime,
     };
-    match cli.command {
+    let Some(command) = cli.command else {
+        if cli.version {
+            println!("{}", version_line());
+            return Ok(0);
+        }
+        use clap::CommandFactory;
+        Cli::command().print_help()?;
+        return Ok(0);
+    };
+    match command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&ctx, a),
@@ -64,5 +86,30 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Image(ImageCommand::Prune(a)) => prune::run(&ctx, a),
         Command::Login(a) => login::login(&ctx, a),
         Command::Logout(a) => login::logout(&ctx, a),
+        Command::Run(a) => run::run(&ctx, a),
+        Command::Ps(a) => ps::run(&ctx, a),
+        Command::Rm(a) => rm::run(&ctx, a),
+        Command::Logs(a) => logs::run(&ctx, a),
+        Command::Exec(a) => exec::run(&ctx, a),
+        Command::Stop(a) => lifecycle::stop(&ctx, a),
+        Command::Start(a) => lifecycle::start(&ctx, a),
+        Command::Kill(a) => lifecycle::kill(&ctx, a),
+        Command::Inspect(a) => container_inspect::run(&ctx, a),
+        Command::Volume(c) => volume::run(&ctx, c),
+        Command::Network(c) => network::run(&ctx, c),
+        Command::Version => {
+            println!("{}", version_line());
+            Ok(0)
+        }
+        Command::ContainerMonitor { id } => container::monitor_main(&ctx.root, &id),
     }
+}
+
+/// `rdock version 0.1.0, build abc1234`, the shape of docker's `-v`.
+pub fn version_line() -> String {
+    format!(
+        "rdock version {}, build {}",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("RDOCK_BUILD").unwrap_or("dev")
+    )
 }

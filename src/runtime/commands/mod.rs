@@ -10,7 +10,7 @@ mod list;
 mod pause;
 mod ps;
 mod run;
-mod spec;
+pub mod spec;
 mod start;
 mod state;
 mod update;

@@ -1,0 +1,81 @@
+//! `rdock inspect NAME...`: containers first, then images, as docker does.
+use super::Context;
+use crate::rdock::cli::InspectArgs;
+use crate::rdock::commands::ps::state_name;
+use crate::rdock::container::{record, record::State, runtime};
+use anyhow::Result;
+use serde_json::{json, Value};
+
+fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
+    let dir = record::dir_of(&ctx.root, &r.id);
+    let bundle: Value = serde_json::from_slice(&std::fs::read(dir.join("bundle/config.json"))?)?;
+    let state = r.live_state();
+    let pid = if state == State::Running {
+        runtime::pid(&r.runtime, &r.runtime_root, &r.id).unwrap_or(0)
+    } else {
+        0
+    };
+    let zero = "0001-01-01T00:00:00Z";
+    Ok(json!({
+        "Id": r.id,
+        "Created": r.created,
+        "Path": r.command.first(),
+        "Args": r.command.get(1..).unwrap_or_default(),
+        "State": {
+            "Status": state_name(&state),
+            "Running": state == State::Running,
+            "Paused": false,
+            "Pid": pid,
+            "ExitCode": r.exit_code.unwrap_or(0),
+            "StartedAt": r.started.clone().unwrap_or_else(|| zero.into()),
+            "FinishedAt": r.finished.clone().unwrap_or_else(|| zero.into()),
+        },
+        "Image": r.image_id,
+        "LogPath": dir.join(format!("{}-json.log", r.id)),
+        "HostnamePath": dir.join("hostname"),
+        "HostsPath": dir.join("hosts"),
+        "ResolvConfPath": dir.join("resolv.conf"),
+        "Name": format!("/{}", r.name),
+        "Driver": "overlay",
+        "HostConfig": { "AutoRemove": r.auto_remove, "Runtime": r.runtime },
+        "Mounts": bundle["mounts"].as_array().map(|m| m.iter()
+            .filter(|m| m["type"] == "bind" && !m["destination"].as_str().unwrap_or("").starts_with("/etc/"))
+            .map(|m| json!({"Type": "bind", "Source": m["source"], "Destination": m["destination"],
+                "RW": !m["options"].as_array().is_some_and(|o| o.iter().any(|x| x == "ro"))}))
+            .collect::<Vec<_>>()).unwrap_or_default(),
+        "Config": {
+            "Hostname": bundle["hostname"],
+            "User": format!("{}:{}", bundle["process"]["user"]["uid"], bundle["process"]["user"]["gid"]),
+            "Tty": r.tty,
+            "OpenStdin": r.interactive,
+            "Env": bundle["process"]["env"],
+            "Cmd": r.command,
+            "Image": r.image,
+            "WorkingDir": bundle["process"]["cwd"],
+        },
+        "GraphDriver": { "Name": "overlay", "Data": {
+            "UpperDir": dir.join("upper"), "WorkDir": dir.join("work"),
+            "MergedDir": dir.join("bundle/rootfs") } },
+    }))
+}
+
+pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {
+    let mut out = Vec::new();
+    let mut images = Vec::new();
+    for n in &a.images {
+        match record::find(&ctx.root, n) {
+            Ok(r) => out.push(container_json(ctx, &r)?),
+            Err(_) => images.push(n.clone()),
+        }
+    }
+    if !images.is_empty() && out.is_empty() {
+        return super::inspect::run(ctx, InspectArgs { images });
+    }
+    let mut code = 0;
+    for n in images {
+        eprintln!("Error: No such object: {n}");
+        code = 1;
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(code)
+}

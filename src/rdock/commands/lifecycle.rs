@@ -1,0 +1,51 @@
+//! `rdock stop`, `rdock start`, `rdock kill`.
+use super::Context;
+use crate::rdock::cli::{ContainersArgs, KillArgs, StopArgs};
+use crate::rdock::container::{self, record, record::State};
+use anyhow::{bail, Result};
+
+fn each(names: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
+    let mut code = 0;
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+pub fn stop(ctx: &Context, a: StopArgs) -> Result<i32> {
+    Ok(each(&a.containers, |n| {
+        let r = record::find(&ctx.root, n)?;
+        container::stop(&ctx.root, &r, a.time)
+    }))
+}
+
+pub fn start(ctx: &Context, a: ContainersArgs) -> Result<i32> {
+    Ok(each(&a.containers, |n| {
+        let r = record::find(&ctx.root, n)?;
+        if r.live_state() == State::Running {
+            return Ok(());
+        }
+        record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
+        container::start_detached(&ctx.root, &r.id)
+    }))
+}
+
+pub fn kill(ctx: &Context, a: KillArgs) -> Result<i32> {
+    Ok(each(&a.containers, |n| {
+        let r = record::find(&ctx.root, n)?;
+        if r.live_state() != State::Running {
+            bail!(
+                "Cannot kill container: {n}: Container {} is not running",
+                r.id
+            );
+        }
+        let sig = a.signal.trim_start_matches("SIG");
+        container::signal(&r, sig)
+    }))
+}
