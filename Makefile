@@ -31,6 +31,7 @@ bundles/busybox/config.json: hack/mkbundle.sh hack/mkrootfs.sh | build
 
 demo: build bundle
 	hack/demo.sh $(OUT)/runr bundles/busybox
+	hack/demo-rdock.sh
 
 test-deps:
 	@missing=""; for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
