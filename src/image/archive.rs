@@ -9,7 +9,7 @@ use crate::image::digest::{chain_ids, hex_part, sha256_of, HashingReader};
 use crate::image::platform::{self, Platform};
 use crate::image::pull::{DOCKER_LIST, OCI_INDEX, OCI_MANIFEST};
 use crate::image::reference;
-use crate::image::store::{ImageRecord, LayerRecord, Store};
+use crate::image::store::{ConfigFacts, ImageRecord, LayerRecord, Store};
 use crate::image::unpack::{self, Compression};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
@@ -331,6 +331,7 @@ fn record(
     let manifest_digest = sha256_of(manifest);
     store.put_blob(&manifest_digest, manifest)?;
     let id = sha256_of(cfg_bytes);
+    let facts = ConfigFacts::of(&config);
     let rec = ImageRecord {
         id: id.clone(),
         manifest_digest,
@@ -339,20 +340,9 @@ fn record(
         repo_digests: vec![],
         size: recs.iter().map(|l| l.unpacked_size).sum(),
         layers: recs,
-        created: config
-            .get("created")
-            .and_then(Value::as_str)
-            .map(String::from),
-        os: config
-            .get("os")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        architecture: config
-            .get("architecture")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
+        created: facts.created,
+        os: facts.os,
+        architecture: facts.architecture,
     };
     store.add_image(rec, tags)?;
     if tags.is_empty() {

@@ -8,7 +8,7 @@ use crate::image::platform::{self, Platform};
 use crate::image::progress::{LayerProgress, Progress};
 use crate::image::reference;
 use crate::image::registry::{self, Endpoint, RegistryOptions};
-use crate::image::store::{ImageRecord, LayerRecord, Store};
+use crate::image::store::{ConfigFacts, ImageRecord, LayerRecord, Store};
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::client::BlobResponse;
@@ -396,6 +396,7 @@ async fn fetch_image(
         .as_ref()
         .map(|(_, d)| d.clone())
         .unwrap_or_else(|| res.manifest_digest.clone());
+    let facts = ConfigFacts::of(&config);
     let record = ImageRecord {
         id: config_desc.digest.clone(),
         manifest_digest: res.manifest_digest.clone(),
@@ -404,20 +405,9 @@ async fn fetch_image(
         repo_digests: vec![format!("{repo}@{top_digest}")],
         size: layer_records.iter().map(|l| l.unpacked_size).sum(),
         layers: layer_records,
-        created: config
-            .get("created")
-            .and_then(Value::as_str)
-            .map(String::from),
-        os: config
-            .get("os")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        architecture: config
-            .get("architecture")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
+        created: facts.created,
+        os: facts.os,
+        architecture: facts.architecture,
     };
     let names: Vec<String> = if r.digest().is_none() {
         reference::full_tagged(r).into_iter().collect()

@@ -34,6 +34,24 @@ pub struct LayerRecord {
     pub unpacked_size: u64,
 }
 
+/// What an image record takes from the image config itself.
+pub struct ConfigFacts {
+    pub created: Option<String>,
+    pub os: String,
+    pub architecture: String,
+}
+
+impl ConfigFacts {
+    pub fn of(config: &serde_json::Value) -> ConfigFacts {
+        let text = |k: &str| config.get(k).and_then(serde_json::Value::as_str);
+        ConfigFacts {
+            created: text("created").map(String::from),
+            os: text("os").unwrap_or_default().to_string(),
+            architecture: text("architecture").unwrap_or_default().to_string(),
+        }
+    }
+}
+
 /// An image in the index, keyed by its ID (the config digest).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageRecord {
