@@ -10,7 +10,7 @@ CARGO ?= cargo
 TEST_PKGS := busybox-static runc crun jq docker-registry skopeo umoci golang-github-containers-common apache2-utils openssl \
 	podman conmon containerd catatonit netavark aardvark-dns curl bc bsdutils
 
-.PHONY: all build install demo bundle test test-deps unit integration lint bench clean clients tutorial
+.PHONY: all build install demo bundle test test-deps unit integration lint bench clean clients tutorial rdock-tests
 
 all: build
 
@@ -49,7 +49,7 @@ integration: build
 test: test-deps build lint
 	$(CARGO) test --release
 	integration/clients/run.sh $(abspath $(OUT)/runr)
-	$(MAKE) --no-print-directory tutorial
+	$(MAKE) --no-print-directory tutorial rdock-tests
 
 # Real clients (podman, containerd) driving runr; CLIENTS_RUNTIME=/usr/sbin/runc for the reference.
 CLIENTS_RUNTIME ?= $(OUT)/runr
@@ -60,6 +60,10 @@ clients: test-deps build
 tutorial: build
 	RDOCK=$(abspath $(OUT)/rdock) integration/tutorial.sh $(abspath $(OUT)/runr)
 	RDOCK=$(abspath $(OUT)/rdock) integration/tutorial.sh runc
+
+# rdock's feature tests (integration/rdock/t-*.sh); RDOCK_AREAS picks some.
+rdock-tests: build
+	RDOCK=$(abspath $(OUT)/rdock) integration/rdock/run.sh $(abspath $(OUT)/runr) $(RDOCK_AREAS)
 
 lint:
 	$(CARGO) fmt --all -- --check
