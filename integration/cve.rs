@@ -459,3 +459,44 @@ fn cve_2025_52881_oom_score_adj_is_not_redirected() {
     }
     b.assert_no_leftovers();
 }
+
+/// CVE-2019-5736, the second line of defence: whatever runr process a
+/// container could ever reach (an `exec` joining it, or runr itself run
+/// inside it through a `#!/proc/self/exe` script swapped in after the
+/// interpreter check) runs from a read-only mount or a sealed copy, so a
+/// handle on its /proc/<pid>/exe kept past its exit cannot be reopened for
+/// writing.
+#[test]
+fn cve_2019_5736_a_kept_handle_on_the_runtime_exe_cannot_be_written() {
+    if skip_if_runc("runc 1.1.5 is covered by its own sealed memfd copy") {
+        return;
+    }
+    let base = Bundle::new("cve5736keep");
+    let (copy, before) = runtime_copy(base.dir());
+    let mut a = Bundle::with_runtime("cve5736keep", &copy);
+    a.args(&["sleep", "30"]);
+    a.create().ok();
+    a.start().ok();
+    let mut exec = std::process::Command::new(&copy)
+        .arg("--root")
+        .arg(a.root())
+        .args(["exec", a.id(), "sleep", "1"])
+        .spawn()
+        .expect("spawning runr exec");
+    std::thread::sleep(Duration::from_millis(300));
+    let exe = format!("/proc/{}/exe", exec.id());
+    let kept = std::fs::File::open(&exe).expect("opening the exec's exe from the host");
+    exec.wait().unwrap();
+    use std::os::fd::AsRawFd;
+    let reopen = format!("/proc/self/fd/{}", kept.as_raw_fd());
+    let w = std::fs::OpenOptions::new().write(true).open(&reopen);
+    assert!(
+        w.is_err(),
+        "the runtime's exe could be reopened for writing"
+    );
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
+    a.kill("KILL").ok();
+    a.wait_for_status("stopped", WAIT);
+    a.delete().ok();
+    a.assert_no_leftovers();
+}

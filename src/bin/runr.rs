@@ -35,6 +35,16 @@ fn main() {
         println!("spec: {OCI_VERSION}");
         return;
     }
+    let enters_container = matches!(
+        cli.command,
+        Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
+    );
+    if enters_container {
+        if let Err(e) = rdock::runtime::exe_guard::ensure_unwritable_exe() {
+            log::error!("{e:#}");
+            std::process::exit(1);
+        }
+    }
     let Some(cmd) = &cli.command else {
         use clap::CommandFactory;
         let _ = Cli::command().print_help();

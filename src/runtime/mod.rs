@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod console;
 pub mod devices;
+pub mod exe_guard;
 pub mod exec;
 pub mod exec_init;
 pub mod foreground;

@@ -231,7 +231,8 @@ pub fn own_exe_id() -> Option<(u64, u64)> {
 /// resolves to runr's binary, through links or nested scripts) would make
 /// the kernel run the host's runr inside the container, where the container
 /// can grab it through /proc/<pid>/exe and write it once it exits. Refused.
-/// (A script swapped between this check and the execve is not covered.)
+/// A script swapped between this check and the execve makes the kernel run
+/// runr from the read-only copy `exe_guard` set up, which cannot be written.
 fn refuse_runtime_interpreter(path: &std::ffi::CStr) -> anyhow::Result<()> {
     use std::io::Read;
     let Some(own) = own_exe_id() else {
