@@ -5,6 +5,7 @@
 use crate::common::bundle::host_ns_inode;
 use crate::common::{skip_if_runc, Bundle};
 use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,40 @@ fn mounts_get_their_type_and_options() {
     assert_eq!(
         std::fs::read_to_string(host_dir.join("file")).unwrap(),
         "changed"
+    );
+}
+
+/// runc's `tmpcopyup`: the image's files under the destination are copied
+/// into the tmpfs (owners, modes and symlinks kept, symlinks not followed),
+/// writes land in the tmpfs, and `ro` applies after the copy.
+#[test]
+fn tmpcopyup_copies_the_images_files_into_the_tmpfs() {
+    let mut b = Bundle::new("tmpcopyup");
+    let d = b.rootfs().join("data");
+    std::fs::create_dir_all(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/file"), "from-image").unwrap();
+    std::fs::set_permissions(d.join("sub/file"), std::fs::Permissions::from_mode(0o604)).unwrap();
+    std::os::unix::fs::chown(d.join("sub/file"), Some(1000), Some(1001)).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow-of-host", d.join("link")).unwrap();
+    std::fs::create_dir_all(b.rootfs().join("rodata")).unwrap();
+    std::fs::write(b.rootfs().join("rodata/f"), "ro-copy").unwrap();
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.push(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}));
+    mounts.push(json!({"destination": "/rodata", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "ro"]}));
+    b.sh(
+        "grep -q ' /data tmpfs ' /proc/mounts && echo on-tmpfs; cat /data/sub/file; echo; \
+          stat -c '%a %u %g' /data/sub/file; readlink /data/link; \
+          echo new > /data/new && echo written; cat /rodata/f; echo; \
+          (echo x > /rodata/f) 2>/dev/null || echo ro-refused",
+    );
+    let out = b.run(&[]).ok();
+    let want =
+        "on-tmpfs\nfrom-image\n604 1000 1001\n/etc/shadow-of-host\nwritten\nro-copy\nro-refused\n";
+    assert_eq!(out.stdout, want, "{out}");
+    // The image's file itself is untouched.
+    assert_eq!(
+        std::fs::read_to_string(d.join("sub/file")).unwrap(),
+        "from-image"
     );
 }
 

@@ -10,6 +10,7 @@ pub mod cgroups;
 pub mod cli;
 pub mod commands;
 pub mod console;
+pub mod copyup;
 pub mod devices;
 pub mod exe_guard;
 pub mod exec;

@@ -16,6 +16,8 @@ pub struct MountOptions {
     pub flags: MsFlags,
     pub propagation: Vec<MsFlags>,
     pub data: String,
+    /// `tmpcopyup`: copy what the image has under the destination into the tmpfs.
+    pub copyup: bool,
 }
 
 impl MountOptions {
@@ -29,6 +31,7 @@ pub fn parse_options(opts: &[String]) -> MountOptions {
         flags: MsFlags::empty(),
         propagation: vec![],
         data: String::new(),
+        copyup: false,
     };
     let mut data = Vec::new();
     for opt in opts {
@@ -69,8 +72,11 @@ pub fn parse_options(opts: &[String]) -> MountOptions {
             "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
             "rbind" => (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty()),
             // runc's extension (podman's --tmpfs): copy the image's files
-            // into the new tmpfs. Not done yet; never hand it to the kernel.
-            "tmpcopyup" => continue,
+            // into the new tmpfs; never handed to the kernel.
+            "tmpcopyup" => {
+                o.copyup = true;
+                continue;
+            }
             p => {
                 if let Some(f) = propagation_flag(p) {
                     o.propagation.push(f);
@@ -162,7 +168,20 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
         } else {
             source.clone()
         };
-        match mount(Some(&src), target_path.as_str(), fstype, opts.flags, data) {
+        let copyup = opts.copyup && typ == "tmpfs";
+        // What the image has there, kept open before the tmpfs hides it.
+        let below = if copyup {
+            Some(super::copyup::reopen_dir(&target).with_context(what)?)
+        } else {
+            None
+        };
+        // Copied into a writable tmpfs, made read-only afterwards if asked.
+        let flags = if copyup {
+            opts.flags - MsFlags::MS_RDONLY
+        } else {
+            opts.flags
+        };
+        match mount(Some(&src), target_path.as_str(), fstype, flags, data) {
             Ok(()) => {}
             // Some filesystems (mqueue, sysfs in a userns) cannot be mounted
             // here; bind the host's instance like runc does for sysfs.
@@ -177,6 +196,22 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
                 .with_context(what)?;
             }
             Err(e) => return Err(e).with_context(what),
+        }
+        if let Some(below) = below {
+            let fresh = fsutil::open_path(ctx.root, dest).with_context(what)?;
+            let top = super::copyup::reopen_dir(&fresh).with_context(what)?;
+            super::copyup::copy_tree(&below, &top, dest)?;
+            if opts.flags.contains(MsFlags::MS_RDONLY) {
+                let remount = MsFlags::MS_REMOUNT | opts.flags;
+                mount(
+                    None::<&str>,
+                    fsutil::fd_path(&fresh).as_str(),
+                    None::<&str>,
+                    remount,
+                    data,
+                )
+                .with_context(what)?;
+            }
         }
     }
     for p in &opts.propagation {

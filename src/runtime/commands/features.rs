@@ -44,6 +44,7 @@ pub fn run() -> Result<()> {
         "strictatime",
         "suid",
         "sync",
+        "tmpcopyup",
         "unbindable",
     ];
     let caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
