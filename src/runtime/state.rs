@@ -103,12 +103,13 @@ impl StateDir {
         let path = root.join(id);
         let lock = match lock_dir(&path) {
             Ok(l) => l,
-            Err(_) if !path.exists() => bail!("container {id:?} does not exist"),
+            // runc's exact words: clients (CRI-O, containerd's shim) match them.
+            Err(_) if !path.exists() => bail!("container does not exist"),
             Err(e) => return Err(e),
         };
         // A concurrent delete may have removed it while we waited for the lock.
         if !path.join(STATE_FILE).exists() {
-            bail!("container {id:?} does not exist");
+            bail!("container does not exist");
         }
         Ok(StateDir {
             path,
