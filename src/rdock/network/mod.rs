@@ -222,7 +222,9 @@ pub fn up(root: &Path, id: &str, name: &str) -> Result<()> {
     a.ports = ports::claim(&a.publish, &ports_in_use(root, id))?;
     a.up = true;
     a.save(root, id)?;
+    let t = std::time::Instant::now();
     let res = netavark::setup(root, &ns, &request(id, name, &n, &a)?);
+    log::debug!("netavark setup of {id}: {:?}", t.elapsed());
     match res {
         Ok(mac) => {
             a.mac = mac;
@@ -267,12 +269,16 @@ pub fn down(root: &Path, id: &str) -> Result<()> {
         .clone()
         .context("bridge container without a netns")?;
     let name = a.aliases.first().cloned().unwrap_or_default();
+    let t = std::time::Instant::now();
     let res = netavark::teardown(root, &ns, &request(id, &name, &n, &a)?);
+    log::debug!("netavark teardown of {id}: {:?}", t.elapsed());
     a.up = false;
     a.ports.clear();
     a.save(root, id)?;
     if !all(root).iter().any(|(_, a)| a.up) {
+        let t = std::time::Instant::now();
         netavark::prune_chains()?;
+        log::debug!("pruning netavark's chains: {:?}", t.elapsed());
     }
     res
 }

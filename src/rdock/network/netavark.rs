@@ -132,90 +132,64 @@ fn iptables(args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Splits an `iptables -S` line into arguments (double quotes group words).
-fn split_rule(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let (mut quoted, mut any) = (false, false);
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                any = false;
-            }
-            _ => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 /// Removes netavark's shared chains once nothing uses them (no network
 /// chain and no port forwarding left, by rdock or by podman), so that a
-/// host where rdock's last container stopped keeps no rules of it.
+/// host where rdock's last container stopped keeps no rules of it. One
+/// `iptables-restore --noflush` does it, a single exec.
 pub fn prune_chains() -> Result<()> {
-    let mut plan: Vec<Vec<String>> = Vec::new();
+    let mut script = String::new();
     for table in ["filter", "nat"] {
         let rules = iptables(&["-t", table, "-S"])?;
-        let mine = |c: &str| BASE_CHAINS.contains(&(table, c));
+        let mine: Vec<&str> = BASE_CHAINS
+            .iter()
+            .filter(|(t, _)| *t == table)
+            .map(|(_, c)| *c)
+            .collect();
+        script.push_str(&format!("*{table}\n"));
+        let mut present = Vec::new();
         for l in rules.lines() {
-            let w = split_rule(l);
-            match w.first().map(String::as_str) {
-                Some("-N") if w[1].starts_with("NETAVARK") && !mine(&w[1]) => return Ok(()),
-                Some("-A") if w[1] == "NETAVARK_FORWARD" || w[1] == "NETAVARK-HOSTPORT-DNAT" => {
+            let mut w = l.split_whitespace();
+            let (verb, chain) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
+            match verb {
+                "-N" if chain.starts_with("NETAVARK") && !mine.contains(&chain) => return Ok(()),
+                "-N" => present.push(chain.to_string()),
+                "-A" if chain == "NETAVARK_FORWARD" || chain == "NETAVARK-HOSTPORT-DNAT" => {
                     return Ok(())
                 }
-                // Jumps into the shared chains from the built-in ones.
-                Some("-A") if !w[1].starts_with("NETAVARK") && l.contains("-j NETAVARK") => {
-                    let mut d = vec!["-t".to_string(), table.to_string(), "-D".to_string()];
-                    d.extend(w[1..].iter().cloned());
-                    plan.push(d);
+                // A jump into the shared chains from a built-in one; the
+                // -S line is in iptables-restore's syntax already.
+                "-A" if !chain.starts_with("NETAVARK") && l.contains("-j NETAVARK") => {
+                    script.push_str(&format!("-D{}\n", &l[2..]));
                 }
                 _ => {}
             }
         }
-    }
-    for (table, chain) in BASE_CHAINS {
-        plan.push(vec![
-            "-t".into(),
-            table.to_string(),
-            "-F".into(),
-            chain.to_string(),
-        ]);
-    }
-    for (table, chain) in BASE_CHAINS {
-        plan.push(vec![
-            "-t".into(),
-            table.to_string(),
-            "-X".into(),
-            chain.to_string(),
-        ]);
-    }
-    for args in plan {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        if let Err(e) = iptables(&a) {
-            log::debug!("{e}");
+        for c in mine.iter().filter(|c| present.iter().any(|p| p == *c)) {
+            script.push_str(&format!("-F {c}\n-X {c}\n"));
         }
+        script.push_str("COMMIT\n");
+    }
+    if !script.contains("-X") {
+        return Ok(());
+    }
+    let mut child = Command::new("iptables-restore")
+        .arg("--noflush")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running iptables-restore")?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(script.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "iptables-restore: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn rules_split_like_a_shell() {
-        let w = super::split_rule(
-            r#"-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD"#,
-        );
-        assert_eq!(w.len(), 8);
-        assert_eq!(w[5], "netavark firewall plugin rules");
-    }
 }
