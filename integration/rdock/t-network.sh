@@ -117,6 +117,13 @@ check "... saying how to install it or what else to use" 'apt-get install netava
 out=$(RDOCK_NETAVARK=/nonexistent rdock run --rm busybox ip -o link 2>&1)
 check "without netavark the default is the host network" "$(ip -o link | awk -F': ' 'NR==2{print $2}' | cut -d@ -f1)" "$out"
 
+# A container whose monitor died (a crash) is torn down by rm.
+rdock run -d --name netcrash -p "$(free_port):80" busybox sleep 100 >/dev/null 2>&1
+mon=$(jq -r .monitor_pid "$RDOCK_ROOT/containers/$(rdock inspect netcrash | jq -r '.[0].Id')/config.json")
+kill -9 "$mon"
+out=$(rdock rm -f netcrash 2>&1; ip -o link show master rdock0 2>&1)
+check "rm tears down the network of a container whose monitor died" '^netcrash$' "$out"
+
 # rm -f of a running bridge container; then nothing may be left.
 rdock run -d --name netgone -p "$(free_port):80" busybox sleep 100 >/dev/null 2>&1
 rdock rm -f netgone >/dev/null 2>&1
