@@ -117,6 +117,14 @@ check "... saying how to install it or what else to use" 'apt-get install netava
 out=$(RDOCK_NETAVARK=/nonexistent rdock run --rm busybox ip -o link 2>&1)
 check "without netavark the default is the host network" "$(ip -o link | awk -F': ' 'NR==2{print $2}' | cut -d@ -f1)" "$out"
 
+# netavark's shared chains stay while another user of netavark (podman)
+# has a network up: a stand-in network chain here.
+iptables -t nat -N NETAVARK-RDTEST0000000
+rdock run --rm busybox true >/dev/null 2>&1
+out=$(iptables -t nat -S NETAVARK-HOSTPORT-DNAT 2>&1)
+iptables -t nat -X NETAVARK-RDTEST0000000
+check "the shared chains stay while another netavark network is up" '^-N NETAVARK-HOSTPORT-DNAT$' "$out"
+
 # A container whose monitor died (a crash) is torn down by rm.
 rdock run -d --name netcrash -p "$(free_port):80" busybox sleep 100 >/dev/null 2>&1
 mon=$(jq -r .monitor_pid "$RDOCK_ROOT/containers/$(rdock inspect netcrash | jq -r '.[0].Id')/config.json")
