@@ -79,6 +79,8 @@ pub enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// List port mappings or a specific mapping for the container.
+    Port(PortArgs),
     /// Show the rdock version information.
     Version,
     /// Watches a detached container (rdock runs this itself).
@@ -106,6 +108,40 @@ pub enum NetworkCommand {
     /// List networks.
     #[command(alias = "list")]
     Ls(QuietArgs),
+    /// Create a network.
+    Create(NetworkCreateArgs),
+    /// Remove one or more networks.
+    #[command(alias = "remove")]
+    Rm {
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+    /// Display detailed information on one or more networks.
+    Inspect {
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkCreateArgs {
+    /// Driver to manage the network (bridge only).
+    #[arg(short, long, default_value = "bridge")]
+    pub driver: String,
+    /// Subnet in CIDR format (default: the next free 10.87.N.0/24).
+    #[arg(long)]
+    pub subnet: Option<String>,
+    /// IPv4 gateway of the subnet (default: its first address).
+    #[arg(long)]
+    pub gateway: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    pub container: String,
+    /// PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -150,9 +186,12 @@ pub struct RunArgs {
     /// Container host name.
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
-    /// Network: host (the default here) or none.
-    #[arg(long, alias = "net", default_value = "host")]
-    pub network: String,
+    /// Network: bridge (the default with netavark, else host), host, none or a user network.
+    #[arg(long, alias = "net")]
+    pub network: Option<String>,
+    /// Publish a container's port to the host ([IP:][HOST_PORT:]PORT[/PROTO]).
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
     /// IMAGE
     pub image: String,
     /// COMMAND [ARG...]

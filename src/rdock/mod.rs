@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod container;
 pub mod format;
+pub mod network;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.
 pub fn main() -> ! {

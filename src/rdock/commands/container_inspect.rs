@@ -3,6 +3,7 @@ use super::Context;
 use crate::rdock::cli::InspectArgs;
 use crate::rdock::commands::ps::state_name;
 use crate::rdock::container::{record, record::State, runtime};
+use crate::rdock::network;
 use anyhow::Result;
 use serde_json::{json, Value};
 
@@ -37,7 +38,9 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         "ResolvConfPath": dir.join("resolv.conf"),
         "Name": format!("/{}", r.name),
         "Driver": "overlay",
-        "HostConfig": { "AutoRemove": r.auto_remove, "Runtime": r.runtime },
+        "HostConfig": { "AutoRemove": r.auto_remove, "Runtime": r.runtime,
+            "NetworkMode": network::mode_name(&ctx.root, &r.id) },
+        "NetworkSettings": network::settings_json(&ctx.root, &r.id),
         "Mounts": bundle["mounts"].as_array().map(|m| m.iter()
             .filter(|m| m["type"] == "bind" && !m["destination"].as_str().unwrap_or("").starts_with("/etc/"))
             .map(|m| json!({"Type": "bind", "Source": m["source"], "Destination": m["destination"],

@@ -16,6 +16,7 @@ pub mod load;
 pub mod login;
 pub mod logs;
 pub mod network;
+pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
@@ -97,6 +98,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Inspect(a) => container_inspect::run(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
         Command::Network(c) => network::run(&ctx, c),
+        Command::Port(a) => port::run(&ctx, a),
         Command::Version => {
             println!("{}", version_line());
             Ok(0)

@@ -1,25 +1,164 @@
-//! `rdock network ls`: docker's three default networks. Only host and none
-//! work; bridge is listed but runs on the host network (no netavark yet).
+//! `rdock network ls|create|rm|inspect`: the default bridge and user
+//! networks (netavark configs under `<root>/networks/`), plus docker's
+//! predefined `host` and `none`.
 use super::Context;
 use crate::image::digest::sha256_of;
-use crate::rdock::cli::{NetworkCommand, QuietArgs};
+use crate::rdock::cli::{NetworkCommand, NetworkCreateArgs, QuietArgs};
+use crate::rdock::container::record;
 use crate::rdock::format::print_table;
-use anyhow::Result;
+use crate::rdock::network::{self, store};
+use anyhow::{bail, Result};
+use serde_json::{json, Value};
 
-pub fn run(_ctx: &Context, c: NetworkCommand) -> Result<i32> {
-    let NetworkCommand::Ls(QuietArgs { quiet }) = c;
-    let rows: Vec<Vec<String>> = [("bridge", "bridge"), ("host", "host"), ("none", "null")]
-        .iter()
-        .map(|(name, driver)| {
-            let id = sha256_of(name.as_bytes());
-            let id = id.trim_start_matches("sha256:")[..12].to_string();
-            vec![id, name.to_string(), driver.to_string(), "local".into()]
-        })
+pub fn run(ctx: &Context, c: NetworkCommand) -> Result<i32> {
+    match c {
+        NetworkCommand::Ls(QuietArgs { quiet }) => ls(ctx, quiet),
+        NetworkCommand::Create(a) => create(ctx, a),
+        NetworkCommand::Rm { networks } => Ok(each(&networks, |n| rm(ctx, n))),
+        NetworkCommand::Inspect { networks } => inspect(ctx, &networks),
+    }
+}
+
+fn each(names: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
+    let mut code = 0;
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+/// A predefined network's id: stable, derived from its name.
+fn predefined_id(name: &str) -> String {
+    sha256_of(name.as_bytes())
+        .trim_start_matches("sha256:")
+        .to_string()
+}
+
+fn ls(ctx: &Context, quiet: bool) -> Result<i32> {
+    let mut rows: Vec<Vec<String>> = store::list(&ctx.root)?
+        .into_iter()
+        .map(|n| vec![n.id[..12].to_string(), n.name, n.driver, "local".into()])
         .collect();
+    for (name, driver) in store::PREDEFINED {
+        let id = predefined_id(name)[..12].to_string();
+        rows.push(vec![
+            id,
+            name.to_string(),
+            driver.to_string(),
+            "local".into(),
+        ]);
+    }
+    rows.sort_by(|a, b| a[1].cmp(&b[1]));
     if quiet {
         rows.iter().for_each(|r| println!("{}", r[0]));
     } else {
         print_table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &rows);
     }
     Ok(0)
+}
+
+fn create(ctx: &Context, a: NetworkCreateArgs) -> Result<i32> {
+    if a.driver != "bridge" {
+        bail!(
+            "plugin \"{}\" not found (rdock has the bridge driver only)",
+            a.driver
+        );
+    }
+    let n = store::create(
+        &ctx.root,
+        &a.name,
+        a.subnet.as_deref(),
+        a.gateway.as_deref(),
+    )?;
+    println!("{}", n.id);
+    Ok(0)
+}
+
+fn rm(ctx: &Context, what: &str) -> Result<()> {
+    if store::PREDEFINED.iter().any(|p| p.0 == what) || what == store::DEFAULT {
+        bail!("{what} is a pre-defined network and cannot be removed");
+    }
+    let n = store::find(&ctx.root, what)?;
+    if n.name == store::DEFAULT {
+        bail!("{} is a pre-defined network and cannot be removed", n.name);
+    }
+    let _l = store::lock(&ctx.root)?;
+    if !network::containers_on(&ctx.root, &n.id).is_empty() {
+        bail!(
+            "error while removing network: network {} id {} has active endpoints",
+            n.name,
+            n.id
+        );
+    }
+    store::remove(&ctx.root, &n)
+}
+
+fn inspect_one(ctx: &Context, what: &str) -> Result<Value> {
+    if let Some((name, driver)) = store::PREDEFINED.iter().find(|p| p.0 == what) {
+        return Ok(json!({
+            "Name": name, "Id": predefined_id(name), "Scope": "local", "Driver": driver,
+            "EnableIPv6": false, "IPAM": { "Driver": "default", "Options": null, "Config": [] },
+            "Internal": false, "Attachable": false, "Containers": {}, "Options": {}, "Labels": {},
+        }));
+    }
+    let n = store::find(&ctx.root, what)?;
+    let mut containers = serde_json::Map::new();
+    for (id, a) in network::containers_on(&ctx.root, &n.id) {
+        if !a.up {
+            continue;
+        }
+        let name = record::Record::load(&ctx.root, &id)
+            .map(|r| r.name)
+            .unwrap_or_default();
+        containers.insert(
+            id,
+            json!({
+                "Name": name, "MacAddress": a.mac,
+                "IPv4Address": a.ip.map(|ip| format!("{ip}/{}", a.prefix)).unwrap_or_default(),
+                "IPv6Address": "",
+            }),
+        );
+    }
+    Ok(json!({
+        "Name": n.name,
+        "Id": n.id,
+        "Created": n.created,
+        "Scope": "local",
+        "Driver": n.driver,
+        "EnableIPv6": n.ipv6_enabled,
+        "IPAM": {
+            "Driver": "default",
+            "Options": {},
+            "Config": n.subnets.iter()
+                .map(|s| json!({ "Subnet": s.subnet, "Gateway": s.gateway }))
+                .collect::<Vec<_>>(),
+        },
+        "Internal": n.internal,
+        "Attachable": false,
+        "Containers": containers,
+        "Options": { "com.docker.network.bridge.name": n.network_interface },
+        "Labels": {},
+    }))
+}
+
+fn inspect(ctx: &Context, names: &[String]) -> Result<i32> {
+    let mut out = Vec::new();
+    let mut code = 0;
+    for n in names {
+        match inspect_one(ctx, n) {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(code)
 }

@@ -91,7 +91,11 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
                     human_duration(secs_since(&Some(r.created.clone())))
                 ),
                 status(r),
-                String::new(),
+                if r.live_state() == State::Running {
+                    crate::rdock::network::ports_column(&ctx.root, &r.id)
+                } else {
+                    String::new()
+                },
                 r.name.clone(),
             ]
         })

@@ -41,14 +41,13 @@ fn with_default_tag(name: &str) -> String {
 }
 
 pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
-    let own_network = match a.network.as_str() {
-        "host" | "default" | "bridge" => false,
-        "none" => true,
-        n => bail!("network {n} not found"),
+    let network = match crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("rdock: Error response from daemon: {e:#}.");
+            return Ok(125);
+        }
     };
-    if a.network == "bridge" {
-        log::warn!("bridge networking is not implemented; using the host network");
-    }
     let volumes = a
         .volume
         .iter()
@@ -91,11 +90,13 @@ pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
             tty: a.tty && !a.detach,
             hostname: a.hostname.clone().unwrap_or_default(),
             volumes,
-            own_network,
+            own_network: network.own_namespace(),
+            netns: None,
         },
         runtime,
         auto_remove: a.rm,
         interactive: a.interactive,
+        network,
     };
     let r = container::create(&ctx.root, &image, req)?;
     if a.detach {

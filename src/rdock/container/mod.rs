@@ -16,6 +16,7 @@ pub mod spec;
 pub mod user;
 
 use crate::image::store::LocalImage;
+use crate::rdock::network;
 use anyhow::{Context, Result};
 use record::{Record, State};
 use std::os::unix::process::ExitStatusExt;
@@ -31,6 +32,8 @@ pub struct CreateRequest {
     pub runtime: PathBuf,
     pub auto_remove: bool,
     pub interactive: bool,
+    /// `--network` and `-p`, resolved by [`network::plan`].
+    pub network: network::Plan,
 }
 
 /// Makes the container's directory, record and bundle; returns the record.
@@ -61,9 +64,10 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             req.run.hostname = id[..12].to_string();
         }
         std::fs::write(dir.join("hostname"), format!("{}\n", req.run.hostname))?;
-        std::fs::write(dir.join("hosts"), spec::hosts_file(&req.run.hostname))?;
-        let resolv = std::fs::read("/etc/resolv.conf").unwrap_or_default();
-        std::fs::write(dir.join("resolv.conf"), resolv)?;
+        let net = network::attach(root, &id, &name, &req.network)?;
+        req.run.own_network = req.network.own_namespace();
+        req.run.netns = network::netns_path(&net);
+        network::write_etc_files(&dir, &req.run.hostname, &net)?;
         for v in req.run.volumes.iter_mut() {
             if !v.source.starts_with('/') {
                 let d = root.join("volumes").join(&v.source).join("_data");
@@ -116,6 +120,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
     })();
     if res.is_err() {
         let _ = rootfs::unmount(&dir);
+        let _ = network::release(root, &id);
         let _ = std::fs::remove_dir_all(&dir);
     }
     res
@@ -171,6 +176,12 @@ pub fn supervise(root: &Path, id: &str, io: Stdio3) -> Result<i32> {
         finish(root, id, code)?;
         return Ok(code);
     }
+    let name = Record::load(root, id)?.name;
+    if let Err(e) = network::up(root, id, &name) {
+        let _ = rootfs::unmount(&dir);
+        finish(root, id, 125)?;
+        return Err(e);
+    }
     let r = Record::update(root, id, |r| {
         r.state = State::Running;
         r.monitor_pid = Some(std::process::id() as i32);
@@ -207,6 +218,9 @@ pub fn supervise(root: &Path, id: &str, io: Stdio3) -> Result<i32> {
         }
     };
     let _ = runtime::quiet(&r.runtime, &r.runtime_root, &["delete", "--force", id]);
+    if let Err(e) = network::down(root, id) {
+        log::warn!("tearing down the network of {id}: {e:#}");
+    }
     rootfs::unmount(&dir)?;
     finish(root, id, code)?;
     Ok(code)
@@ -348,6 +362,9 @@ pub fn remove(root: &Path, r: &Record, force: bool) -> Result<()> {
     }
     let dir = record::dir_of(root, &r.id);
     let _ = runtime::quiet(&r.runtime, &r.runtime_root, &["delete", "--force", &r.id]);
+    if let Err(e) = network::release(root, &r.id) {
+        log::warn!("releasing the network of {}: {e:#}", r.id);
+    }
     rootfs::unmount(&dir)?;
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => Ok(()),

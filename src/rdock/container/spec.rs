@@ -69,8 +69,10 @@ pub struct RunOptions {
     pub tty: bool,
     pub hostname: String,
     pub volumes: Vec<Volume>,
-    /// A new network namespace (`--network none`) rather than the host's.
+    /// A network namespace of its own rather than the host's.
     pub own_network: bool,
+    /// That namespace pinned on a file (bridge networks), joined by path.
+    pub netns: Option<String>,
 }
 
 /// Docker's Entrypoint/Cmd rule: `--entrypoint` replaces the image's
@@ -195,9 +197,12 @@ pub fn build(
     let linux = &mut v["linux"];
     linux["maskedPaths"] = json!(MASKED);
     linux["readonlyPaths"] = json!(READONLY);
+    let ns = linux["namespaces"].as_array_mut().expect("namespaces");
     if !o.own_network {
-        let ns = linux["namespaces"].as_array_mut().expect("namespaces");
         ns.retain(|n| n["type"] != "network");
+    } else if let Some(p) = &o.netns {
+        ns.retain(|n| n["type"] != "network");
+        ns.push(json!({ "type": "network", "path": p }));
     }
     Ok(v)
 }
