@@ -71,6 +71,8 @@ pub struct RunOptions {
     pub volumes: Vec<Volume>,
     /// A new network namespace (`--network none`) rather than the host's.
     pub own_network: bool,
+    /// Security, resources, read-only root, tmpfs, init (`hostconfig`).
+    pub host: crate::rdock::container::hostconfig::HostConfig,
 }
 
 /// Docker's Entrypoint/Cmd rule: `--entrypoint` replaces the image's
@@ -199,6 +201,7 @@ pub fn build(
         let ns = linux["namespaces"].as_array_mut().expect("namespaces");
         ns.retain(|n| n["type"] != "network");
     }
+    crate::rdock::container::hostconfig::apply(&mut v, &o.host);
     Ok(v)
 }
 
