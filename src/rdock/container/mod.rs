@@ -273,7 +273,7 @@ pub fn start_detached(root: &Path, id: &str) -> Result<()> {
             // exec right after find it.
             Ok(r)
                 if r.state == State::Running
-                    && runtime::pid(&r.runtime, &r.runtime_root, id).is_some() =>
+                    && runtime::is_running(&r.runtime, &r.runtime_root, id) =>
             {
                 return Ok(())
             }
