@@ -18,6 +18,11 @@ check "container survives the refused reboot" 'done$' "$out"
 out=$(rdock run --rm busybox sh -c 'ls / >/dev/null && echo a >/tmp/f && cat /tmp/f && ps >/dev/null &&
     (sleep 0.1 & wait) && date +%Y >/dev/null && echo fine' 2>&1)
 check "busybox commands work under the default profile" '^fine$' "$out"
+id=$(rdock run -d busybox sleep 30 2>&1)
+out=$(rdock exec "$id" sh -c 'grep Seccomp: /proc/self/status; unshare -U true' 2>&1)
+check "exec runs under the container's profile" '^Seccomp:[[:space:]]+2$' "$out"
+check "exec: unshare -U refused" 'Operation not permitted' "$out"
+rdock rm -f "$id" >/dev/null 2>&1
 out=$(rdock run --rm --security-opt seccomp=unconfined busybox sh -c \
     'grep Seccomp: /proc/self/status; unshare -U true && echo unshared' 2>&1)
 check "seccomp=unconfined: no filter" '^Seccomp:[[:space:]]+0$' "$out"
@@ -153,6 +158,30 @@ check "--platform linux/arm64 picks arm64 from an index" '^arm64$' "$arch"
 out=$(rdock run --rm --platform linux/amd64 multiarch echo amd64-again 2>&1)
 check "--platform linux/amd64 replaces the local arm64 image" 'amd64-again' "$out"
 rdock rmi -f armonly multiarch >/dev/null 2>&1
+# An arm64 image whose /bin/sh is an aarch64 ELF header: the kernel refuses it.
+fx=$rf/foreign
+mkdir -p "$fx/root/bin"
+python3 -c '
+import struct, sys
+h = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+h += struct.pack("<HHIQQQIHHHHHH", 2, 183, 1, 0x400078, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+h += struct.pack("<IIQQQQQQ", 1, 5, 0, 0x400000, 0x400000, 0x80, 0x80, 0x1000)
+sys.stdout.buffer.write(h + bytes(8))' >"$fx/root/bin/sh"
+chmod +x "$fx/root/bin/sh"
+tar -C "$fx/root" -cf "$fx/layer.tar" .
+diff=sha256:$(sha256sum "$fx/layer.tar" | cut -d' ' -f1)
+jq -n --arg d "$diff" '{architecture: "arm64", variant: "v8", os: "linux",
+    config: {Cmd: ["/bin/sh"]}, rootfs: {type: "layers", diff_ids: [$d]}}' >"$fx/config.json"
+echo '[{"Config":"config.json","RepoTags":["foreign:latest"],"Layers":["layer.tar"]}]' >"$fx/manifest.json"
+tar -C "$fx" -cf "$fx/image.tar" manifest.json config.json layer.tar
+rdock load -q -i "$fx/image.tar" >/dev/null 2>&1
+out=$(rdock run --rm foreign 2>&1)
+check_rc "foreign binary: exit 1" 1 $? "$out"
+check "foreign image: docker's platform warning" \
+    "^WARNING: The requested image's platform \(linux/arm64/v8\) does not match the detected host platform \(linux/amd64\)" "$out"
+check "foreign binary: exec format error" 'exec "?/bin/sh"?: exec format error' "$out"
+rdock rmi -f foreign >/dev/null 2>&1
+
 out=$(rdock run --rm --pull never nosuchimage 2>&1)
 check_rc "--pull never, image absent: exit 125" 125 $? "$out"
 check "--pull never: docker's message" 'No such image: nosuchimage:latest' "$out"
