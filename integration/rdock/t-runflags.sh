@@ -108,6 +108,8 @@ rdock rm -f "$id" >/dev/null 2>&1
 out=$(rdock run --rm --pids-limit 5 busybox sh -c \
     'for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait; echo end' 2>&1)
 check "--pids-limit 5 stops a fork loop" "can't fork|Resource temporarily unavailable" "$out"
+out=$(rdock run --rm -m 64m --memory-swap -1 --pids-limit -1 busybox echo unlimited 2>&1)
+check "--memory-swap -1 and --pids-limit -1 (unlimited) are accepted" '^unlimited$' "$out"
 out=$(rdock run --rm --memory lots busybox true 2>&1)
 check_rc "--memory lots: exit 125" 125 $? "$out"
 check "--memory lots: docker's message" 'invalid argument "lots" for "-m, --memory" flag' "$out"

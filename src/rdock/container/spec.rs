@@ -316,6 +316,10 @@ mod tests {
             !ns.iter().any(|n| n["type"] == "network"),
             "host network by default"
         );
+        assert_eq!(
+            v["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO",
+            "docker's default seccomp profile"
+        );
     }
 
     #[test]
