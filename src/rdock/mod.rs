@@ -13,7 +13,11 @@ pub fn main() -> ! {
     // Die quietly on a closed pipe (`rdock ps | head`), as CLI tools do.
     // SAFETY: restoring the default disposition installs no handler code.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = cli::Cli::parse();
+    // docker exits 125 on a bad flag (help and version still exit 0).
+    let cli = cli::Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        std::process::exit(if e.use_stderr() { 125 } else { 0 })
+    });
     let level = if cli.debug {
         "debug"
     } else {

@@ -1,7 +1,10 @@
 //! `rdock run [OPTIONS] IMAGE [COMMAND] [ARG...]`
 use super::Context;
-use crate::image::pull::{resolve_or_pull, PullOptions};
-use crate::rdock::cli::RunArgs;
+use crate::image::platform::Platform;
+use crate::image::pull::{pull, PullOptions};
+use crate::image::store::LocalImage;
+use crate::rdock::cli::{ContainerOpts, RunArgs};
+use crate::rdock::container::hostconfig::{read_env_files, HostConfig};
 use crate::rdock::container::{self, spec, CreateRequest, Stdio3};
 use anyhow::{bail, Context as _, Result};
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -40,50 +43,122 @@ fn with_default_tag(name: &str) -> String {
     }
 }
 
-pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
-    let network = match crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("rdock: Error response from daemon: {e:#}.");
-            return Ok(125);
+/// How `--pull` asks for the image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PullPolicy {
+    Missing,
+    Always,
+    Never,
+}
+
+pub fn parse_pull_policy(s: &str) -> Result<PullPolicy> {
+    match s {
+        "missing" => Ok(PullPolicy::Missing),
+        "always" => Ok(PullPolicy::Always),
+        "never" => Ok(PullPolicy::Never),
+        _ => {
+            bail!("invalid pull option: '{s}': must be one of \"always\", \"missing\" or \"never\"")
         }
+    }
+}
+
+/// The image for `run`/`create`, following `--pull` and `--platform`: a
+/// local image of another platform than the one asked for is pulled again.
+pub fn image_for(
+    ctx: &Context,
+    name: &str,
+    policy: PullPolicy,
+    platform: Option<Platform>,
+) -> Result<LocalImage> {
+    let store = Arc::new(ctx.store()?);
+    let local = store.resolve(name).ok().filter(|img| match &platform {
+        Some(p) => {
+            img.config.architecture().to_string() == p.architecture
+                && img.config.os().to_string() == p.os
+        }
+        None => true,
+    });
+    match (policy, local) {
+        (PullPolicy::Never, Some(img)) | (PullPolicy::Missing, Some(img)) => return Ok(img),
+        (PullPolicy::Never, None) => {
+            bail!(
+                "Error response from daemon: No such image: {}",
+                with_default_tag(name)
+            )
+        }
+        (PullPolicy::Missing, None) => {
+            eprintln!("Unable to find image '{}' locally", with_default_tag(name));
+        }
+        (PullPolicy::Always, _) => {}
+    }
+    let opts = PullOptions {
+        registry: ctx.registry_options()?,
+        platform,
+        quiet: false,
+        parallel: 3,
     };
+    // docker prints run's pull progress on stderr: stdout is the container's.
+    let saved = nix::unistd::dup(1).context("saving stdout")?;
+    // SAFETY: dup returned a fresh fd that nothing else owns.
+    let saved = unsafe { std::os::fd::OwnedFd::from_raw_fd(saved) };
+    nix::unistd::dup2(2, 1).context("pointing stdout at stderr")?;
+    let pulled = (|| {
+        let rt = ctx.runtime()?;
+        let p = rt.block_on(pull(store.clone(), name, &opts))?;
+        store.resolve(&p.record.id)
+    })();
+    nix::unistd::dup2(saved.as_raw_fd(), 1).context("restoring stdout")?;
+    pulled
+}
+
+/// docker's exit code for its own errors, with the message on stderr.
+pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
+    match run_container(ctx, a) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("rdock: {e:#}.");
+            Ok(125)
+        }
+    }
+}
+
+/// The flags of `run`/`create` checked before anything is pulled or made:
+/// the host config and the env files' lines (before `-e`, as docker).
+pub fn check_container_opts(
+    o: &ContainerOpts,
+    env: &[String],
+) -> Result<(HostConfig, Vec<String>, PullPolicy, Option<Platform>)> {
+    let usage = "See 'rdock run --help'";
+    let host = HostConfig::from_opts(o).map_err(|e| anyhow::anyhow!("{e:#}.\n{usage}"))?;
+    let policy = parse_pull_policy(&o.pull).map_err(|e| anyhow::anyhow!("{e:#}.\n{usage}"))?;
+    let platform = o.platform.as_deref().map(Platform::parse).transpose()?;
+    let mut all_env = read_env_files(&o.env_file)?;
+    all_env.extend(env.iter().cloned());
+    Ok((host, all_env, policy, platform))
+}
+
+fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
+    let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
+    let network = crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish)
+        .map_err(|e| anyhow::anyhow!("Error response from daemon: {e:#}"))?;
     let volumes = a
         .volume
         .iter()
         .map(|v| parse_volume(v))
         .collect::<Result<Vec<_>>>()?;
     let runtime = container::runtime::locate(ctx.runtime.as_deref())?;
-    let store = Arc::new(ctx.store()?);
-    let opts = PullOptions {
-        registry: ctx.registry_options()?,
-        platform: None,
-        quiet: false,
-        parallel: 3,
-    };
-    let image = if store.resolve(&a.image).is_err() {
-        eprintln!(
-            "Unable to find image '{}' locally",
-            with_default_tag(&a.image)
-        );
-        // docker prints run's pull progress on stderr: stdout is the container's.
-        let saved = nix::unistd::dup(1).context("saving stdout")?;
-        // SAFETY: dup returned a fresh fd that nothing else owns.
-        let saved = unsafe { std::os::fd::OwnedFd::from_raw_fd(saved) };
-        nix::unistd::dup2(2, 1).context("pointing stdout at stderr")?;
-        let pulled = resolve_or_pull(store, &a.image, &opts);
-        nix::unistd::dup2(saved.as_raw_fd(), 1).context("restoring stdout")?;
-        pulled?
-    } else {
-        resolve_or_pull(store, &a.image, &opts)?
-    };
+    let requested = platform.is_some();
+    let image = image_for(ctx, &a.image, policy, platform)?;
+    if !requested {
+        warn_foreign_platform(&image);
+    }
     let req = CreateRequest {
         image_name: a.image.clone(),
         name: a.name.clone(),
         run: spec::RunOptions {
             cmd: a.command.clone(),
             entrypoint: a.entrypoint.clone(),
-            env: a.env.clone(),
+            env,
             workdir: a.workdir.clone(),
             user: a.user.clone(),
             // Detached containers log through pipes: no terminal there.
@@ -92,6 +167,7 @@ pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
             volumes,
             own_network: network.own_namespace(),
             netns: None,
+            host,
         },
         runtime,
         auto_remove: a.rm,
@@ -122,6 +198,23 @@ pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
             eprintln!("rdock: Error response from daemon: {e:#}.");
             Ok(125)
         }
+    }
+}
+
+/// docker's warning when the image is not for this host.
+fn warn_foreign_platform(img: &LocalImage) {
+    let host = Platform::host();
+    let arch = img.config.architecture().to_string();
+    if arch != host.architecture || img.config.os().to_string() != host.os {
+        let mut p = format!("{}/{arch}", img.config.os());
+        if let Some(v) = img.config.variant() {
+            p.push('/');
+            p.push_str(v);
+        }
+        eprintln!(
+            "WARNING: The requested image's platform ({p}) does not match the detected \
+             host platform ({host}) and no specific platform was requested"
+        );
     }
 }
 

@@ -8,10 +8,14 @@
 //! The runtime is driven through its CLI: `RUNTIME --root <root>/runtime/<name>
 //! run --bundle B ID` under a watcher (rdock itself in the foreground, a
 //! re-executed `rdock` monitor with `-d`) that records the exit.
+pub mod hostconfig;
 pub mod jsonlog;
 pub mod record;
+pub mod resources;
 pub mod rootfs;
 pub mod runtime;
+pub mod seccomp_default;
+pub mod security;
 pub mod spec;
 pub mod user;
 
@@ -114,6 +118,10 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             auto_remove: req.auto_remove,
             tty: req.run.tty,
             interactive: req.interactive,
+            stop_signal: req.run.host.stop_signal.clone().or_else(|| {
+                let c = image.config.config().as_ref()?;
+                hostconfig::parse_signal(c.stop_signal().as_deref()?).ok()
+            }),
         };
         r.save(root)?;
         Ok(r)
@@ -161,7 +169,8 @@ pub fn supervise(root: &Path, id: &str, io: Stdio3) -> Result<i32> {
     let img = store.resolve(image.trim())?;
     let rootfs = rootfs::mount_overlay(&dir, &img.layers)?;
     let (args, env) = process_of(&dir)?;
-    if let Err((code, msg)) = rootfs::check_executable(&rootfs, &args[0], &env) {
+    let cmd = hostconfig::user_command(&args).map_or("", String::as_str);
+    if let Err((code, msg)) = rootfs::check_executable(&rootfs, cmd, &env) {
         let msg = format!(
             "rdock: Error response from daemon: failed to create task for container: \
              OCI runtime create failed: {msg}: unknown.\n"
@@ -278,7 +287,7 @@ pub fn start_detached(root: &Path, id: &str) -> Result<()> {
             // exec right after find it.
             Ok(r)
                 if r.state == State::Running
-                    && runtime::pid(&r.runtime, &r.runtime_root, id).is_some() =>
+                    && runtime::is_running(&r.runtime, &r.runtime_root, id) =>
             {
                 return Ok(())
             }
@@ -336,7 +345,7 @@ pub fn stop(root: &Path, r: &Record, secs: u64) -> Result<()> {
     if r.live_state() != State::Running {
         return Ok(());
     }
-    let _ = signal(r, "TERM");
+    let _ = signal(r, r.stop_signal.as_deref().unwrap_or("TERM"));
     if wait_exited(root, &r.id, Duration::from_secs(secs)) {
         return Ok(());
     }

@@ -36,6 +36,9 @@ pub struct Record {
     pub auto_remove: bool,
     pub tty: bool,
     pub interactive: bool,
+    /// `--stop-signal` or the image's StopSignal; `stop` sends it (TERM if none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 /// An exclusive flock(2), released on drop.

@@ -78,3 +78,15 @@ pub fn pid(runtime: &Path, state_root: &Path, id: &str) -> Option<i32> {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
     v["pid"].as_i64().map(|p| p as i32).filter(|p| *p > 0)
 }
+
+/// Whether the runtime reports the container as `running`: past `created`,
+/// so that its seccomp filter is loaded and the command exec'd (a kill
+/// before that makes `RUNTIME run` fail rather than report the signal).
+pub fn is_running(runtime: &Path, state_root: &Path, id: &str) -> bool {
+    command(runtime, state_root, &["state", id])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
+        .is_some_and(|v| v["status"] == "running")
+}

@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub own_network: bool,
     /// That namespace pinned on a file (bridge networks), joined by path.
     pub netns: Option<String>,
+    /// Security, resources, read-only root, tmpfs, init (`hostconfig`).
+    pub host: crate::rdock::container::hostconfig::HostConfig,
 }
 
 /// Docker's Entrypoint/Cmd rule: `--entrypoint` replaces the image's
@@ -204,6 +206,7 @@ pub fn build(
         ns.retain(|n| n["type"] != "network");
         ns.push(json!({ "type": "network", "path": p }));
     }
+    crate::rdock::container::hostconfig::apply(&mut v, &o.host);
     Ok(v)
 }
 
@@ -317,6 +320,10 @@ mod tests {
         assert!(
             !ns.iter().any(|n| n["type"] == "network"),
             "host network by default"
+        );
+        assert_eq!(
+            v["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO",
+            "docker's default seccomp profile"
         );
     }
 

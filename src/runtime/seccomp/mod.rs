@@ -73,6 +73,18 @@ pub enum SeccompError {
     },
 }
 
+/// Every syscall name of the x86 ABIs (x86_64, i386, x32) this build
+/// knows, sorted and unique: what an allowlist profile is written against.
+pub fn known_syscalls() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = [syscalls::X86_64, syscalls::I386, syscalls::X32]
+        .iter()
+        .flat_map(|t| t.iter().map(|(n, _)| *n))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// A compiled filter and its seccomp(2) flags, ready to load.
 pub struct SeccompProgram {
     filter: Vec<libc::sock_filter>,
