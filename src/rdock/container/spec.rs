@@ -146,6 +146,10 @@ pub fn build(
     dir: &Path,
 ) -> Result<Value> {
     let mut v = crate::runtime::commands::spec::default_spec();
+    // What docker writes: every runtime of the field accepts it (crun 1.8
+    // refuses a minor version newer than its own), and nothing rdock asks
+    // for needs a later one.
+    v["ociVersion"] = json!("1.0.2-dev");
     let args = process_args(config, o);
     if args.is_empty() {
         anyhow::bail!("No command specified");
