@@ -27,6 +27,9 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     if let Some(s) = value.get("linux").and_then(|l| l.get("seccomp")) {
         super::seccomp::parse_profile(s).context("config.json: linux.seccomp")?;
     }
+    if let Some(c) = value.get("process").and_then(|p| p.get("capabilities")) {
+        super::capabilities::validate_names(c).context("config.json")?;
+    }
     let spec: Spec =
         serde_json::from_value(value).with_context(|| format!("parsing {}", config.display()))?;
     validate(&spec)?;
