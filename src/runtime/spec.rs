@@ -93,6 +93,17 @@ pub fn validate(spec: &Spec) -> Result<()> {
         if linux.time_offsets().is_some() && !seen.contains(&LinuxNamespaceType::Time) {
             bail!("config.json: timeOffsets are set but there is no time namespace");
         }
+        let listed = [
+            ("maskedPaths", linux.masked_paths()),
+            ("readonlyPaths", linux.readonly_paths()),
+        ];
+        for (field, paths) in listed {
+            for p in paths.iter().flatten() {
+                if !super::fsutil::stays_in_root(Path::new(p)) {
+                    bail!("config.json: linux.{field}: {p:?} is not an absolute path inside the container");
+                }
+            }
+        }
         if let Some(sysctl) = linux.sysctl() {
             for key in sysctl.keys() {
                 validate_sysctl(key, &seen)?;
@@ -212,6 +223,19 @@ mod tests {
         let s = spec_json(r#","linux":{"namespaces":[{"type":"bogus"}]}"#);
         let err = serde_json::from_str::<Spec>(&s).unwrap_err().to_string();
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn masked_paths_must_stay_in_root() {
+        for (p, ok) in [
+            ("/proc/kcore", true),
+            ("/a/../b", true),
+            ("../../etc", false),
+            ("/a/../../etc", false),
+            ("etc", false),
+        ] {
+            assert_eq!(super::super::fsutil::stays_in_root(Path::new(p)), ok, "{p}");
+        }
     }
 
     #[test]
