@@ -9,4 +9,5 @@ mod cleanup;
 mod compare;
 mod cve;
 mod hooks;
+mod kernel_attrs;
 mod lifecycle;

@@ -49,6 +49,7 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
     process::own_exe_id();
     let joins = open_namespaces(state)?;
     let caps = capabilities::resolve(p.capabilities().as_ref())?;
+    let attrs = super::kernel_attrs::KernelAttrs::resolve(p, state.config.linux().as_ref())?;
     let seccomp = match state
         .config
         .linux()
@@ -84,6 +85,7 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
         parent_chan: parent_chan.raw(),
         console,
         caps,
+        attrs,
         seccomp,
         preserve_fds: req.preserve_fds,
     };

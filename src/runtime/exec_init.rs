@@ -9,6 +9,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::capabilities::CapSets;
 use super::init::Finish;
+use super::kernel_attrs::KernelAttrs;
 use super::namespaces::{self, Join};
 use super::seccomp::SeccompProgram;
 use super::sync::{Channel, Msg};
@@ -21,6 +22,7 @@ pub struct ExecInit<'a> {
     pub parent_chan: std::os::fd::RawFd,
     pub console: Option<UnixStream>,
     pub caps: CapSets,
+    pub attrs: KernelAttrs,
     pub seccomp: Option<SeccompProgram>,
     pub preserve_fds: u32,
 }
@@ -76,6 +78,7 @@ fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {
         process: p,
         in_userns: cfg.in_userns,
         caps: &cfg.caps,
+        attrs: &cfg.attrs,
         seccomp: cfg.seccomp.as_ref(),
         chan: &cfg.chan,
         preserve_fds: cfg.preserve_fds,

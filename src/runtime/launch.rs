@@ -59,6 +59,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     // Prepared before anything exists, so that bad input leaves nothing behind.
     let plan = namespaces::plan(spec)?;
     let caps = capabilities::resolve(process.capabilities().as_ref())?;
+    let attrs = super::kernel_attrs::KernelAttrs::resolve(process, spec.linux().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
             let prog = seccomp::compile(s).context("seccomp")?;
@@ -112,6 +113,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         fifo,
         console,
         caps,
+        attrs,
         seccomp,
         cgroup_path: cgroup_path.clone(),
         preserve_fds: req.preserve_fds + listen_fds(),

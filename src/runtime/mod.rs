@@ -17,6 +17,7 @@ pub mod foreground;
 pub mod fsutil;
 pub mod hooks;
 pub mod init;
+pub mod kernel_attrs;
 pub mod launch;
 pub mod logging;
 pub mod mounts;
