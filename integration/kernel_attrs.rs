@@ -164,3 +164,65 @@ fn bad_values_are_refused_at_create() {
         b.assert_no_leftovers();
     }
 }
+
+fn host_has_apparmor() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y")
+}
+
+#[test]
+fn apparmor_selinux_and_intel_rdt_are_refused_where_the_host_lacks_them() {
+    let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
+    let resctrl = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(" - resctrl ");
+    let mut cases = vec![];
+    if !host_has_apparmor() {
+        cases.push((
+            "process",
+            "apparmorProfile",
+            json!("runr-test-profile"),
+            "apparmor",
+        ));
+    }
+    if !selinux {
+        cases.push((
+            "process",
+            "selinuxLabel",
+            json!("system_u:system_r:container_t:s0"),
+            "selinux",
+        ));
+        cases.push((
+            "linux",
+            "mountLabel",
+            json!("system_u:object_r:container_file_t:s0"),
+            "context",
+        ));
+    }
+    if !resctrl {
+        cases.push((
+            "linux",
+            "intelRdt",
+            json!({"l3CacheSchema": "L3:0=f"}),
+            "intelRdt",
+        ));
+        if !crate::common::runtime_is_runc() {
+            // runc 1.1.5 ignores a bare closID without resctrl.
+            cases.push((
+                "linux",
+                "intelRdt",
+                json!({"closID": "runr-test"}),
+                "resctrl",
+            ));
+        }
+    }
+    for (section, field, value, word) in cases {
+        let mut b = Bundle::new("nolsm");
+        b.args(&["true"]);
+        b.config[section][field] = value;
+        let out = b.create().failed();
+        // runc fails a mountLabel at the first labelled mount ("context=...").
+        assert_mentions(&out, &[word, field]);
+        b.assert_no_leftovers();
+    }
+}

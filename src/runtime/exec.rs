@@ -50,6 +50,7 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
     let joins = open_namespaces(state)?;
     let caps = capabilities::resolve(p.capabilities().as_ref())?;
     let attrs = super::kernel_attrs::KernelAttrs::resolve(p, state.config.linux().as_ref())?;
+    let labels = super::lsm::ExecLabels::resolve(&state.config, p)?;
     let seccomp = match state
         .config
         .linux()
@@ -86,6 +87,7 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
         console,
         caps,
         attrs,
+        labels,
         seccomp,
         preserve_fds: req.preserve_fds,
     };

@@ -14,6 +14,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use super::capabilities::{self, CapSets};
 use super::kernel_attrs::KernelAttrs;
+use super::lsm::ExecLabels;
 use super::namespaces::{self, Plan};
 use super::process::{self, Exec};
 use super::rootfs::{self, RootfsConfig};
@@ -33,6 +34,7 @@ pub struct InitConfig<'a> {
     pub console: Option<UnixStream>,
     pub caps: CapSets,
     pub attrs: KernelAttrs,
+    pub labels: ExecLabels,
     pub seccomp: Option<SeccompProgram>,
     pub cgroup_path: PathBuf,
     pub preserve_fds: u32,
@@ -153,6 +155,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         in_userns: plan.in_userns(),
         caps: &cfg.caps,
         attrs: &cfg.attrs,
+        labels: &cfg.labels,
         seccomp: cfg.seccomp.as_ref(),
         chan: &cfg.chan,
         preserve_fds: cfg.preserve_fds,
@@ -180,6 +183,7 @@ pub struct Finish<'a> {
     pub in_userns: bool,
     pub caps: &'a CapSets,
     pub attrs: &'a KernelAttrs,
+    pub labels: &'a ExecLabels,
     pub seccomp: Option<&'a SeccompProgram>,
     pub chan: &'a Channel,
     pub preserve_fds: u32,
@@ -197,6 +201,8 @@ impl Finish<'_> {
         let p = self.process;
         // While the capabilities they may need (CAP_SYS_NICE) are still held.
         self.attrs.apply()?;
+        // AppArmor/SELinux exec labels, taking effect at execve (runc: before the caps drop).
+        self.labels.apply()?;
         process::set_rlimits(p.rlimits().as_deref().unwrap_or_default())?;
         let env = process::environment(p);
         let args = p.args().clone().unwrap_or_default();

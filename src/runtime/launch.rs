@@ -60,6 +60,8 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     let plan = namespaces::plan(spec)?;
     let caps = capabilities::resolve(process.capabilities().as_ref())?;
     let attrs = super::kernel_attrs::KernelAttrs::resolve(process, spec.linux().as_ref())?;
+    let labels = super::lsm::ExecLabels::resolve(spec, process)?;
+    super::intel_rdt::validate(spec)?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
             let prog = seccomp::compile(s).context("seccomp")?;
@@ -84,6 +86,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         child: None,
         systemd: req.systemd_cgroup,
         id: req.id.to_string(),
+        rdt_group: None,
     };
 
     let fifo_path = dir.fifo_path();
@@ -114,6 +117,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         console,
         caps,
         attrs,
+        labels,
         seccomp,
         cgroup_path: cgroup_path.clone(),
         preserve_fds: req.preserve_fds + listen_fds(),
@@ -138,6 +142,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     }
     undo.cgroup = Some(cgroup_path.clone());
     cgroups::setup(&mgr, spec, pid)?;
+    undo.rdt_group = super::intel_rdt::apply(spec, req.id, pid)?;
     parent_chan.send(&Msg::Go)?;
     parent_chan.expect(Msg::RuntimeHooks)?;
 
@@ -335,6 +340,8 @@ struct Undo {
     child: Option<i32>,
     systemd: bool,
     id: String,
+    /// A resctrl group runr made for this container.
+    rdt_group: Option<PathBuf>,
 }
 
 impl Undo {
@@ -342,6 +349,7 @@ impl Undo {
         self.dir = None;
         self.cgroup = None;
         self.child = None;
+        self.rdt_group = None;
     }
 }
 
@@ -355,6 +363,9 @@ impl Drop for Undo {
             if let Err(e) = cgroups::remove(cg, self.systemd, &self.id) {
                 log::warn!("cleaning up cgroup: {e:#}");
             }
+        }
+        if let Some(g) = &self.rdt_group {
+            let _ = std::fs::remove_dir(g);
         }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
