@@ -11,3 +11,4 @@ mod cve;
 mod hooks;
 mod kernel_attrs;
 mod lifecycle;
+mod net_devices;

@@ -62,6 +62,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     let attrs = super::kernel_attrs::KernelAttrs::resolve(process, spec.linux().as_ref())?;
     let labels = super::lsm::ExecLabels::resolve(spec, process)?;
     super::intel_rdt::validate(spec)?;
+    super::net_devices::validate(spec)?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
             let prog = seccomp::compile(s).context("seccomp")?;
@@ -143,6 +144,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     undo.cgroup = Some(cgroup_path.clone());
     cgroups::setup(&mgr, spec, pid)?;
     undo.rdt_group = super::intel_rdt::apply(spec, req.id, pid)?;
+    super::net_devices::move_into(spec, pid)?;
     parent_chan.send(&Msg::Go)?;
     parent_chan.expect(Msg::RuntimeHooks)?;
 

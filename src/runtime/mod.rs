@@ -24,6 +24,7 @@ pub mod logging;
 pub mod lsm;
 pub mod mounts;
 pub mod namespaces;
+pub mod net_devices;
 pub mod proc;
 pub mod process;
 pub mod rootfs;
