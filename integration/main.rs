@@ -8,6 +8,7 @@ mod checker_config;
 mod cleanup;
 mod compare;
 mod cve;
+mod device_filter;
 mod hooks;
 mod kernel_attrs;
 mod lifecycle;

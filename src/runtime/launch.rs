@@ -142,7 +142,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         write_id_maps(pid, spec)?;
     }
     undo.cgroup = Some(cgroup_path.clone());
-    cgroups::setup(&mgr, spec, pid)?;
+    cgroups::setup(&mgr, &cgroup_path, spec, pid)?;
     undo.rdt_group = super::intel_rdt::apply(spec, req.id, pid)?;
     super::net_devices::move_into(spec, pid)?;
     parent_chan.send(&Msg::Go)?;

@@ -10,6 +10,7 @@ pub mod cgroups;
 pub mod cli;
 pub mod commands;
 pub mod console;
+pub mod device_filter;
 pub mod devices;
 pub mod exec;
 pub mod exec_init;
