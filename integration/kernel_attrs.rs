@@ -32,6 +32,17 @@ fn scheduler_fifo_is_applied_with_realtime_bandwidth() {
 }
 
 #[test]
+fn scheduler_deadline_is_applied() {
+    if skip_if_runc(BEYOND_RUNC) {
+        return;
+    }
+    let mut b = Bundle::new("scheddl");
+    b.config["process"]["scheduler"] = json!({"policy": "SCHED_DEADLINE",
+        "runtime": 1000000, "deadline": 10000000, "period": 10000000});
+    b.run_checker();
+}
+
+#[test]
 fn io_priority_is_applied() {
     if skip_if_runc(BEYOND_RUNC) {
         return;
