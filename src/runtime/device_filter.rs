@@ -1,8 +1,9 @@
 //! The cgroup v2 device controller is an eBPF program: a
 //! BPF_PROG_TYPE_CGROUP_DEVICE program attached to the cgroup decides every
 //! open and mknod of a device node. This module builds one from the spec's
-//! ordered allow/deny rules (the last rule that matches wins, as with the
-//! v1 lists; nothing matching is denied), loads it, attaches it with
+//! ordered allow/deny rules (the last rule that matches wins, and a request
+//! no rule matches is allowed, as with the v1 lists, which start from the
+//! parent's allow-all: clients put a deny-all rule first), loads it, attaches it with
 //! BPF_F_ALLOW_MULTI and detaches any program attached before (on `update`).
 //! Written from the kernel's documentation of the program type.
 
@@ -73,7 +74,8 @@ fn access_mask(s: &str) -> Result<i32> {
     })
 }
 
-/// The program for `rules`, in order; the last matching rule decides.
+/// The program for `rules`, in order; the last matching rule decides, none
+/// matching allows.
 pub fn generate(rules: &[LinuxDeviceCgroup]) -> Result<Vec<Insn>> {
     let mut p = vec![
         insn(LDX_W, R2, R1, 0, 0),
@@ -129,7 +131,7 @@ pub fn generate(rules: &[LinuxDeviceCgroup]) -> Result<Vec<Insn>> {
             return Ok(p);
         }
     }
-    p.push(insn(MOV64_K, R0, 0, 0, 0));
+    p.push(insn(MOV64_K, R0, 0, 0, 1));
     p.push(insn(EXIT, 0, 0, 0, 0));
     Ok(p)
 }
@@ -321,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn last_matching_rule_wins_and_default_is_deny() {
+    fn last_matching_rule_wins_and_unmatched_is_allowed() {
         let rules = [
             rule(r#"{"allow":false,"access":"rwm"}"#),
             rule(r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"}"#),
@@ -342,7 +344,10 @@ mod tests {
         assert_eq!(eval(&p, DEV_CHAR, r, 8, 0), 0, "unlisted");
         let allow_all = generate(&[rule(r#"{"allow":true}"#)]).unwrap();
         assert_eq!(eval(&allow_all, DEV_BLOCK, r | w | m, 8, 0), 1);
-        assert_eq!(eval(&generate(&[]).unwrap(), DEV_CHAR, r, 1, 3), 0);
+        let deny_full =
+            generate(&[rule(r#"{"allow":false,"type":"c","major":1,"minor":7}"#)]).unwrap();
+        assert_eq!(eval(&deny_full, DEV_CHAR, r, 1, 7), 0);
+        assert_eq!(eval(&deny_full, DEV_CHAR, r, 1, 3), 1);
     }
 
     #[test]
