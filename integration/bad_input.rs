@@ -151,3 +151,141 @@ fn terminal_without_console_socket_is_rejected() {
     assert_mentions(&out, &["console", "socket", "tty", "terminal"]);
     b.assert_no_leftovers();
 }
+
+/// Creates with `edit` applied and expects a failure naming one of `words`, and no leftovers.
+fn refused(name: &str, edit: impl FnOnce(&mut serde_json::Value), words: &[&str]) {
+    let mut b = Bundle::new(name);
+    b.args(&["true"]);
+    edit(&mut b.config);
+    let out = b.create().failed();
+    assert_mentions(&out, words);
+    b.assert_no_leftovers();
+}
+
+#[test]
+fn seccomp_unknown_action_is_rejected() {
+    refused(
+        "scbadact",
+        |c| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_BOGUS"}),
+        &["SCMP_ACT_BOGUS"],
+    );
+}
+
+#[test]
+fn seccomp_unknown_operator_is_rejected() {
+    refused(
+        "scbadop",
+        |c| {
+            c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                 "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_BOGUS"}]}]})
+        },
+        &["SCMP_CMP_BOGUS"],
+    );
+}
+
+#[test]
+fn seccomp_unknown_architecture_is_rejected() {
+    refused(
+        "scbadarch",
+        |c| {
+            c["linux"]["seccomp"] =
+                json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"]})
+        },
+        &["SCMP_ARCH_BOGUS"],
+    );
+}
+
+#[test]
+fn seccomp_unknown_syscall_is_rejected() {
+    if skip_if_runc("runc 1.1.5 skips syscall names libseccomp does not know") {
+        return;
+    }
+    refused(
+        "scbadsys",
+        |c| {
+            c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["no_such_syscall_x"], "action": "SCMP_ACT_ERRNO"}]})
+        },
+        &["no_such_syscall_x"],
+    );
+}
+
+#[test]
+fn unknown_capability_name_is_rejected() {
+    if skip_if_runc("runc warns about unknown capability names and ignores them") {
+        return;
+    }
+    refused(
+        "capbogus",
+        |c| {
+            c["process"]["capabilities"]["effective"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_BOGUS"))
+        },
+        &["CAP_BOGUS"],
+    );
+}
+
+#[test]
+fn capability_missing_from_the_bounding_set_is_rejected() {
+    // Only meaningful where runr itself lacks a capability (CAP_SYS_RESOURCE on the test VM).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let bnd = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap();
+    const CAP_SYS_RESOURCE: u32 = 24;
+    if bnd & (1 << CAP_SYS_RESOURCE) != 0 {
+        eprintln!("SKIP: CAP_SYS_RESOURCE is in the bounding set here");
+        return;
+    }
+    refused(
+        "capmissing",
+        |c| {
+            for set in ["effective", "permitted"] {
+                c["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("CAP_SYS_RESOURCE"));
+            }
+        },
+        &["CAP_SYS_RESOURCE", "operation not permitted"],
+    );
+}
+
+#[test]
+fn relative_masked_and_readonly_paths_are_rejected() {
+    if skip_if_runc("runc 1.1.5 resolves relative masked paths from the container's /") {
+        return;
+    }
+    refused(
+        "maskrel",
+        |c| c["linux"]["maskedPaths"] = json!(["../../etc"]),
+        &["maskedPaths", "../../etc"],
+    );
+    refused(
+        "rorel",
+        |c| c["linux"]["readonlyPaths"] = json!(["/proc/../../etc"]),
+        &["readonlyPaths", "../../etc"],
+    );
+}
+
+#[test]
+fn masked_and_readonly_paths_through_escaping_symlinks_are_rejected() {
+    if skip_if_runc("runc 1.1.5 follows the symlink, clamped to the container's root") {
+        return;
+    }
+    for (field, path) in [("maskedPaths", "/esc/passwd"), ("readonlyPaths", "/esc")] {
+        let mut b = Bundle::new("maskesc");
+        b.args(&["true"]);
+        std::os::unix::fs::symlink("../../../../../../etc", b.rootfs().join("esc")).unwrap();
+        b.config["linux"][field] = json!([path]);
+        let out = b.create().failed();
+        assert_mentions(&out, &["outside"]);
+        assert_mentions(&out, &[field]);
+        b.assert_no_leftovers();
+    }
+}

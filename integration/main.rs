@@ -8,5 +8,8 @@ mod checker_config;
 mod cleanup;
 mod compare;
 mod cve;
+mod device_filter;
 mod hooks;
+mod kernel_attrs;
 mod lifecycle;
+mod net_devices;

@@ -13,6 +13,7 @@
 mod caps;
 mod cgroups;
 mod filesystem;
+mod kernel_attrs;
 mod mountinfo;
 mod namespaces;
 mod process;
@@ -44,5 +45,6 @@ fn main() -> ExitCode {
     caps::check(&config, &mut tap);
     filesystem::check(&config, &mut tap);
     cgroups::check(&config, &mut tap);
+    kernel_attrs::check(&config, &mut tap);
     tap.finish()
 }

@@ -1,9 +1,14 @@
 //! The five capability sets, applied around the uid change in runc's order:
 //! bounding first, keep caps across setuid, then effective/permitted/inheritable, then ambient.
+//!
+//! A capability runr itself does not hold cannot be granted. As runc 1.1 and
+//! later do (the kernel refuses the capset), asking for one in effective,
+//! permitted or inheritable is an error, here one that names it; in bounding
+//! and ambient it is skipped with a warning (runc skips it silently).
 
 use std::collections::HashSet;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use caps::{CapSet, Capability, CapsHashSet};
 use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 
@@ -16,18 +21,34 @@ pub struct CapSets {
     pub ambient: CapsHashSet,
 }
 
-fn convert(set: &Option<Capabilities>, available: &CapsHashSet) -> Result<CapsHashSet> {
+/// Whether a capability missing from runr's bounding set fails the container
+/// (`Grant`) or is skipped with a warning (`Limit`).
+#[derive(Clone, Copy, PartialEq)]
+enum Missing {
+    Grant,
+    Limit,
+}
+
+fn convert(
+    set: &Option<Capabilities>,
+    field: &str,
+    missing: Missing,
+    available: &CapsHashSet,
+) -> Result<CapsHashSet> {
     let mut out = HashSet::new();
     for c in set.iter().flatten() {
         let name = format!("CAP_{c}");
-        let cap: Capability = name
-            .parse()
-            .map_err(|_| anyhow::anyhow!("unknown capability {name:?}"))?;
+        let cap: Capability = name.parse().map_err(|_| {
+            anyhow::anyhow!("process.capabilities.{field}: unknown capability {name:?}")
+        })?;
         if available.contains(&cap) {
             out.insert(cap);
+        } else if missing == Missing::Grant {
+            bail!(
+                "process.capabilities.{field}: {name} is not in runr's own bounding set, so it cannot be granted"
+            );
         } else {
-            // runc ignores capabilities the host cannot grant, with a warning.
-            log::warn!("capability {name} is not in runr's bounding set; ignoring it");
+            log::warn!("process.capabilities.{field}: {name} is not in runr's own bounding set; skipping it");
         }
     }
     Ok(out)
@@ -45,13 +66,39 @@ pub fn resolve(c: Option<&LinuxCapabilities>) -> Result<CapSets> {
             ambient: none,
         });
     };
+    let av = &available;
     Ok(CapSets {
-        bounding: Some(convert(c.bounding(), &available)?),
-        effective: convert(c.effective(), &available)?,
-        permitted: convert(c.permitted(), &available)?,
-        inheritable: convert(c.inheritable(), &available)?,
-        ambient: convert(c.ambient(), &available)?,
+        bounding: Some(convert(c.bounding(), "bounding", Missing::Limit, av)?),
+        effective: convert(c.effective(), "effective", Missing::Grant, av)?,
+        permitted: convert(c.permitted(), "permitted", Missing::Grant, av)?,
+        inheritable: convert(c.inheritable(), "inheritable", Missing::Grant, av)?,
+        ambient: convert(c.ambient(), "ambient", Missing::Limit, av)?,
     })
+}
+
+/// Names in `process.capabilities` checked in the raw JSON, so that an
+/// unknown one is refused with the set it is in (the typed spec's parse
+/// error names neither). Accepts what oci-spec accepts: any case, with or
+/// without `CAP_`.
+pub fn validate_names(capabilities: &serde_json::Value) -> Result<()> {
+    let Some(sets) = capabilities.as_object() else {
+        return Ok(());
+    };
+    for (field, list) in sets {
+        for v in list.as_array().into_iter().flatten() {
+            let Some(raw) = v.as_str() else {
+                bail!("process.capabilities.{field}: {v} is not a capability name");
+            };
+            let mut bare = raw.to_uppercase();
+            while let Some(rest) = bare.strip_prefix("CAP_") {
+                bare = rest.to_string();
+            }
+            if format!("CAP_{bare}").parse::<Capability>().is_err() {
+                bail!("process.capabilities.{field}: unknown capability {raw:?}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Drops from the bounding set everything not asked for (needs CAP_SETPCAP, so first).
@@ -83,4 +130,31 @@ pub fn apply_sets(s: &CapSets) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_are_refused_with_their_set() {
+        let ok = serde_json::json!({"bounding": ["CAP_CHOWN", "sys_admin", "CAP_BPF"]});
+        validate_names(&ok).unwrap();
+        let bad = serde_json::json!({"effective": ["CAP_CHOWN", "CAP_BOGUS"]});
+        let err = validate_names(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("effective") && err.contains("CAP_BOGUS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_caps_fail_only_where_granted() {
+        let available: CapsHashSet = [Capability::CAP_CHOWN].into();
+        let want: Option<Capabilities> = Some([oci_spec::runtime::Capability::SysResource].into());
+        let err = convert(&want, "permitted", Missing::Grant, &available).unwrap_err();
+        assert!(err.to_string().contains("CAP_SYS_RESOURCE"), "{err}");
+        let got = convert(&want, "bounding", Missing::Limit, &available).unwrap();
+        assert!(got.is_empty());
+    }
 }

@@ -58,15 +58,15 @@ pub fn manager(path: &Path, systemd: bool, id: &str) -> Result<AnyCgroupManager>
 }
 
 /// Puts `pid` into the container's cgroup and applies the spec's resources.
-pub fn setup(mgr: &AnyCgroupManager, spec: &Spec, pid: i32) -> Result<()> {
+pub fn setup(mgr: &AnyCgroupManager, path: &Path, spec: &Spec, pid: i32) -> Result<()> {
     mgr.add_task(Pid::from_raw(pid))
         .context("adding the container to its cgroup")?;
-    apply_resources(mgr, spec)
+    apply_resources(mgr, path, spec)
 }
 
 /// Applies the spec's resources (and the devices it lists) to the cgroup:
 /// at create, and again by `update`.
-pub fn apply_resources(mgr: &AnyCgroupManager, spec: &Spec) -> Result<()> {
+pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Result<()> {
     let mut resources = spec
         .linux()
         .as_ref()
@@ -85,6 +85,11 @@ pub fn apply_resources(mgr: &AnyCgroupManager, spec: &Spec) -> Result<()> {
         freezer_state: None,
     };
     mgr.apply(&opt).context("applying cgroup resources")?;
+    if let (AnyCgroupManager::V2(_), Some(rules)) = (mgr, resources.devices()) {
+        // libcgroups without `cgroupsv2_devices` leaves devices alone on v2.
+        let dir = Path::new(V1_ROOT).join(path.strip_prefix("/").unwrap_or(path));
+        super::device_filter::apply(&dir, rules)?;
+    }
     Ok(())
 }
 

@@ -49,6 +49,8 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
     process::own_exe_id();
     let joins = open_namespaces(state)?;
     let caps = capabilities::resolve(p.capabilities().as_ref())?;
+    let attrs = super::kernel_attrs::KernelAttrs::resolve(p, state.config.linux().as_ref())?;
+    let labels = super::lsm::ExecLabels::resolve(&state.config, p)?;
     let seccomp = match state
         .config
         .linux()
@@ -84,6 +86,8 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
         parent_chan: parent_chan.raw(),
         console,
         caps,
+        attrs,
+        labels,
         seccomp,
         preserve_fds: req.preserve_fds,
     };

@@ -9,6 +9,8 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::capabilities::CapSets;
 use super::init::Finish;
+use super::kernel_attrs::KernelAttrs;
+use super::lsm::ExecLabels;
 use super::namespaces::{self, Join};
 use super::seccomp::SeccompProgram;
 use super::sync::{Channel, Msg};
@@ -21,6 +23,8 @@ pub struct ExecInit<'a> {
     pub parent_chan: std::os::fd::RawFd,
     pub console: Option<UnixStream>,
     pub caps: CapSets,
+    pub attrs: KernelAttrs,
+    pub labels: ExecLabels,
     pub seccomp: Option<SeccompProgram>,
     pub preserve_fds: u32,
 }
@@ -76,6 +80,8 @@ fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {
         process: p,
         in_userns: cfg.in_userns,
         caps: &cfg.caps,
+        attrs: &cfg.attrs,
+        labels: &cfg.labels,
         seccomp: cfg.seccomp.as_ref(),
         chan: &cfg.chan,
         preserve_fds: cfg.preserve_fds,

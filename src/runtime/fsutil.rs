@@ -165,3 +165,82 @@ pub fn open_no_symlinks(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
         Err(e) => Err(e).with_context(|| format!("opening {}", path.display())),
     }
 }
+
+pub const RESOLVE_BENEATH: u64 = 0x08;
+
+/// Refuses a path (of `maskedPaths`/`readonlyPaths`) that reaches above
+/// `root` through a relative symlink, e.g. `/esc -> ../../../etc`: resolved
+/// in the root such a link is clamped and harmless, but it is never what the
+/// config meant. Absolute symlinks restart at the root and are fine. Costs
+/// one openat2 unless the path goes through an absolute or climbing link.
+pub fn refuse_escaping_symlink(root: BorrowedFd, path: &Path) -> Result<()> {
+    match openat2(
+        root,
+        path,
+        libc::O_PATH,
+        RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    ) {
+        Err(Errno::EXDEV) => {}
+        _ => return Ok(()),
+    }
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = normal_parts(path).collect();
+    let mut resolved: Vec<std::ffi::OsString> = Vec::new();
+    let mut last_link: Option<(PathBuf, PathBuf)> = None;
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        if c == ".." {
+            if resolved.pop().is_none() {
+                let (link, target) = last_link.unwrap_or_default();
+                bail!(
+                    "{}: symlink {} -> {} points outside the container's root",
+                    path.display(),
+                    link.display(),
+                    target.display()
+                );
+            }
+            continue;
+        }
+        resolved.push(c);
+        let cur: PathBuf = resolved.iter().collect();
+        let Ok(target) = nix::fcntl::readlinkat(Some(root.as_raw_fd()), &cur) else {
+            continue;
+        };
+        links += 1;
+        if links > 40 {
+            bail!("{}: too many levels of symbolic links", path.display());
+        }
+        let target = PathBuf::from(target);
+        resolved.pop();
+        if target.is_absolute() {
+            resolved.clear();
+        }
+        for part in normal_parts(&target).collect::<Vec<_>>().into_iter().rev() {
+            todo.push_front(part);
+        }
+        last_link = Some((Path::new("/").join(cur), target));
+    }
+    Ok(())
+}
+
+/// The components of a path as names and `..`, without `/` and `.`.
+fn normal_parts(p: &Path) -> impl Iterator<Item = std::ffi::OsString> + '_ {
+    p.components().filter_map(|c| match c {
+        Component::Normal(n) => Some(n.to_os_string()),
+        Component::ParentDir => Some("..".into()),
+        _ => None,
+    })
+}
+
+/// True when `p` is absolute and, read lexically, never climbs above `/`.
+pub fn stays_in_root(p: &Path) -> bool {
+    let mut depth = 0usize;
+    for c in p.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir if depth == 0 => return false,
+            Component::ParentDir => depth -= 1,
+            _ => {}
+        }
+    }
+    p.is_absolute()
+}

@@ -13,6 +13,8 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use super::capabilities::{self, CapSets};
+use super::kernel_attrs::KernelAttrs;
+use super::lsm::ExecLabels;
 use super::namespaces::{self, Plan};
 use super::process::{self, Exec};
 use super::rootfs::{self, RootfsConfig};
@@ -31,6 +33,8 @@ pub struct InitConfig<'a> {
     pub fifo: OwnedFd,
     pub console: Option<UnixStream>,
     pub caps: CapSets,
+    pub attrs: KernelAttrs,
+    pub labels: ExecLabels,
     pub seccomp: Option<SeccompProgram>,
     pub cgroup_path: PathBuf,
     pub preserve_fds: u32,
@@ -150,6 +154,8 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         process,
         in_userns: plan.in_userns(),
         caps: &cfg.caps,
+        attrs: &cfg.attrs,
+        labels: &cfg.labels,
         seccomp: cfg.seccomp.as_ref(),
         chan: &cfg.chan,
         preserve_fds: cfg.preserve_fds,
@@ -176,6 +182,8 @@ pub struct Finish<'a> {
     pub process: &'a Process,
     pub in_userns: bool,
     pub caps: &'a CapSets,
+    pub attrs: &'a KernelAttrs,
+    pub labels: &'a ExecLabels,
     pub seccomp: Option<&'a SeccompProgram>,
     pub chan: &'a Channel,
     pub preserve_fds: u32,
@@ -186,10 +194,15 @@ impl Finish<'_> {
         self.process.no_new_privileges().unwrap_or(false)
     }
 
-    /// rlimits, executable lookup, no_new_privs, capabilities and user, umask,
+    /// Kernel attributes (scheduler, I/O priority, personality, memory
+    /// policy), rlimits, executable lookup, no_new_privs, capabilities and user, umask,
     /// cwd, and fds: everything up to (not including) the last seccomp step.
     pub fn become_process(&self) -> Result<Exec> {
         let p = self.process;
+        // While the capabilities they may need (CAP_SYS_NICE) are still held.
+        self.attrs.apply()?;
+        // AppArmor/SELinux exec labels, taking effect at execve (runc: before the caps drop).
+        self.labels.apply()?;
         process::set_rlimits(p.rlimits().as_deref().unwrap_or_default())?;
         let env = process::environment(p);
         let args = p.args().clone().unwrap_or_default();

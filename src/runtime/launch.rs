@@ -59,6 +59,10 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     // Prepared before anything exists, so that bad input leaves nothing behind.
     let plan = namespaces::plan(spec)?;
     let caps = capabilities::resolve(process.capabilities().as_ref())?;
+    let attrs = super::kernel_attrs::KernelAttrs::resolve(process, spec.linux().as_ref())?;
+    let labels = super::lsm::ExecLabels::resolve(spec, process)?;
+    super::intel_rdt::validate(spec)?;
+    super::net_devices::validate(spec)?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
             let prog = seccomp::compile(s).context("seccomp")?;
@@ -83,6 +87,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         child: None,
         systemd: req.systemd_cgroup,
         id: req.id.to_string(),
+        rdt_group: None,
     };
 
     let fifo_path = dir.fifo_path();
@@ -112,6 +117,8 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         fifo,
         console,
         caps,
+        attrs,
+        labels,
         seccomp,
         cgroup_path: cgroup_path.clone(),
         preserve_fds: req.preserve_fds + listen_fds(),
@@ -135,7 +142,9 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         write_id_maps(pid, spec)?;
     }
     undo.cgroup = Some(cgroup_path.clone());
-    cgroups::setup(&mgr, spec, pid)?;
+    cgroups::setup(&mgr, &cgroup_path, spec, pid)?;
+    undo.rdt_group = super::intel_rdt::apply(spec, req.id, pid)?;
+    super::net_devices::move_into(spec, pid)?;
     parent_chan.send(&Msg::Go)?;
     parent_chan.expect(Msg::RuntimeHooks)?;
 
@@ -333,6 +342,8 @@ struct Undo {
     child: Option<i32>,
     systemd: bool,
     id: String,
+    /// A resctrl group runr made for this container.
+    rdt_group: Option<PathBuf>,
 }
 
 impl Undo {
@@ -340,6 +351,7 @@ impl Undo {
         self.dir = None;
         self.cgroup = None;
         self.child = None;
+        self.rdt_group = None;
     }
 }
 
@@ -353,6 +365,9 @@ impl Drop for Undo {
             if let Err(e) = cgroups::remove(cg, self.systemd, &self.id) {
                 log::warn!("cleaning up cgroup: {e:#}");
             }
+        }
+        if let Some(g) = &self.rdt_group {
+            let _ = std::fs::remove_dir(g);
         }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);

@@ -162,6 +162,8 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         .into_iter()
         .flatten()
     {
+        fsutil::refuse_escaping_symlink(root.as_fd(), Path::new(p))
+            .context("linux.readonlyPaths")?;
         mounts::readonly_path(root.as_fd(), Path::new(p))?;
     }
     for p in linux
@@ -169,6 +171,7 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         .into_iter()
         .flatten()
     {
+        fsutil::refuse_escaping_symlink(root.as_fd(), Path::new(p)).context("linux.maskedPaths")?;
         mask_path(&root, Path::new(p))?;
     }
     if spec

@@ -27,6 +27,9 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     if let Some(s) = value.get("linux").and_then(|l| l.get("seccomp")) {
         super::seccomp::parse_profile(s).context("config.json: linux.seccomp")?;
     }
+    if let Some(c) = value.get("process").and_then(|p| p.get("capabilities")) {
+        super::capabilities::validate_names(c).context("config.json")?;
+    }
     let spec: Spec =
         serde_json::from_value(value).with_context(|| format!("parsing {}", config.display()))?;
     validate(&spec)?;
@@ -89,6 +92,17 @@ pub fn validate(spec: &Spec) -> Result<()> {
         }
         if linux.time_offsets().is_some() && !seen.contains(&LinuxNamespaceType::Time) {
             bail!("config.json: timeOffsets are set but there is no time namespace");
+        }
+        let listed = [
+            ("maskedPaths", linux.masked_paths()),
+            ("readonlyPaths", linux.readonly_paths()),
+        ];
+        for (field, paths) in listed {
+            for p in paths.iter().flatten() {
+                if !super::fsutil::stays_in_root(Path::new(p)) {
+                    bail!("config.json: linux.{field}: {p:?} is not an absolute path inside the container");
+                }
+            }
         }
         if let Some(sysctl) = linux.sysctl() {
             for key in sysctl.keys() {
@@ -209,6 +223,19 @@ mod tests {
         let s = spec_json(r#","linux":{"namespaces":[{"type":"bogus"}]}"#);
         let err = serde_json::from_str::<Spec>(&s).unwrap_err().to_string();
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn masked_paths_must_stay_in_root() {
+        for (p, ok) in [
+            ("/proc/kcore", true),
+            ("/a/../b", true),
+            ("../../etc", false),
+            ("/a/../../etc", false),
+            ("etc", false),
+        ] {
+            assert_eq!(super::super::fsutil::stays_in_root(Path::new(p)), ok, "{p}");
+        }
     }
 
     #[test]

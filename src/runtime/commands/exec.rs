@@ -32,10 +32,13 @@ pub fn run(cli: &Cli, e: &Exec) -> Result<i32> {
         }
         None => process_from_flags(state.config.process().clone().unwrap_or_default(), e)?,
     };
-    if e.apparmor.is_some() || e.process_label.is_some() {
-        log::warn!(
-            "apparmor profiles and process labels are not supported on this host; ignoring them"
-        );
+    let mut process: Process = process;
+    // As runc: the flags override the process's own (checked and applied by lsm.rs).
+    if let Some(a) = &e.apparmor {
+        process.set_apparmor_profile(Some(a.clone()));
+    }
+    if let Some(l) = &e.process_label {
+        process.set_selinux_label(Some(l.clone()));
     }
     let pid_file = e.pid_file.as_deref().map(absolute).transpose()?;
     let console = e.console_socket.as_deref().map(absolute).transpose()?;

@@ -1,6 +1,7 @@
 use anyhow::Result;
 
 use crate::runtime::spec::OCI_VERSION;
+use crate::runtime::{intel_rdt, lsm};
 
 /// The runtime-spec `features` document: only what this build really does.
 pub fn run() -> Result<()> {
@@ -62,9 +63,16 @@ pub fn run() -> Result<()> {
             // The systemd driver is built in, but only claimed where systemd runs.
             "cgroup": { "v1": true, "v2": true, "systemd": systemd, "systemdUser": false, "rdma": false },
             "seccomp": crate::runtime::seccomp::support(),
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false },
-            "intelRdt": { "enabled": false },
+            // Applied where the host has them, refused where it has not.
+            "apparmor": { "enabled": lsm::apparmor_enabled() },
+            "selinux": { "enabled": lsm::selinux_enabled() },
+            "intelRdt": { "enabled": intel_rdt::mounted() },
+            "netDevices": { "enabled": true },
+            "memoryPolicy": {
+                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                          "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+            },
             "mountExtensions": { "idmap": { "enabled": false } }
         },
         "annotations": {

@@ -32,7 +32,8 @@ pub fn run(cli: &Cli, u: &Update) -> Result<()> {
     linux.set_resources(Some(res));
     state.config.set_linux(Some(linux));
     let mgr = cgroups::manager(&state.cgroup_path, state.systemd_cgroup, &state.id)?;
-    cgroups::apply_resources(&mgr, &state.config).context("updating cgroup resources")?;
+    cgroups::apply_resources(&mgr, &state.cgroup_path, &state.config)
+        .context("updating cgroup resources")?;
     dir.save(&state)
 }
 
