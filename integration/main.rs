@@ -10,3 +10,4 @@ mod compare;
 mod cve;
 mod hooks;
 mod lifecycle;
+mod userns;

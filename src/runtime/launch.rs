@@ -14,14 +14,14 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::init::{self, InitConfig};
 use super::namespaces::{self, Plan};
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, StateDir, Status};
 use super::sync::{self, Msg};
-use super::{capabilities, cgroups, hooks, seccomp, spec, timefmt};
+use super::{capabilities, cgroups, hooks, idmap, seccomp, spec, timefmt};
 
 pub struct CreateRequest<'a> {
     pub root: &'a Path,
@@ -58,6 +58,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     super::process::own_exe_id();
     // Prepared before anything exists, so that bad input leaves nothing behind.
     let plan = namespaces::plan(spec)?;
+    idmap::validate_spec(spec)?;
     let caps = capabilities::resolve(process.capabilities().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
@@ -132,7 +133,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     }
 
     if plan.has_new(LinuxNamespaceType::User) {
-        write_id_maps(pid, spec)?;
+        idmap::write(pid, idmap::uid_mappings(spec), idmap::gid_mappings(spec))?;
     }
     undo.cgroup = Some(cgroup_path.clone());
     cgroups::setup(&mgr, spec, pid)?;
@@ -302,27 +303,6 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
         ));
     }
     std::fs::write("/proc/self/timens_offsets", text).context("writing time namespace offsets")
-}
-
-fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let fmt = |m: &Option<Vec<LinuxIdMapping>>| -> String {
-        m.iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect()
-    };
-    let uid = fmt(linux.map(|l| l.uid_mappings()).unwrap_or(&None));
-    let gid = fmt(linux.map(|l| l.gid_mappings()).unwrap_or(&None));
-    if !gid.is_empty() {
-        std::fs::write(format!("/proc/{pid}/gid_map"), &gid)
-            .with_context(|| format!("writing gid_map {gid:?}"))?;
-    }
-    if !uid.is_empty() {
-        std::fs::write(format!("/proc/{pid}/uid_map"), &uid)
-            .with_context(|| format!("writing uid_map {uid:?}"))?;
-    }
-    Ok(())
 }
 
 /// Undoes a half-made container: kills the init, removes the cgroup and the

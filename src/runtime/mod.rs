@@ -16,6 +16,7 @@ pub mod exec_init;
 pub mod foreground;
 pub mod fsutil;
 pub mod hooks;
+pub mod idmap;
 pub mod init;
 pub mod launch;
 pub mod logging;

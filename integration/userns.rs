@@ -1,0 +1,134 @@
+//! User namespaces: multi-range uid/gid maps as the container sees them,
+//! bad maps refused by `create` with nothing left behind.
+
+use crate::common::{assert_mentions, skip_if_runc, Bundle};
+use serde_json::{json, Value};
+use std::os::unix::fs::{chown, symlink};
+
+/// Three ranges each: most ids shifted to 100000+, uid/gid 1000 kept as is.
+fn three_ranges() -> Value {
+    json!([
+        {"containerID": 0, "hostID": 100000, "size": 1000},
+        {"containerID": 1000, "hostID": 1000, "size": 1},
+        {"containerID": 1001, "hostID": 101001, "size": 1000}
+    ])
+}
+
+/// A bundle with a new user namespace and `uid`/`gid` maps.
+pub fn userns_bundle(name: &str, uid: Value, gid: Value) -> Bundle {
+    let mut b = Bundle::new(name);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    b.config["linux"]["uidMappings"] = uid;
+    b.config["linux"]["gidMappings"] = gid;
+    b
+}
+
+#[test]
+fn multi_range_maps_are_what_the_container_sees() {
+    let mut b = userns_bundle("usernsmulti", three_ranges(), three_ranges());
+    let own = b.rootfs().join("own");
+    std::fs::create_dir_all(&own).unwrap();
+    // host owner -> owner inside, one file per range and one unmapped.
+    let files = [
+        ("first", (100005, 100007), "5:7"),
+        ("identity", (1000, 1000), "1000:1000"),
+        ("third", (101004, 101009), "1004:1009"),
+        ("unmapped", (0, 0), "65534:65534"),
+    ];
+    for (name, (u, g), want) in files {
+        let p = own.join(name);
+        std::fs::write(&p, name).unwrap();
+        chown(&p, Some(u), Some(g)).unwrap();
+        b.config["annotations"][format!("runr.checker.owner./own/{name}")] = json!(want);
+    }
+    // A symlink is judged by its own owner, not its target's.
+    let link = own.join("link");
+    symlink("first", &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(100001), Some(100002)).unwrap();
+    b.config["annotations"]["runr.checker.owner./own/link"] = json!("1:2");
+    let out = b.run_checker();
+    for what in [
+        "/proc/self/uid_map is",
+        "/proc/self/gid_map is",
+        "owner of /own/third",
+    ] {
+        assert!(out.stdout.contains(what), "no check of {what}:\n{out}");
+    }
+}
+
+#[test]
+fn files_created_inside_get_the_mapped_host_owner() {
+    let mut b = userns_bundle("usernscreate", three_ranges(), three_ranges());
+    let dir = b.rootfs().join("made");
+    std::fs::create_dir_all(&dir).unwrap();
+    chown(&dir, Some(100000), Some(100000)).unwrap();
+    b.config["root"]["readonly"] = json!(false);
+    let caps = json!(["CAP_CHOWN", "CAP_KILL"]);
+    b.config["process"]["capabilities"] =
+        json!({"bounding": caps, "effective": caps, "permitted": caps});
+    b.sh("touch /made/root && chown 1000:1000 /made/root && touch /made/two && chown 1002:3 /made/two");
+    b.run(&[]).ok();
+    use std::os::unix::fs::MetadataExt;
+    let owner = |n: &str| {
+        let m = std::fs::metadata(dir.join(n)).unwrap();
+        (m.uid(), m.gid())
+    };
+    assert_eq!(owner("root"), (1000, 1000));
+    assert_eq!(owner("two"), (101002, 100003));
+}
+
+/// `create` fails naming `words`, and leaves nothing behind.
+#[track_caller]
+fn refused(b: &Bundle, words: &[&str]) {
+    if skip_if_runc(
+        "runc 1.1.5 fails at the kernel's map write (EINVAL) without naming the problem",
+    ) {
+        return;
+    }
+    let out = b.create().failed();
+    assert_mentions(&out, words);
+    b.assert_no_leftovers();
+    b.state().failed();
+}
+
+#[test]
+fn overlapping_uid_ranges_are_refused() {
+    let uid = json!([
+        {"containerID": 0, "hostID": 100000, "size": 1000},
+        {"containerID": 500, "hostID": 200000, "size": 10}
+    ]);
+    let b = userns_bundle("usernsoverlap", uid, three_ranges());
+    refused(&b, &["overlap"]);
+}
+
+#[test]
+fn overlapping_host_gid_ranges_are_refused() {
+    let gid = json!([
+        {"containerID": 0, "hostID": 100000, "size": 1000},
+        {"containerID": 5000, "hostID": 100999, "size": 10}
+    ]);
+    let b = userns_bundle("usernsoverlaphost", three_ranges(), gid);
+    refused(&b, &["overlap"]);
+}
+
+#[test]
+fn zero_size_range_is_refused() {
+    let uid = json!([
+        {"containerID": 0, "hostID": 100000, "size": 1000},
+        {"containerID": 2000, "hostID": 300000, "size": 0}
+    ]);
+    let b = userns_bundle("usernszero", uid, three_ranges());
+    refused(&b, &["size is 0", "size 0", "zero"]);
+}
+
+#[test]
+fn more_ranges_than_the_kernel_allows_are_refused() {
+    let many: Vec<Value> = (0..341)
+        .map(|i| json!({"containerID": i, "hostID": 100000 + i, "size": 1}))
+        .collect();
+    let b = userns_bundle("usernsmany", json!(many), three_ranges());
+    refused(&b, &["340", "too many"]);
+}
