@@ -132,3 +132,91 @@ fn more_ranges_than_the_kernel_allows_are_refused() {
     let b = userns_bundle("usernsmany", json!(many), three_ranges());
     refused(&b, &["340", "too many"]);
 }
+
+/// The inode of the user namespace that owns the namespace file `path`
+/// (ioctl NS_GET_USERNS).
+fn owning_userns(path: &str) -> u64 {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("opening {path}: {e}"));
+    // SAFETY: the ioctl takes no argument and returns a new fd or -1.
+    let fd = unsafe { libc::ioctl(f.as_raw_fd(), NS_GET_USERNS) };
+    assert!(
+        fd >= 0,
+        "NS_GET_USERNS on {path}: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: fd is a fresh descriptor that nothing else owns.
+    let owner = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    owner.metadata().unwrap().ino()
+}
+
+fn ns_inode(path: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .ino()
+}
+
+/// A container joining another one's user namespace by path: its new mount,
+/// uts, ipc, network and pid namespaces belong to that user namespace (as
+/// runc makes them), and its processes see that namespace's maps.
+#[test]
+fn new_namespaces_belong_to_a_user_namespace_joined_by_path() {
+    let mut first = userns_bundle("usernsfirst", three_ranges(), three_ranges());
+    first.args(&["sleep", "60"]);
+    first.create().ok();
+    first.start().ok();
+    let first_pid = first.state_json()["pid"].as_i64().unwrap();
+    let userns_path = format!("/proc/{first_pid}/ns/user");
+    let userns = ns_inode(&userns_path);
+
+    let mut b = Bundle::new("usernsjoin");
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user", "path": userns_path}));
+    // runc wants the maps even for a joined namespace; they must then match it.
+    b.config["linux"]["uidMappings"] = three_ranges();
+    b.config["linux"]["gidMappings"] = three_ranges();
+    b.args(&["sleep", "60"]);
+    b.create().ok();
+    b.start().ok();
+    let pid = b.state_json()["pid"].as_i64().unwrap();
+    assert_eq!(ns_inode(&format!("/proc/{pid}/ns/user")), userns);
+    for ns in ["mnt", "uts", "ipc", "net", "pid"] {
+        let path = format!("/proc/{pid}/ns/{ns}");
+        assert_ne!(
+            ns_inode(&path),
+            ns_inode(&format!("/proc/{first_pid}/ns/{ns}")),
+            "{ns} namespace is not new"
+        );
+        assert_eq!(
+            owning_userns(&path),
+            userns,
+            "the container's new {ns} namespace is not owned by the joined user namespace"
+        );
+    }
+    // Inside: root of the joined namespace, with its maps; exec gets there too.
+    let out = b
+        .rt_args(&["exec", b.id(), "sh", "-c", "id -u; cat /proc/self/uid_map"])
+        .ok();
+    let lines: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines.first(), Some(&vec!["0"]), "{out}");
+    assert_eq!(
+        lines[1..].to_vec(),
+        vec![
+            vec!["0", "100000", "1000"],
+            vec!["1000", "1000", "1"],
+            vec!["1001", "101001", "1000"]
+        ],
+        "{out}"
+    );
+    b.kill("KILL").ok();
+    first.kill("KILL").ok();
+}

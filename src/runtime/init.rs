@@ -13,7 +13,7 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use super::capabilities::{self, CapSets};
-use super::namespaces::{self, Plan};
+use super::namespaces::Plan;
 use super::process::{self, Exec};
 use super::rootfs::{self, RootfsConfig};
 use super::seccomp::SeccompProgram;
@@ -80,13 +80,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         .context("setting pdeathsig")?;
 
     cfg.chan.expect(Msg::Go)?;
-    for j in plan
-        .joins
-        .iter()
-        .filter(|j| j.typ == LinuxNamespaceType::User)
-    {
-        namespaces::join(j)?;
-    }
+    // A user namespace joined by path was entered before the clone (launch.rs).
     if plan.in_userns() {
         become_root()?;
     }

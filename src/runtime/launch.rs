@@ -217,17 +217,18 @@ fn listen_fds() -> u32 {
         .unwrap_or(0)
 }
 
-/// Clones the init with the new namespaces. Namespaces joined by path (but
-/// user) are entered by runr itself just around the clone, so the new ones
-/// (notably a new user namespace) are created on top of them, as runc does.
+/// Clones the init with the new namespaces. Namespaces joined by path are
+/// entered first, so the new ones are created on top of them, as runc does.
+/// Without a joined user namespace runr enters the others itself just around
+/// the clone; with one, a helper process does it (runr could not come back
+/// from a user namespace), see `clone_in_joined_userns`.
 fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
+    if plan.joins_user() {
+        return clone_in_joined_userns(plan, spec, child);
+    }
     let mut restore = Vec::new();
     let mut cwd = None;
-    for j in plan
-        .joins
-        .iter()
-        .filter(|j| j.typ != LinuxNamespaceType::User)
-    {
+    for j in &plan.joins {
         restore.push((j.typ, namespaces::own(j.typ)?));
         if j.typ == LinuxNamespaceType::Mount {
             cwd = Some(File::open(".").context("opening cwd")?);
@@ -239,14 +240,31 @@ fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
             LinuxNamespaceType::Time,
             namespaces::own(LinuxNamespaceType::Time)?,
         ));
-        nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
-            .context("creating time namespace")?;
-        write_time_offsets(spec)?;
+        unshare_time(spec)?;
     }
-    let mut flags = plan.new;
-    if plan.joins_user() {
-        flags.remove(CloneFlags::CLONE_NEWUSER);
+    let r = raw_clone(plan.new, child);
+    for (t, f) in restore.iter().rev() {
+        let flag = if *t == LinuxNamespaceType::Time {
+            CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
+        } else {
+            namespaces::flag(*t)
+        };
+        nix::sched::setns(f.as_fd(), flag).context("returning to runr's own namespace")?;
     }
+    if let Some(c) = cwd {
+        nix::unistd::fchdir(c.as_raw_fd()).context("restoring cwd")?;
+    }
+    r.context("clone of the container init")
+}
+
+fn unshare_time(spec: &Spec) -> Result<()> {
+    nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+        .context("creating time namespace")?;
+    write_time_offsets(spec)
+}
+
+/// clone(2) running `child` in the new process; returns its pid.
+fn raw_clone(flags: CloneFlags, child: impl FnOnce()) -> nix::Result<i32> {
     // SAFETY: a fork-like clone (no CLONE_VM, no new stack) of a single-threaded
     // process; the child only runs `child`, which never returns.
     let r = unsafe {
@@ -265,21 +283,64 @@ fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
         // SAFETY: not reached (the init execs or exits); never return into runr's code as the child.
         unsafe { libc::_exit(1) }
     }
-    let err = (r < 0).then(nix::errno::Errno::last);
-    for (t, f) in restore.iter().rev() {
-        let flag = if *t == LinuxNamespaceType::Time {
-            CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
-        } else {
-            namespaces::flag(*t)
+    if r < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(r as i32)
+}
+
+/// With a user namespace joined by path, the new namespaces must be owned by
+/// it, so they have to be created from inside it. A short-lived helper joins
+/// the namespaces (user last: as host root it may still enter the others
+/// first) and clones the init with CLONE_PARENT, so the init is still runr's
+/// child; it reports the pid, or its error, through a pipe.
+fn clone_in_joined_userns(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating a pipe")?;
+    let helper = move || {
+        let r: Result<i32> = (|| {
+            for j in plan
+                .joins
+                .iter()
+                .filter(|j| j.typ != LinuxNamespaceType::User)
+            {
+                namespaces::join(j)?;
+            }
+            for j in plan
+                .joins
+                .iter()
+                .filter(|j| j.typ == LinuxNamespaceType::User)
+            {
+                namespaces::join(j)?;
+            }
+            if plan.new_time {
+                unshare_time(spec)?;
+            }
+            let mut flags = plan.new | CloneFlags::CLONE_PARENT;
+            flags.remove(CloneFlags::CLONE_NEWUSER);
+            let wr_raw = wr.as_raw_fd();
+            raw_clone(flags, move || {
+                // SAFETY: the init's inherited copy of the helper's pipe end, never used there.
+                unsafe { libc::close(wr_raw) };
+                child()
+            })
+            .context("clone of the container init")
+        })();
+        let msg = match r {
+            Ok(pid) => format!("pid {pid}"),
+            Err(e) => format!("{e:#}"),
         };
-        nix::sched::setns(f.as_fd(), flag).context("returning to runr's own namespace")?;
-    }
-    if let Some(c) = cwd {
-        nix::unistd::fchdir(c.as_raw_fd()).context("restoring cwd")?;
-    }
-    match err {
-        Some(e) => Err(e).context("clone of the container init"),
-        None => Ok(r as i32),
+        let _ = nix::unistd::write(&wr, msg.as_bytes());
+    };
+    let helper_pid = raw_clone(CloneFlags::empty(), helper).context("fork of the join helper")?;
+    // One message, written in one write() of less than PIPE_BUF.
+    let mut buf = vec![0u8; 4096];
+    let n = nix::unistd::read(rd.as_raw_fd(), &mut buf).context("reading from the join helper");
+    let _ = waitpid(Pid::from_raw(helper_pid), None);
+    let text = String::from_utf8_lossy(&buf[..n?]).into_owned();
+    match text.strip_prefix("pid ").and_then(|p| p.parse().ok()) {
+        Some(pid) => Ok(pid),
+        None if text.is_empty() => bail!("the namespace join helper died without a word"),
+        None => bail!("{text}"),
     }
 }
 
