@@ -220,3 +220,119 @@ fn new_namespaces_belong_to_a_user_namespace_joined_by_path() {
     b.kill("KILL").ok();
     first.kill("KILL").ok();
 }
+
+/// A host directory owned by `owner`, with a file `f` owned the same.
+fn host_dir_owned(b: &Bundle, name: &str, owner: u32) -> std::path::PathBuf {
+    let d = b.dir().join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("f"), name).unwrap();
+    for p in [d.clone(), d.join("f")] {
+        chown(&p, Some(owner), Some(owner)).unwrap();
+    }
+    d
+}
+
+fn one(c: u32, h: u32) -> Value {
+    json!([{"containerID": c, "hostID": h, "size": 1}])
+}
+
+/// Idmapped bind mounts: a host dir of uid 1000 shows as root's inside and
+/// root's dir as 1000's; what root creates inside lands as 1000 on the host.
+#[test]
+fn idmapped_mounts_shift_owners_both_ways() {
+    if skip_if_runc("runc 1.1.5 has no idmapped mounts") {
+        return;
+    }
+    let mut b = Bundle::new("idmapmount");
+    let of_1000 = host_dir_owned(&b, "of1000", 1000);
+    let of_root = host_dir_owned(&b, "ofroot", 0);
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.push(
+        json!({"destination": "/mnt/of1000", "type": "bind", "source": of_1000,
+        "options": ["bind", "idmap"], "uidMappings": one(1000, 0), "gidMappings": one(1000, 0)}),
+    );
+    mounts.push(
+        json!({"destination": "/mnt/ofroot", "type": "bind", "source": of_root,
+        "options": ["rbind", "ro"], "uidMappings": one(0, 1000), "gidMappings": one(0, 1000)}),
+    );
+    for (path, want) in [
+        ("/mnt/of1000", "0:0"),
+        ("/mnt/of1000/f", "0:0"),
+        ("/mnt/ofroot", "1000:1000"),
+        ("/mnt/ofroot/f", "1000:1000"),
+    ] {
+        b.config["annotations"][format!("runr.checker.owner.{path}")] = json!(want);
+    }
+    b.run_checker();
+    b.sh("touch /mnt/of1000/made && mkdir /mnt/of1000/dir");
+    b.run(&[]).ok();
+    use std::os::unix::fs::MetadataExt;
+    for made in ["made", "dir"] {
+        let m = std::fs::metadata(of_1000.join(made)).unwrap();
+        assert_eq!(
+            (m.uid(), m.gid()),
+            (1000, 1000),
+            "owner of {made} on the host"
+        );
+    }
+}
+
+/// `idmap` without maps of its own takes the container's user namespace maps.
+#[test]
+fn idmap_option_uses_the_container_maps() {
+    if skip_if_runc("runc 1.1.5 has no idmapped mounts") {
+        return;
+    }
+    let mut b = userns_bundle("idmapopt", three_ranges(), three_ranges());
+    let d = host_dir_owned(&b, "shared", 5);
+    // Root of the container cannot create it in a rootfs owned by the host's root.
+    std::fs::create_dir_all(b.rootfs().join("mnt/shared")).unwrap();
+    b.config["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/mnt/shared", "type": "bind", "source": d, "options": ["bind", "idmap"]}),
+    );
+    // Disk uid 5 -> 100005 by the idmap -> 5 again in the container's namespace.
+    b.config["annotations"]["runr.checker.owner./mnt/shared/f"] = json!("5:5");
+    b.run_checker();
+}
+
+#[test]
+fn idmap_on_a_non_bind_mount_is_refused() {
+    if skip_if_runc("runc 1.1.5 has no idmapped mounts") {
+        return;
+    }
+    let mut b = Bundle::new("idmaptmpfs");
+    b.config["mounts"].as_array_mut().unwrap().push(json!({"destination": "/mnt/t",
+        "type": "tmpfs", "source": "tmpfs", "uidMappings": one(0, 1000), "gidMappings": one(0, 1000)}));
+    let out = b.create().failed();
+    assert_mentions(&out, &["only supported for bind mounts"]);
+    b.assert_no_leftovers();
+}
+
+#[test]
+fn features_claim_idmap_only_when_the_kernel_has_it() {
+    if skip_if_runc("runc 1.1.5 has no features command") {
+        return;
+    }
+    let b = Bundle::new("idmapfeatures");
+    let f = b.rt_args(&["features"]).ok().json();
+    // The probe: mount_setattr exists (Linux 5.12+) iff it does not fail with ENOSYS.
+    // SAFETY: fd -1 only makes the call fail.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            -1,
+            c"".as_ptr(),
+            0x1000,
+            std::ptr::null::<u8>(),
+            0usize,
+        )
+    };
+    let has = r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS);
+    assert_eq!(
+        f["linux"]["mountExtensions"]["idmap"]["enabled"],
+        json!(has),
+        "{f}"
+    );
+    let opts = f["mountOptions"].as_array().unwrap();
+    assert!(opts.contains(&json!("idmap")) && opts.contains(&json!("ridmap")));
+}

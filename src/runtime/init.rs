@@ -26,6 +26,8 @@ pub struct InitConfig<'a> {
     pub bundle: &'a Path,
     pub rootfs: &'a Path,
     pub plan: &'a Plan,
+    /// Idmapped trees prepared by runr, by index in `mounts` (see idmount.rs).
+    pub idmapped: &'a [Option<OwnedFd>],
     pub chan: Channel,
     /// O_PATH fd of `exec.fifo`, reopened for writing to wait for `start`.
     pub fifo: OwnedFd,
@@ -105,6 +107,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         cgroup_path: &cfg.cgroup_path,
         new_cgroupns: plan.has_new(LinuxNamespaceType::Cgroup),
         in_userns: plan.in_userns(),
+        idmapped: cfg.idmapped,
     })?;
     create_cwd(cfg.rootfs, process.cwd())?;
 

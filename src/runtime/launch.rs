@@ -21,7 +21,7 @@ use super::namespaces::{self, Plan};
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, StateDir, Status};
 use super::sync::{self, Msg};
-use super::{capabilities, cgroups, hooks, idmap, seccomp, spec, timefmt};
+use super::{capabilities, cgroups, hooks, idmap, idmount, seccomp, spec, timefmt};
 
 pub struct CreateRequest<'a> {
     pub root: &'a Path,
@@ -70,6 +70,8 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         }
         None => None,
     };
+    // Detached idmapped trees, made before the init exists (see idmount.rs).
+    let idmapped = idmount::prepare(spec, &bundle.dir)?;
     let console = match (req.console_socket, req.console_pair) {
         (Some(path), _) => Some(super::console::connect(path)?),
         (None, pair) if terminal => pair,
@@ -109,6 +111,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         bundle: &bundle.dir,
         rootfs: &bundle.rootfs,
         plan: &plan,
+        idmapped: &idmapped,
         chan: child_chan,
         fifo,
         console,

@@ -17,6 +17,7 @@ pub mod foreground;
 pub mod fsutil;
 pub mod hooks;
 pub mod idmap;
+pub mod idmount;
 pub mod init;
 pub mod launch;
 pub mod logging;

@@ -13,6 +13,7 @@ pub fn run() -> Result<()> {
         "diratime",
         "dirsync",
         "exec",
+        "idmap",
         "iversion",
         "lazytime",
         "loud",
@@ -31,6 +32,7 @@ pub fn run() -> Result<()> {
         "private",
         "rbind",
         "relatime",
+        "ridmap",
         "remount",
         "ro",
         "rprivate",
@@ -64,7 +66,7 @@ pub fn run() -> Result<()> {
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
-            "mountExtensions": { "idmap": { "enabled": false } }
+            "mountExtensions": { "idmap": { "enabled": crate::runtime::idmount::supported() } }
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
