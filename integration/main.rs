@@ -10,4 +10,5 @@ mod compare;
 mod cve;
 mod hooks;
 mod lifecycle;
+mod rootless;
 mod userns;

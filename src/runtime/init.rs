@@ -82,6 +82,8 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         .context("setting pdeathsig")?;
 
     cfg.chan.expect(Msg::Go)?;
+    // Rootless, runr left the init dumpable to write its maps (launch.rs).
+    process::set_non_dumpable();
     // A user namespace joined by path was entered before the clone (launch.rs).
     if plan.in_userns() {
         become_root()?;

@@ -21,7 +21,7 @@ use super::namespaces::{self, Plan};
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, StateDir, Status};
 use super::sync::{self, Msg};
-use super::{capabilities, cgroups, hooks, idmap, idmount, seccomp, spec, timefmt};
+use super::{capabilities, cgroups, hooks, idmap, idmount, rootless, seccomp, spec, timefmt};
 
 pub struct CreateRequest<'a> {
     pub root: &'a Path,
@@ -32,6 +32,8 @@ pub struct CreateRequest<'a> {
     pub no_pivot: bool,
     pub preserve_fds: u32,
     pub systemd_cgroup: bool,
+    /// Unprivileged (see rootless.rs): maps through newuidmap where needed, cgroups only if writable.
+    pub rootless: bool,
     /// A foreground `run`'s own console socket (used when there is no --console-socket).
     pub console_pair: Option<UnixStream>,
 }
@@ -53,12 +55,22 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     if !terminal && req.console_socket.is_some() {
         bail!("cannot use console socket if runr will not detach or allocate tty");
     }
-    // Inherited by the init through clone (see process.rs).
-    super::process::set_non_dumpable();
+    // Inherited by the init through clone (see process.rs). Rootless, the
+    // init is dumpable until its maps are written (its /proc files are root's
+    // otherwise, out of an unprivileged runr's reach); it turns itself
+    // non-dumpable then, and runr right after the clone.
+    if req.rootless {
+        super::process::set_dumpable(true);
+    } else {
+        super::process::set_non_dumpable();
+    }
     super::process::own_exe_id();
     // Prepared before anything exists, so that bad input leaves nothing behind.
     let plan = namespaces::plan(spec)?;
     idmap::validate_spec(spec)?;
+    if req.rootless && !plan.in_userns() {
+        bail!("rootless container requires user namespaces (add a linux.namespaces entry of type user, or use `runr spec --rootless`)");
+    }
     let caps = capabilities::resolve(process.capabilities().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
@@ -129,6 +141,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         init::run(init_cfg);
     })?;
     undo.child = Some(pid);
+    super::process::set_non_dumpable();
     // From the host's /proc, never the container's (CVE-2025-52881).
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
@@ -136,10 +149,32 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     }
 
     if plan.has_new(LinuxNamespaceType::User) {
-        idmap::write(pid, idmap::uid_mappings(spec), idmap::gid_mappings(spec))?;
+        let (uid, gid) = (idmap::uid_mappings(spec), idmap::gid_mappings(spec));
+        if req.rootless {
+            rootless::write_maps(pid, uid, gid)?;
+        } else {
+            idmap::write(pid, uid, gid)?;
+        }
     }
     undo.cgroup = Some(cgroup_path.clone());
-    cgroups::setup(&mgr, spec, pid)?;
+    let cgroup_owned = match cgroups::setup(&mgr, spec, pid) {
+        Ok(()) => true,
+        // An unprivileged user goes without a cgroup it may not write.
+        Err(e) if req.rootless => {
+            undo.cgroup = None;
+            let _ = cgroups::remove(&cgroup_path, req.systemd_cgroup, req.id);
+            if rootless::asks_for_resources(spec) {
+                log::warn!(
+                    "rootless: resource limits not applied, cgroup {} is not writable: {e:#}",
+                    cgroup_path.display()
+                );
+            } else {
+                log::debug!("rootless: no cgroup: {e:#}");
+            }
+            false
+        }
+        Err(e) => return Err(e),
+    };
     parent_chan.send(&Msg::Go)?;
     parent_chan.expect(Msg::RuntimeHooks)?;
 
@@ -157,7 +192,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_path: cgroup_path.clone(),
         systemd_cgroup: req.systemd_cgroup,
-        cgroup_owned: true,
+        cgroup_owned,
         own_pid_ns: plan.own_pid_ns(),
         config: spec.clone(),
     };

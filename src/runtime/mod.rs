@@ -26,6 +26,7 @@ pub mod namespaces;
 pub mod proc;
 pub mod process;
 pub mod rootfs;
+pub mod rootless;
 pub mod seccomp;
 pub mod signals;
 pub mod spec;
