@@ -6,7 +6,7 @@ use crate::common::{mentions_any, skip_if_runc, Bundle};
 use serde_json::{json, Value};
 use std::os::unix::fs::chown;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 const NOBODY: u32 = 65534;
 
@@ -55,22 +55,29 @@ impl RootlessBundle {
 
     /// `run` as uid 65534, without --root (the default must be under XDG_RUNTIME_DIR).
     fn run(&self) -> Output {
+        let bundle = self.b.bundle_dir().display().to_string();
+        let out = self.rt(&["run", "--bundle", &bundle, self.b.id()], false);
+        self.assert_nothing_left();
+        out
+    }
+
+    /// The runtime as uid 65534 with `args`; `detached`: the container may
+    /// outlive the command, so its stdio goes to /dev/null.
+    fn rt(&self, args: &[&str], detached: bool) -> Output {
         std::fs::write(
             self.b.bundle_dir().join("config.json"),
             serde_json::to_string_pretty(&self.config).unwrap(),
         )
         .unwrap();
-        let out = as_nobody(&mut Command::new("setpriv"))
+        let mut cmd = as_nobody(&mut Command::new("setpriv"))
             .arg("env")
             .arg(format!("XDG_RUNTIME_DIR={}", self.xdg.display()))
             .arg(crate::common::runtime::runtime_bin())
-            .args(["run", "--bundle"])
-            .arg(self.b.bundle_dir())
-            .arg(self.b.id())
-            .output()
-            .unwrap();
-        self.assert_nothing_left();
-        out
+            .args(args)
+            .current_dir(self.b.dir())
+            .stdin(Stdio::null())
+            .spawn_output(detached);
+        cmd.take().unwrap()
     }
 
     fn assert_nothing_left(&self) {
@@ -248,4 +255,71 @@ fn more_than_the_callers_id_goes_through_newuidmap() {
     let want = vec![vec!["0", "65534", "1"], vec!["1", "300000", "1000"]];
     let got = map_lines(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(got, [want.clone(), want].concat(), "{}", text(&out));
+}
+
+trait SpawnOutput {
+    fn spawn_output(&mut self, detached: bool) -> Option<Output>;
+}
+
+impl SpawnOutput for Command {
+    /// Output with stdout captured, or (detached) stdout and stderr to a file.
+    fn spawn_output(&mut self, detached: bool) -> Option<Output> {
+        if detached {
+            self.stdout(Stdio::null()).stderr(Stdio::null());
+            let status = self.status().unwrap();
+            return Some(Output {
+                status,
+                stdout: vec![],
+                stderr: vec![],
+            });
+        }
+        Some(self.output().unwrap())
+    }
+}
+
+/// A detached rootless container without a cgroup: exec, kill and delete
+/// work; ps says clearly why it cannot.
+#[test]
+fn detached_rootless_container_execs_kills_and_deletes() {
+    let mut r = RootlessBundle::new("rootlessdetached");
+    r.config["process"]["args"] = json!(["sleep", "60"]);
+    let bundle = r.b.bundle_dir().display().to_string();
+    let id = r.b.id().to_string();
+    let created = r.rt(&["create", "--bundle", &bundle, &id], true);
+    assert!(created.status.success(), "create failed");
+    let started = r.rt(&["start", &id], true);
+    assert!(started.status.success(), "start failed");
+    let out = r.rt(
+        &["exec", &id, "sh", "-c", "id -u; cat /proc/self/uid_map"],
+        false,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        map_lines(&String::from_utf8_lossy(&out.stdout)),
+        vec![vec!["0"], vec!["0", "65534", "1"]],
+        "{}",
+        text(&out)
+    );
+    let ps = r.rt(&["ps", &id], false);
+    assert!(!ps.status.success(), "{}", text(&ps));
+    assert!(
+        mentions_any(
+            &String::from_utf8_lossy(&ps.stderr),
+            &["no cgroup", "cgroup"]
+        ),
+        "{}",
+        text(&ps)
+    );
+    let killed = r.rt(&["kill", &id, "KILL"], false);
+    assert!(killed.status.success(), "{}", text(&killed));
+    let mut deleted = r.rt(&["delete", &id], false);
+    for _ in 0..50 {
+        if deleted.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        deleted = r.rt(&["delete", &id], false);
+    }
+    assert!(deleted.status.success(), "{}", text(&deleted));
+    r.assert_nothing_left();
 }

@@ -21,7 +21,9 @@ use super::namespaces::{self, Plan};
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, StateDir, Status};
 use super::sync::{self, Msg};
-use super::{capabilities, cgroups, hooks, idmap, idmount, rootless, seccomp, spec, timefmt};
+use super::{
+    capabilities, cgroups, hooks, idmap, idmount, rootless, seccomp, spawn, spec, timefmt,
+};
 
 pub struct CreateRequest<'a> {
     pub root: &'a Path,
@@ -280,7 +282,7 @@ fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
         ));
         unshare_time(spec)?;
     }
-    let r = raw_clone(plan.new, child);
+    let r = spawn::raw_clone(plan.new, child);
     for (t, f) in restore.iter().rev() {
         let flag = if *t == LinuxNamespaceType::Time {
             CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
@@ -301,85 +303,34 @@ fn unshare_time(spec: &Spec) -> Result<()> {
     write_time_offsets(spec)
 }
 
-/// clone(2) running `child` in the new process; returns its pid.
-fn raw_clone(flags: CloneFlags, child: impl FnOnce()) -> nix::Result<i32> {
-    // SAFETY: a fork-like clone (no CLONE_VM, no new stack) of a single-threaded
-    // process; the child only runs `child`, which never returns.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    if r == 0 {
-        // A panic must never unwind out of the child into runr's own code.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child));
-        // SAFETY: not reached (the init execs or exits); never return into runr's code as the child.
-        unsafe { libc::_exit(1) }
-    }
-    if r < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    Ok(r as i32)
-}
-
 /// With a user namespace joined by path, the new namespaces must be owned by
-/// it, so they have to be created from inside it. A short-lived helper joins
-/// the namespaces (user last: as host root it may still enter the others
-/// first) and clones the init with CLONE_PARENT, so the init is still runr's
-/// child; it reports the pid, or its error, through a pipe.
+/// it, so they have to be created from inside it: a helper joins the
+/// namespaces (user last: as host root it may still enter the others first)
+/// and clones the init (see spawn.rs).
 fn clone_in_joined_userns(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
-    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating a pipe")?;
-    let helper = move || {
-        let r: Result<i32> = (|| {
-            for j in plan
-                .joins
-                .iter()
-                .filter(|j| j.typ != LinuxNamespaceType::User)
-            {
-                namespaces::join(j)?;
-            }
-            for j in plan
-                .joins
-                .iter()
-                .filter(|j| j.typ == LinuxNamespaceType::User)
-            {
-                namespaces::join(j)?;
-            }
-            if plan.new_time {
-                unshare_time(spec)?;
-            }
-            let mut flags = plan.new | CloneFlags::CLONE_PARENT;
-            flags.remove(CloneFlags::CLONE_NEWUSER);
-            let wr_raw = wr.as_raw_fd();
-            raw_clone(flags, move || {
-                // SAFETY: the init's inherited copy of the helper's pipe end, never used there.
-                unsafe { libc::close(wr_raw) };
-                child()
-            })
-            .context("clone of the container init")
-        })();
-        let msg = match r {
-            Ok(pid) => format!("pid {pid}"),
-            Err(e) => format!("{e:#}"),
-        };
-        let _ = nix::unistd::write(&wr, msg.as_bytes());
+    let enter = || -> Result<()> {
+        for j in plan
+            .joins
+            .iter()
+            .filter(|j| j.typ != LinuxNamespaceType::User)
+        {
+            namespaces::join(j)?;
+        }
+        for j in plan
+            .joins
+            .iter()
+            .filter(|j| j.typ == LinuxNamespaceType::User)
+        {
+            namespaces::join(j)?;
+        }
+        if plan.new_time {
+            unshare_time(spec)?;
+        }
+        Ok(())
     };
-    let helper_pid = raw_clone(CloneFlags::empty(), helper).context("fork of the join helper")?;
-    // One message, written in one write() of less than PIPE_BUF.
-    let mut buf = vec![0u8; 4096];
-    let n = nix::unistd::read(rd.as_raw_fd(), &mut buf).context("reading from the join helper");
-    let _ = waitpid(Pid::from_raw(helper_pid), None);
-    let text = String::from_utf8_lossy(&buf[..n?]).into_owned();
-    match text.strip_prefix("pid ").and_then(|p| p.parse().ok()) {
-        Some(pid) => Ok(pid),
-        None if text.is_empty() => bail!("the namespace join helper died without a word"),
-        None => bail!("{text}"),
-    }
+    let mut flags = plan.new;
+    flags.remove(CloneFlags::CLONE_NEWUSER);
+    spawn::via_helper(enter, flags, child).context("clone of the container init")
 }
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {

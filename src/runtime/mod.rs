@@ -29,6 +29,7 @@ pub mod rootfs;
 pub mod rootless;
 pub mod seccomp;
 pub mod signals;
+pub mod spawn;
 pub mod spec;
 pub mod state;
 pub mod sync;
