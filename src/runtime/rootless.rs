@@ -120,3 +120,34 @@ pub fn asks_for_resources(spec: &oci_spec::runtime::Spec) -> bool {
                 || r.unified().as_ref().is_some_and(|u| !u.is_empty())
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::LinuxIdMappingBuilder;
+
+    fn m(c: u32, h: u32, n: u32) -> LinuxIdMapping {
+        LinuxIdMappingBuilder::default()
+            .container_id(c)
+            .host_id(h)
+            .size(n)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_a_single_own_id_is_written_without_newuidmap() {
+        assert!(is_own_id(&[m(0, 1000, 1)], 1000));
+        assert!(is_own_id(&[m(5, 1000, 1)], 1000));
+        assert!(!is_own_id(&[m(0, 1000, 2)], 1000));
+        assert!(!is_own_id(&[m(0, 1001, 1)], 1000));
+        assert!(!is_own_id(&[m(0, 1000, 1), m(1, 100000, 10)], 1000));
+    }
+
+    #[test]
+    fn rootless_flag_values() {
+        assert!(detect(Some("true")).unwrap());
+        assert!(!detect(Some("false")).unwrap());
+        assert!(detect(Some("maybe")).is_err());
+    }
+}
