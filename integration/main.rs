@@ -13,3 +13,5 @@ mod hooks;
 mod kernel_attrs;
 mod lifecycle;
 mod net_devices;
+mod rootless;
+mod userns;

@@ -8,11 +8,13 @@
 //! The test passes facts only the host knows through annotations:
 //! `runr.checker.host-ns.<type>` (the host's namespace inode, so a new
 //! namespace can be told apart from the host's) and `runr.checker.ns.<type>`
-//! (the inode a namespace joined by path must have).
+//! (the inode a namespace joined by path must have), and
+//! `runr.checker.owner.<path>` (the `UID:GID` a file must show inside).
 
 mod caps;
 mod cgroups;
 mod filesystem;
+mod ids;
 mod kernel_attrs;
 mod mountinfo;
 mod namespaces;
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
 
     let mut tap = tap::Tap::default();
     namespaces::check(&config, &mut tap);
+    ids::check(&config, &mut tap);
     process::check(&config, &mut tap);
     caps::check(&config, &mut tap);
     filesystem::check(&config, &mut tap);

@@ -20,7 +20,7 @@ use super::namespaces::{self, Join};
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, Status};
 use super::sync::{self, Msg};
-use super::{capabilities, cgroups, foreground, process, seccomp};
+use super::{capabilities, cgroups, foreground, process, seccomp, spawn};
 
 pub struct ExecRequest<'a> {
     pub state: &'a ContainerState,
@@ -77,11 +77,13 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
     let (parent_chan, child_chan) = sync::pair()?;
     let in_userns = joins.iter().any(|j| j.typ == LinuxNamespaceType::User);
     let pid_join = joins.iter().find(|j| j.typ == LinuxNamespaceType::Pid);
+    let user_first = in_userns && !nix::unistd::geteuid().is_root();
 
     let cfg = ExecInit {
         process: p,
         joins: &joins,
         in_userns,
+        user_joined: user_first,
         chan: child_chan,
         parent_chan: parent_chan.raw(),
         console,
@@ -91,11 +93,28 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
         seccomp,
         preserve_fds: req.preserve_fds,
     };
-    let pid = fork_into_pidns(pid_join, move || exec_init::run(cfg))?;
+    let pid = if user_first {
+        // Unprivileged, runr cannot enter the container's pid namespace from
+        // the host's user namespace: a helper enters the user namespace first.
+        let user = joins.iter().find(|j| j.typ == LinuxNamespaceType::User);
+        let enter = || -> Result<()> {
+            for j in user.into_iter().chain(pid_join) {
+                namespaces::join(j)?;
+            }
+            Ok(())
+        };
+        spawn::via_helper(enter, CloneFlags::empty(), move || exec_init::run(cfg))
+            .context("starting the exec process")?
+    } else {
+        fork_into_pidns(pid_join, move || exec_init::run(cfg))?
+    };
     let guard = KillOnDrop(Some(pid));
 
-    mgr.add_task(Pid::from_raw(pid))
-        .context("adding the process to the container's cgroup")?;
+    // A rootless container may have no cgroup to join.
+    if state.cgroup_owned {
+        mgr.add_task(Pid::from_raw(pid))
+            .context("adding the process to the container's cgroup")?;
+    }
     parent_chan.send(&Msg::Go)?;
     loop {
         match parent_chan.try_recv_with_fd()? {

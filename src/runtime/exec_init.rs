@@ -19,6 +19,8 @@ pub struct ExecInit<'a> {
     pub process: &'a Process,
     pub joins: &'a [Join],
     pub in_userns: bool,
+    /// The user (and pid) namespace were entered before the fork (rootless, exec.rs).
+    pub user_joined: bool,
     pub chan: Channel,
     pub parent_chan: std::os::fd::RawFd,
     pub console: Option<UnixStream>,
@@ -53,17 +55,16 @@ fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {
         .joins
         .iter()
         .filter(|j| j.typ != LinuxNamespaceType::Pid)
+        .filter(|j| !(cfg.user_joined && j.typ == LinuxNamespaceType::User))
         .collect();
     joins.sort_by_key(|j| order(j.typ));
+    if cfg.user_joined {
+        become_root()?;
+    }
     for j in joins {
         namespaces::join(j)?;
         if j.typ == LinuxNamespaceType::User {
-            let root_g = nix::unistd::Gid::from_raw(0);
-            let root_u = nix::unistd::Uid::from_raw(0);
-            nix::unistd::setresgid(root_g, root_g, root_g)
-                .context("setgid 0 in the user namespace")?;
-            nix::unistd::setresuid(root_u, root_u, root_u)
-                .context("setuid 0 in the user namespace")?;
+            become_root()?;
         }
     }
     // setns(mnt) left us at the container's root; nothing of the host's cwd remains.
@@ -89,4 +90,11 @@ fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {
     let exec = fin.become_process()?;
     nix::sys::prctl::set_pdeathsig(None).context("clearing pdeathsig")?;
     fin.exec(&exec)
+}
+
+fn become_root() -> Result<()> {
+    let root_g = nix::unistd::Gid::from_raw(0);
+    let root_u = nix::unistd::Uid::from_raw(0);
+    nix::unistd::setresgid(root_g, root_g, root_g).context("setgid 0 in the user namespace")?;
+    nix::unistd::setresuid(root_u, root_u, root_u).context("setuid 0 in the user namespace")
 }

@@ -15,7 +15,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 use super::capabilities::{self, CapSets};
 use super::kernel_attrs::KernelAttrs;
 use super::lsm::ExecLabels;
-use super::namespaces::{self, Plan};
+use super::namespaces::Plan;
 use super::process::{self, Exec};
 use super::rootfs::{self, RootfsConfig};
 use super::seccomp::SeccompProgram;
@@ -28,6 +28,8 @@ pub struct InitConfig<'a> {
     pub bundle: &'a Path,
     pub rootfs: &'a Path,
     pub plan: &'a Plan,
+    /// Idmapped trees prepared by runr, by index in `mounts` (see idmount.rs).
+    pub idmapped: &'a [Option<OwnedFd>],
     pub chan: Channel,
     /// O_PATH fd of `exec.fifo`, reopened for writing to wait for `start`.
     pub fifo: OwnedFd,
@@ -84,13 +86,9 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         .context("setting pdeathsig")?;
 
     cfg.chan.expect(Msg::Go)?;
-    for j in plan
-        .joins
-        .iter()
-        .filter(|j| j.typ == LinuxNamespaceType::User)
-    {
-        namespaces::join(j)?;
-    }
+    // Rootless, runr left the init dumpable to write its maps (launch.rs).
+    process::set_non_dumpable();
+    // A user namespace joined by path was entered before the clone (launch.rs).
     if plan.in_userns() {
         become_root()?;
     }
@@ -115,6 +113,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         cgroup_path: &cfg.cgroup_path,
         new_cgroupns: plan.has_new(LinuxNamespaceType::Cgroup),
         in_userns: plan.in_userns(),
+        idmapped: cfg.idmapped,
     })?;
     create_cwd(cfg.rootfs, process.cwd())?;
 

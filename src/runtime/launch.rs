@@ -14,14 +14,16 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::init::{self, InitConfig};
 use super::namespaces::{self, Plan};
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, StateDir, Status};
 use super::sync::{self, Msg};
-use super::{capabilities, cgroups, hooks, seccomp, spec, timefmt};
+use super::{
+    capabilities, cgroups, hooks, idmap, idmount, rootless, seccomp, spawn, spec, timefmt,
+};
 
 pub struct CreateRequest<'a> {
     pub root: &'a Path,
@@ -32,6 +34,8 @@ pub struct CreateRequest<'a> {
     pub no_pivot: bool,
     pub preserve_fds: u32,
     pub systemd_cgroup: bool,
+    /// Unprivileged (see rootless.rs): maps through newuidmap where needed, cgroups only if writable.
+    pub rootless: bool,
     /// A foreground `run`'s own console socket (used when there is no --console-socket).
     pub console_pair: Option<UnixStream>,
 }
@@ -53,11 +57,22 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     if !terminal && req.console_socket.is_some() {
         bail!("cannot use console socket if runr will not detach or allocate tty");
     }
-    // Inherited by the init through clone (see process.rs).
-    super::process::set_non_dumpable();
+    // Inherited by the init through clone (see process.rs). Rootless, the
+    // init is dumpable until its maps are written (its /proc files are root's
+    // otherwise, out of an unprivileged runr's reach); it turns itself
+    // non-dumpable then, and runr right after the clone.
+    if req.rootless {
+        super::process::set_dumpable(true);
+    } else {
+        super::process::set_non_dumpable();
+    }
     super::process::own_exe_id();
     // Prepared before anything exists, so that bad input leaves nothing behind.
     let plan = namespaces::plan(spec)?;
+    idmap::validate_spec(spec)?;
+    if req.rootless && !plan.in_userns() {
+        bail!("rootless container requires user namespaces (add a linux.namespaces entry of type user, or use `runr spec --rootless`)");
+    }
     let caps = capabilities::resolve(process.capabilities().as_ref())?;
     let attrs = super::kernel_attrs::KernelAttrs::resolve(process, spec.linux().as_ref())?;
     let labels = super::lsm::ExecLabels::resolve(spec, process)?;
@@ -73,6 +88,8 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         }
         None => None,
     };
+    // Detached idmapped trees, made before the init exists (see idmount.rs).
+    let idmapped = idmount::prepare(spec, &bundle.dir)?;
     let console = match (req.console_socket, req.console_pair) {
         (Some(path), _) => Some(super::console::connect(path)?),
         (None, pair) if terminal => pair,
@@ -113,6 +130,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         bundle: &bundle.dir,
         rootfs: &bundle.rootfs,
         plan: &plan,
+        idmapped: &idmapped,
         chan: child_chan,
         fifo,
         console,
@@ -132,6 +150,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         init::run(init_cfg);
     })?;
     undo.child = Some(pid);
+    super::process::set_non_dumpable();
     // From the host's /proc, never the container's (CVE-2025-52881).
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
@@ -139,10 +158,32 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     }
 
     if plan.has_new(LinuxNamespaceType::User) {
-        write_id_maps(pid, spec)?;
+        let (uid, gid) = (idmap::uid_mappings(spec), idmap::gid_mappings(spec));
+        if req.rootless {
+            rootless::write_maps(pid, uid, gid)?;
+        } else {
+            idmap::write(pid, uid, gid)?;
+        }
     }
     undo.cgroup = Some(cgroup_path.clone());
-    cgroups::setup(&mgr, &cgroup_path, spec, pid)?;
+    let cgroup_owned = match cgroups::setup(&mgr, &cgroup_path, spec, pid) {
+        Ok(()) => true,
+        // An unprivileged user goes without a cgroup it may not write.
+        Err(e) if req.rootless => {
+            undo.cgroup = None;
+            let _ = cgroups::remove(&cgroup_path, req.systemd_cgroup, req.id);
+            if rootless::asks_for_resources(spec) {
+                log::warn!(
+                    "rootless: resource limits not applied, cgroup {} is not writable: {e:#}",
+                    cgroup_path.display()
+                );
+            } else {
+                log::debug!("rootless: no cgroup: {e:#}");
+            }
+            false
+        }
+        Err(e) => return Err(e),
+    };
     undo.rdt_group = super::intel_rdt::apply(spec, req.id, pid)?;
     super::net_devices::move_into(spec, pid)?;
     parent_chan.send(&Msg::Go)?;
@@ -162,7 +203,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_path: cgroup_path.clone(),
         systemd_cgroup: req.systemd_cgroup,
-        cgroup_owned: true,
+        cgroup_owned,
         own_pid_ns: plan.own_pid_ns(),
         config: spec.clone(),
     };
@@ -225,17 +266,18 @@ fn listen_fds() -> u32 {
         .unwrap_or(0)
 }
 
-/// Clones the init with the new namespaces. Namespaces joined by path (but
-/// user) are entered by runr itself just around the clone, so the new ones
-/// (notably a new user namespace) are created on top of them, as runc does.
+/// Clones the init with the new namespaces. Namespaces joined by path are
+/// entered first, so the new ones are created on top of them, as runc does.
+/// Without a joined user namespace runr enters the others itself just around
+/// the clone; with one, a helper process does it (runr could not come back
+/// from a user namespace), see `clone_in_joined_userns`.
 fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
+    if plan.joins_user() {
+        return clone_in_joined_userns(plan, spec, child);
+    }
     let mut restore = Vec::new();
     let mut cwd = None;
-    for j in plan
-        .joins
-        .iter()
-        .filter(|j| j.typ != LinuxNamespaceType::User)
-    {
+    for j in &plan.joins {
         restore.push((j.typ, namespaces::own(j.typ)?));
         if j.typ == LinuxNamespaceType::Mount {
             cwd = Some(File::open(".").context("opening cwd")?);
@@ -247,33 +289,9 @@ fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
             LinuxNamespaceType::Time,
             namespaces::own(LinuxNamespaceType::Time)?,
         ));
-        nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
-            .context("creating time namespace")?;
-        write_time_offsets(spec)?;
+        unshare_time(spec)?;
     }
-    let mut flags = plan.new;
-    if plan.joins_user() {
-        flags.remove(CloneFlags::CLONE_NEWUSER);
-    }
-    // SAFETY: a fork-like clone (no CLONE_VM, no new stack) of a single-threaded
-    // process; the child only runs `child`, which never returns.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    if r == 0 {
-        // A panic must never unwind out of the child into runr's own code.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child));
-        // SAFETY: not reached (the init execs or exits); never return into runr's code as the child.
-        unsafe { libc::_exit(1) }
-    }
-    let err = (r < 0).then(nix::errno::Errno::last);
+    let r = spawn::raw_clone(plan.new, child);
     for (t, f) in restore.iter().rev() {
         let flag = if *t == LinuxNamespaceType::Time {
             CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
@@ -285,10 +303,43 @@ fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
     if let Some(c) = cwd {
         nix::unistd::fchdir(c.as_raw_fd()).context("restoring cwd")?;
     }
-    match err {
-        Some(e) => Err(e).context("clone of the container init"),
-        None => Ok(r as i32),
-    }
+    r.context("clone of the container init")
+}
+
+fn unshare_time(spec: &Spec) -> Result<()> {
+    nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+        .context("creating time namespace")?;
+    write_time_offsets(spec)
+}
+
+/// With a user namespace joined by path, the new namespaces must be owned by
+/// it, so they have to be created from inside it: a helper joins the
+/// namespaces (user last: as host root it may still enter the others first)
+/// and clones the init (see spawn.rs).
+fn clone_in_joined_userns(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
+    let enter = || -> Result<()> {
+        for j in plan
+            .joins
+            .iter()
+            .filter(|j| j.typ != LinuxNamespaceType::User)
+        {
+            namespaces::join(j)?;
+        }
+        for j in plan
+            .joins
+            .iter()
+            .filter(|j| j.typ == LinuxNamespaceType::User)
+        {
+            namespaces::join(j)?;
+        }
+        if plan.new_time {
+            unshare_time(spec)?;
+        }
+        Ok(())
+    };
+    let mut flags = plan.new;
+    flags.remove(CloneFlags::CLONE_NEWUSER);
+    spawn::via_helper(enter, flags, child).context("clone of the container init")
 }
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {
@@ -311,27 +362,6 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
         ));
     }
     std::fs::write("/proc/self/timens_offsets", text).context("writing time namespace offsets")
-}
-
-fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let fmt = |m: &Option<Vec<LinuxIdMapping>>| -> String {
-        m.iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect()
-    };
-    let uid = fmt(linux.map(|l| l.uid_mappings()).unwrap_or(&None));
-    let gid = fmt(linux.map(|l| l.gid_mappings()).unwrap_or(&None));
-    if !gid.is_empty() {
-        std::fs::write(format!("/proc/{pid}/gid_map"), &gid)
-            .with_context(|| format!("writing gid_map {gid:?}"))?;
-    }
-    if !uid.is_empty() {
-        std::fs::write(format!("/proc/{pid}/uid_map"), &uid)
-            .with_context(|| format!("writing uid_map {uid:?}"))?;
-    }
-    Ok(())
 }
 
 /// Undoes a half-made container: kills the init, removes the cgroup and the

@@ -77,6 +77,8 @@ pub fn parse_options(opts: &[String]) -> MountOptions {
                 o.copyup = true;
                 continue;
             }
+            // Idmapped mounts: done by idmount.rs, not mount options.
+            "idmap" | "ridmap" => continue,
             p => {
                 if let Some(f) = propagation_flag(p) {
                     o.propagation.push(f);
@@ -118,7 +120,8 @@ pub struct MountContext<'a> {
     pub new_cgroupns: bool,
 }
 
-pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
+/// `idmapped`: the tree runr prepared for an idmapped bind mount, moved into place instead of binding.
+pub fn mount_one(ctx: &MountContext, m: &Mount, idmapped: Option<BorrowedFd>) -> Result<()> {
     let dest = m.destination();
     let opts = parse_options(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or("");
@@ -144,7 +147,14 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
     let target_path = fsutil::fd_path(&target);
     refuse_proc_through_symlink(&target, dest)?;
 
-    if is_bind {
+    if let Some(tree) = idmapped {
+        super::idmount::attach(tree, target.as_fd()).with_context(what)?;
+        let extra = opts.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+        if !extra.is_empty() {
+            let fresh = fsutil::open_path(ctx.root, dest).with_context(what)?;
+            bind_remount(&fsutil::fd_path(&fresh), extra).with_context(what)?;
+        }
+    } else if is_bind {
         let rec = opts.flags & MsFlags::MS_REC;
         mount(
             Some(&source),

@@ -210,6 +210,12 @@ pub fn reset_signals() {
 /// until it execs, `exec`'s child) must not be ptrace-able nor their
 /// /proc/<pid>/exe and fds openable from inside (CVE-2016-9962,
 /// CVE-2019-5736). Set first thing, it is inherited through clone and fork.
+/// Rootless only, around the clone of the init (launch.rs).
+pub fn set_dumpable(on: bool) {
+    // SAFETY: PR_SET_DUMPABLE only changes a flag of this process.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
+}
+
 pub fn set_non_dumpable() {
     // SAFETY: PR_SET_DUMPABLE only changes a flag of this process.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };

@@ -22,6 +22,8 @@ pub struct RootfsConfig<'a> {
     pub cgroup_path: &'a Path,
     pub new_cgroupns: bool,
     pub in_userns: bool,
+    /// Idmapped trees by index in `mounts` (idmount.rs).
+    pub idmapped: &'a [Option<std::os::fd::OwnedFd>],
 }
 
 fn rootfs_propagation(spec: &Spec) -> Result<Option<MsFlags>> {
@@ -68,8 +70,9 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<()> {
         new_cgroupns: cfg.new_cgroupns,
     };
     let spec_mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
-    for m in spec_mounts {
-        mounts::mount_one(&ctx, m)?;
+    for (i, m) in spec_mounts.iter().enumerate() {
+        let tree = cfg.idmapped.get(i).and_then(|t| t.as_ref());
+        mounts::mount_one(&ctx, m, tree.map(|t| t.as_fd()))?;
     }
     let dev_is_bind = spec_mounts.iter().any(|m| {
         m.destination() == Path::new("/dev")

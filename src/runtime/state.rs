@@ -184,6 +184,18 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 impl ContainerState {
+    /// Commands that need the container's cgroup, which a rootless container may lack.
+    pub fn require_cgroup(&self, what: &str) -> Result<()> {
+        if !self.cgroup_owned {
+            bail!(
+                "{what}: container {} has no cgroup (rootless, and cgroup {} was not writable)",
+                self.id,
+                self.cgroup_path.display()
+            );
+        }
+        Ok(())
+    }
+
     /// The init is alive and is the process we started (not a reused pid).
     pub fn init_alive(&self) -> bool {
         if self.pid <= 0 {

@@ -27,6 +27,7 @@ pub fn create(
         no_pivot: o.no_pivot,
         preserve_fds: o.preserve_fds,
         systemd_cgroup: cli.systemd_cgroup,
+        rootless: crate::runtime::rootless::detect(cli.rootless.as_deref())?,
         console_pair,
     })
 }

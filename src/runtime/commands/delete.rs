@@ -59,7 +59,11 @@ fn kill_and_wait(state: &ContainerState) -> Result<()> {
 
 /// Removes what a stopped container still holds, then runs poststop hooks.
 pub fn destroy(dir: StateDir, state: &ContainerState) -> Result<()> {
-    let cg = cgroups::remove(&state.cgroup_path, state.systemd_cgroup, &state.id);
+    let cg = if state.cgroup_owned {
+        cgroups::remove(&state.cgroup_path, state.systemd_cgroup, &state.id)
+    } else {
+        Ok(())
+    };
     if let Err(e) = crate::runtime::intel_rdt::remove(&state.config, &state.id) {
         log::warn!("{e:#}");
     }

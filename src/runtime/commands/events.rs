@@ -143,6 +143,7 @@ impl OomCounter {
 }
 
 fn stats_event(state: &ContainerState) -> Result<Event<'_>> {
+    state.require_cgroup("events")?;
     let mgr = cgroups::manager(&state.cgroup_path, state.systemd_cgroup, &state.id)?;
     let stats = mgr
         .stats()

@@ -14,6 +14,7 @@ pub fn run() -> Result<()> {
         "diratime",
         "dirsync",
         "exec",
+        "idmap",
         "iversion",
         "lazytime",
         "loud",
@@ -32,6 +33,7 @@ pub fn run() -> Result<()> {
         "private",
         "rbind",
         "relatime",
+        "ridmap",
         "remount",
         "ro",
         "rprivate",
@@ -73,7 +75,7 @@ pub fn run() -> Result<()> {
                           "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
                 "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
             },
-            "mountExtensions": { "idmap": { "enabled": false } }
+            "mountExtensions": { "idmap": { "enabled": crate::runtime::idmount::supported() } }
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",

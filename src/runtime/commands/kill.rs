@@ -26,7 +26,8 @@ pub fn run(cli: &Cli, k: &Kill) -> Result<()> {
 /// Signals the init, or with `all` every process of the container's cgroup.
 pub fn signal(state: &ContainerState, sig: i32, all: bool) -> Result<()> {
     let signal = Signal::try_from(sig).ok();
-    if all || (!state.own_pid_ns && signal == Some(Signal::SIGKILL)) {
+    // Without a cgroup (rootless) only the init can be reached.
+    if state.cgroup_owned && (all || (!state.own_pid_ns && signal == Some(Signal::SIGKILL))) {
         let pids = cgroups::pids(&state.cgroup_path, state.systemd_cgroup, &state.id)?;
         for p in pids {
             let _ = send(p, sig);

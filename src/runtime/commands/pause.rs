@@ -14,6 +14,7 @@ pub fn pause(cli: &Cli, id: &str) -> Result<()> {
         // runc refuses a second pause the same way.
         _ => bail!("container not running"),
     }
+    state.require_cgroup("pause")?;
     cgroups::freeze(&state.cgroup_path, state.systemd_cgroup, &state.id, true)
 }
 
@@ -23,5 +24,6 @@ pub fn resume(cli: &Cli, id: &str) -> Result<()> {
     if state.status(&dir) != Status::Paused {
         bail!("container not paused");
     }
+    state.require_cgroup("resume")?;
     cgroups::freeze(&state.cgroup_path, state.systemd_cgroup, &state.id, false)
 }

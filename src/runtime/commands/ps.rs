@@ -16,6 +16,7 @@ pub fn run(cli: &Cli, p: &Ps) -> Result<()> {
     if state.status(&dir) == Status::Stopped {
         bail!("container not running");
     }
+    state.require_cgroup("ps")?;
     let pids = cgroups::pids(&state.cgroup_path, state.systemd_cgroup, &state.id)?;
     drop(dir);
     match p.format {

@@ -31,6 +31,7 @@ pub fn run(cli: &Cli, u: &Update) -> Result<()> {
     merge(&mut res, &new);
     linux.set_resources(Some(res));
     state.config.set_linux(Some(linux));
+    state.require_cgroup("update")?;
     let mgr = cgroups::manager(&state.cgroup_path, state.systemd_cgroup, &state.id)?;
     cgroups::apply_resources(&mgr, &state.cgroup_path, &state.config)
         .context("updating cgroup resources")?;
