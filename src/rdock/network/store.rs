@@ -242,10 +242,11 @@ mod tests {
             (b.network_interface.as_str(), b.dns_enabled),
             ("rdock0", false)
         );
-        let a = create(root, "a", None, None).unwrap();
+        // Names that cannot be a prefix of a hex id.
+        let a = create(root, "web", None, None).unwrap();
         assert!(a.dns_enabled);
         assert_ne!(a.subnets[0].subnet, b.subnets[0].subnet);
-        assert!(create(root, "a", None, None).is_err(), "same name");
+        assert!(create(root, "web", None, None).is_err(), "same name");
         assert!(create(root, "host", None, None).is_err(), "predefined");
         assert!(create(root, "-x", None, None).is_err(), "bad name");
         let c = create(root, "c", Some("192.168.77.0/24"), Some("192.168.77.254")).unwrap();
@@ -255,10 +256,10 @@ mod tests {
             "overlap"
         );
         assert!(create(root, "e", Some("10.9.0.0/24"), Some("10.9.1.1")).is_err());
-        assert_eq!(find(root, &a.id[..10]).unwrap().name, "a");
+        assert_eq!(find(root, &a.id[..10]).unwrap().name, "web");
         let names: Vec<String> = list(root).unwrap().into_iter().map(|n| n.name).collect();
-        assert_eq!(names, ["a", "bridge", "c"]);
+        assert_eq!(names, ["bridge", "c", "web"]);
         remove(root, &a).unwrap();
-        assert!(find(root, "a").is_err());
+        assert!(find(root, "web").is_err());
     }
 }
