@@ -220,6 +220,29 @@ fn failing_create_container_hook_fails_create_and_leaves_nothing() {
 }
 
 #[test]
+fn prestart_hook_gets_created_state_with_pid_and_annotations() {
+    // runtime-tools validation/hooks_stdin: prestart (the legacy hook, run at
+    // `start` in runtime-spec 1.0) sees status "created", the container's pid
+    // and the config's annotations on stdin.
+    if skip_if_runc("runc 1.1.5 passes status \"creating\" to prestart hooks") {
+        return;
+    }
+    let mut b = Bundle::new("hookprestartstate");
+    let hooks = Hooks::new(&mut b);
+    hooks.add(&mut b, "prestart", &[]);
+    b.config["annotations"] = json!({"org.opencontainers.runtime-tools": "hook stdin test"});
+    b.args(&["true"]);
+    b.create().ok();
+    let state = hooks.state("prestart");
+    assert_eq!(state["status"], "created", "{state}");
+    assert_eq!(state["pid"], b.state_json()["pid"], "{state}");
+    assert_eq!(
+        state["annotations"]["org.opencontainers.runtime-tools"], "hook stdin test",
+        "{state}"
+    );
+}
+
+#[test]
 fn failing_poststart_hook_is_only_a_warning() {
     if skip_if_runc("runc 1.1.5 runs poststart hooks during create and fails create when one fails (runtime-spec: after start, warn and continue)") {
         return;
