@@ -12,39 +12,8 @@ RDOCK=${RDOCK:-$here/target/x86_64-unknown-linux-gnu/release/rdock}
 if [ "$runtime" = runr ] && [ -x "$(dirname "$RDOCK")/runr" ]; then
     runtime=$(dirname "$RDOCK")/runr
 fi
-work=$(mktemp -d /tmp/rdock-tutorial.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export RDOCK_ROOT=$work/root
-export RDOCK_REGISTRY_MIRROR=http://127.0.0.1:$port
-export RDOCK_INSECURE_REGISTRY=127.0.0.1:$port
-export RDOCK_CONFIG=$work/none.json
-T=60 # seconds allowed to any one step
-passed=0 failed=0 n=0
-
-rdock() { timeout "$T" "$RDOCK" --runtime "$runtime" "$@"; }
-
-cleanup() {
-    local ids
-    ids=$(timeout "$T" "$RDOCK" ps -a -q --no-trunc 2>/dev/null)
-    [ -n "$ids" ] && timeout "$T" "$RDOCK" rm -f $ids >/dev/null 2>&1
-    # Nothing mounted may be left under the root.
-    grep -o " $work/[^ ]*" /proc/self/mounts | while read -r m; do umount -l "$m"; done
-    "$here/hack/registry.sh" stop "$work/registry" || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $1"; }
-nok() {
-    n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-    [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"
-}
-# check DESC EXPECTED_REGEX OUTPUT
-check() { if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else nok "$1" "$3"; fi; }
-
-"$here/hack/registry.sh" start "$work/registry" "$port" || { echo "not ok - registry"; exit 1; }
-timeout 300 "$here/hack/test-images.sh" "127.0.0.1:$port" "$work/images" >"$work/images.log" 2>&1 \
-    || { cat "$work/images.log"; echo "not ok - test images"; exit 1; }
+. "$here/integration/rdock/lib.sh"
+harness_start
 echo "# rdock $RDOCK with runtime $runtime, root $RDOCK_ROOT"
 
 out=$(rdock -v 2>&1)

@@ -1,6 +1,7 @@
-# Shared harness of rdock's feature tests (sourced by run.sh, never run alone).
-# Gives: $here (repo), $work (temp dir), $runtime, $RDOCK, RDOCK_ROOT and a
-# local registry with the test images as the Docker Hub mirror, plus:
+# Shared harness of rdock's tests, sourced by run.sh and tutorial.sh (never run
+# alone). harness_start gives $work (temp dir), RDOCK_ROOT and a local registry
+# with the test images as the Docker Hub mirror; the caller sets $here (repo),
+# $runtime and $RDOCK. Helpers:
 #   rdock ARGS...              rdock with the chosen runtime and a time limit
 #   ok DESC / nok DESC [DETAIL]
 #   check DESC REGEX OUTPUT    ok when OUTPUT matches the extended REGEX
@@ -13,13 +14,13 @@ passed=0 failed=0 skipped=0 n=0
 
 rdock() { timeout "$T" "$RDOCK" --runtime "$runtime" "$@"; }
 
-ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - ${area:-}: $1"; }
+ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - ${area:+$area: }$1"; }
 nok() {
-    n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - ${area:-}: $1"
+    n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - ${area:+$area: }$1"
     [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"
     return 0
 }
-skip() { n=$((n + 1)); skipped=$((skipped + 1)); echo "ok $n - ${area:-}: $1 # SKIP $2"; }
+skip() { n=$((n + 1)); skipped=$((skipped + 1)); echo "ok $n - ${area:+$area: }$1 # SKIP $2"; }
 check() { if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else nok "$1" "$3"; fi; }
 check_rc() { if [ "$3" = "$2" ]; then ok "$1"; else nok "$1 (rc $3, want $2)" "${4:-}"; fi; }
 
@@ -44,5 +45,4 @@ harness_start() {
     "$here/hack/registry.sh" start "$work/registry" "$port" || { echo "not ok - registry"; exit 1; }
     timeout 300 "$here/hack/test-images.sh" "127.0.0.1:$port" "$work/images" >"$work/images.log" 2>&1 \
         || { cat "$work/images.log"; echo "not ok - test images"; exit 1; }
-    rdock pull -q busybox >/dev/null 2>&1 || rdock pull busybox >/dev/null
 }

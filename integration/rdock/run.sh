@@ -19,6 +19,7 @@ if [ ${#areas[@]} = 0 ]; then
     for f in "$here"/integration/rdock/t-*.sh; do a=${f##*/t-}; areas+=("${a%.sh}"); done
 fi
 harness_start
+rdock pull -q busybox >/dev/null 2>&1 || rdock pull busybox >/dev/null
 echo "# rdock $RDOCK with runtime $runtime, root $RDOCK_ROOT"
 for area in "${areas[@]}"; do
     echo "# area $area"
