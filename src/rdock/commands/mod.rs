@@ -2,14 +2,17 @@
 //! the image store (and later the container side).
 use crate::image::registry::RegistryOptions;
 use crate::image::store::Store;
-use crate::rdock::cli::{Cli, Command, ImageCommand};
+use crate::rdock::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 use crate::rdock::container;
 use anyhow::Result;
 use std::path::PathBuf;
 
+pub mod attach;
 pub mod container_inspect;
+pub mod create;
 pub mod exec;
 pub mod images;
+pub mod info;
 pub mod inspect;
 pub mod lifecycle;
 pub mod load;
@@ -19,12 +22,15 @@ pub mod network;
 pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod restart;
 pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod save;
 pub mod tag;
+pub mod top;
 pub mod volume;
+pub mod wait;
 
 /// What every command may need, from the global flags.
 pub struct Context {
@@ -95,13 +101,23 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Start(a) => lifecycle::start(&ctx, a),
         Command::Kill(a) => lifecycle::kill(&ctx, a),
         Command::Inspect(a) => container_inspect::run(&ctx, a),
+        Command::Create(a) => create::run(&ctx, a),
+        Command::Restart(a) => restart::run(&ctx, a),
+        Command::Wait(a) => wait::run(&ctx, a),
+        Command::Attach(a) => attach::run(&ctx, a),
+        Command::Top(a) => top::run(&ctx, a),
+        Command::Info | Command::System(SystemCommand::Info) => info::run(&ctx),
+        Command::Container(ContainerCommand::Prune(a)) => prune::containers(&ctx, a),
+        Command::System(SystemCommand::Prune(a)) => prune::system(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
         Command::Network(c) => network::run(&ctx, c),
         Command::Version => {
             println!("{}", version_line());
             Ok(0)
         }
-        Command::ContainerMonitor { id } => container::monitor_main(&ctx.root, &id),
+        Command::ContainerMonitor { id, wait_attach } => {
+            container::monitor_main(&ctx.root, &id, wait_attach)
+        }
     }
 }
 
