@@ -38,7 +38,10 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
         record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
         container::start_detached(&ctx.root, &r.id, true)?;
         let dir = record::dir_of(&ctx.root, &r.id);
-        return super::attach::attach(&dir, a.interactive && r.interactive, r.tty);
+        return super::attach::attach(&dir, a.interactive && r.interactive, r.tty).or_else(|e| {
+            eprintln!("Error response from daemon: {e:#}");
+            Ok(125)
+        });
     }
     Ok(each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;

@@ -92,11 +92,11 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Image(ImageCommand::Prune(a)) => prune::run(&ctx, a),
         Command::Login(a) => login::login(&ctx, a),
         Command::Logout(a) => login::logout(&ctx, a),
-        Command::Run(a) => run::run(&ctx, a),
+        Command::Run(a) => own_error_125(run::run(&ctx, a)),
         Command::Ps(a) => ps::run(&ctx, a),
         Command::Rm(a) => rm::run(&ctx, a),
         Command::Logs(a) => logs::run(&ctx, a),
-        Command::Exec(a) => exec::run(&ctx, a),
+        Command::Exec(a) => own_error_125(exec::run(&ctx, a)),
         Command::Stop(a) => lifecycle::stop(&ctx, a),
         Command::Start(a) => lifecycle::start(&ctx, a),
         Command::Kill(a) => lifecycle::kill(&ctx, a),
@@ -119,6 +119,15 @@ pub fn run(cli: Cli) -> Result<i32> {
             container::monitor_main(&ctx.root, &id, wait_attach)
         }
     }
+}
+
+/// docker's rule for `run` and `exec`: rdock's own failures exit 125, so
+/// that they differ from the container's codes.
+fn own_error_125(res: Result<i32>) -> Result<i32> {
+    res.or_else(|e| {
+        eprintln!("rdock: Error response from daemon: {e:#}.");
+        Ok(125)
+    })
 }
 
 /// `rdock version 0.1.0, build abc1234`, the shape of docker's `-v`.

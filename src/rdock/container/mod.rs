@@ -341,7 +341,7 @@ pub fn monitor_main(root: &Path, id: &str, wait_attach: bool) -> Result<i32> {
             r.finished = Some(record::now());
         });
     }
-    let _ = std::fs::remove_file(dir.join("attach.sock"));
+    // attach.sock stays: a restart may have bound a new one already.
     Ok(0)
 }
 

@@ -118,12 +118,12 @@ impl Log {
     }
 
     fn flush(&mut self) {
-        for s in 0..2 {
-            if !self.partial[s].is_empty() {
-                let line = std::mem::take(&mut self.partial[s]);
-                let _ = self.file.write_all(
-                    jsonlog::entry(STREAMS[s], &String::from_utf8_lossy(&line)).as_bytes(),
-                );
+        for (partial, stream) in self.partial.iter_mut().zip(STREAMS) {
+            if !partial.is_empty() {
+                let line = std::mem::take(partial);
+                let _ = self
+                    .file
+                    .write_all(jsonlog::entry(stream, &String::from_utf8_lossy(&line)).as_bytes());
             }
         }
     }
@@ -188,9 +188,40 @@ fn copy_winsize(from: RawFd, to: RawFd) {
     }
 }
 
+/// Writes our terminal's size as the bundle's `process.consoleSize`.
+fn set_console_size(config: &Path) {
+    // SAFETY: TIOCGWINSZ writes one winsize struct on our stack.
+    let ws = unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) != 0 || ws.ws_row == 0 {
+            return;
+        }
+        ws
+    };
+    let Ok(data) = std::fs::read(config) else {
+        return;
+    };
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&data) else {
+        return;
+    };
+    v["process"]["consoleSize"] = serde_json::json!({"height": ws.ws_row, "width": ws.ws_col});
+    if let Ok(out) = serde_json::to_vec_pretty(&v) {
+        let dir = config.parent().unwrap_or(Path::new("."));
+        if let Err(e) = crate::image::store::write_atomic(dir, config, &out) {
+            log::warn!("{e:#}");
+        }
+    }
+}
+
 /// Puts the host terminal in raw mode while alive; restores it on drop
 /// (errors, panics and returns alike; signals are forwarded, not fatal).
 pub struct RawMode(Option<nix::sys::termios::Termios>);
+
+impl Default for RawMode {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl RawMode {
     pub fn new() -> RawMode {
@@ -231,11 +262,6 @@ pub fn watch(
     let dir = &super::record::dir_of(root, &r.id);
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let mask = handled_signals();
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
-        .context("blocking signals")?;
-    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .context("creating signalfd")?;
     let log_path = dir.join(format!("{}-json.log", r.id));
     let mut log = Log {
         file: OpenOptions::new()
@@ -258,6 +284,10 @@ pub fn watch(
     }
     let console_path = socket_path(&dirf, "console.sock");
     let console_arg = console_path.display().to_string();
+    if wiring.tty && wiring.foreground {
+        // The size from the start: the container may ask before any SIGWINCH.
+        set_console_size(&dir.join("bundle/config.json"));
+    }
     let console = if wiring.tty {
         let _ = std::fs::remove_file(&console_path);
         let l = UnixListener::bind(&console_path)
@@ -291,6 +321,13 @@ pub fn watch(
         }
     }
     let mut child = cmd.spawn().context("starting the runtime")?;
+    // Blocked only now: a blocked mask would reach the container through
+    // runtimes that do not reset it (runc), and the loop reaps before it polls.
+    let mask = handled_signals();
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .context("blocking signals")?;
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .context("creating signalfd")?;
     drop(cmd); // closes our copies of the container's pipe ends
     let status = if wiring.tty {
         child.wait().context("waiting for the runtime")?

@@ -103,7 +103,7 @@ impl Record {
             if let Some(p) = self.monitor_pid {
                 let alive = match self.monitor_start {
                     Some(t) => start_time(p) == Some(t),
-                    None => nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok(),
+                    None => start_time(p).is_some(),
                 };
                 if !alive {
                     return State::Exited;
@@ -118,12 +118,16 @@ impl Record {
     }
 }
 
-/// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat).
+/// A live process's start time in clock ticks since boot (field 22 of
+/// /proc/PID/stat); None when it is gone or a zombie.
 pub fn start_time(pid: i32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: count after the last ')'.
-    let rest = &s[s.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = s[s.rfind(')')? + 1..].split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X")) {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// Every container, newest first.
@@ -133,7 +137,12 @@ pub fn list(root: &Path) -> Result<Vec<Record>> {
         return Ok(out);
     };
     for e in rd.flatten() {
-        if let Ok(r) = Record::load(root, &e.file_name().to_string_lossy()) {
+        let name = e.file_name().to_string_lossy().to_string();
+        // `.trash-*`: being removed.
+        if name.starts_with('.') {
+            continue;
+        }
+        if let Ok(r) = Record::load(root, &name) {
             out.push(r);
         }
     }
