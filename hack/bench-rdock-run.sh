@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # rdock's own overhead: `rdock run --rm busybox true` (image present) against a
 # bare `runr run` of a busybox bundle, interleaved, median of ROUNDS each.
-#   hack/bench-rdock-run.sh [ROUNDS]
+#   [BIN=dir with rdock and runr] hack/bench-rdock-run.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-30}
-bin=$(realpath target/x86_64-unknown-linux-gnu/release)
+bin=$(realpath "${BIN:-target/x86_64-unknown-linux-gnu/release}")
 work=$(mktemp -d /tmp/rdock-bench.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cleanup() { hack/registry.sh stop "$work/registry" >/dev/null 2>&1 || true; rm -rf "$work"; }

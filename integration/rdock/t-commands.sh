@@ -120,6 +120,10 @@ rdock run --rm busybox no-such-command >/dev/null 2>&1
 check_rc "run of a missing command: 127" 127 $?
 rdock run --rm busybox /etc >/dev/null 2>&1
 check_rc "run of a non-executable: 126" 126 $?
+rdock exec ex1 no-such-command >/dev/null 2>&1
+check_rc "exec of a missing command: 127" 127 $?
+rdock exec ex1 /etc >/dev/null 2>&1
+check_rc "exec of a non-executable: 126" 126 $?
 rdock create --name bad1 busybox no-such-command >/dev/null
 rdock start -a bad1 >/dev/null 2>&1
 check_rc "start -a of a missing command: 127" 127 $?

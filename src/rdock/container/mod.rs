@@ -139,7 +139,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
 }
 
 /// The bundle's process args and env, for the executable check.
-fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
+pub fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let p = dir.join("bundle/config.json");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p)?)
         .with_context(|| format!("parsing {}", p.display()))?;
