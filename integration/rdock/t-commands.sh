@@ -26,6 +26,10 @@ else
 fi
 rdock run -t --name tty1 busybox echo tty-logged >/dev/null 2>&1
 check "run -t output is logged" 'tty-logged' "$(rdock logs tty1)"
+rdock run -d -t --name dt1 busybox sh -c 'tty; exit 8' >/dev/null
+check "run -d -t: the exit code is recorded" '^8$' "$(rdock wait dt1)"
+check "run -d -t: the detached container has a pty, logged" '/dev/pts/' "$(rdock logs dt1)"
+rdock rm dt1 >/dev/null
 
 # --- create, start -a, wait
 id=$(rdock create --name cr1 busybox sh -c 'echo created-ran; exit 5')
