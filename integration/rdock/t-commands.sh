@@ -19,6 +19,8 @@ if command -v script >/dev/null; then
     check "run -it: the window size reaches the container" '31 101' "$out"
     check "run -it: the container has a pty" '/dev/pts/' "$out"
     check "run -it: exit code propagated" '^rc=4' "$out"
+    out2=$(script -qec "stty rows 20 cols 50; (sleep 1; stty rows 40 cols 90 </dev/tty) & $RDOCK --runtime $runtime run -it --rm busybox sh -c 'sleep 2.5; stty size'" /dev/null </dev/null | tr -d '\r' | sed 's/\^@//g')
+    check "run -it: SIGWINCH resizes the container's pty" '40 90' "$out2"
     modes=$(grep -E '^[0-9a-f]+(:[0-9a-f]+){10,}' <<<"$out" | sort -u | wc -l)
     check_rc "run -it: the terminal modes are restored" 1 "$modes" "$out"
 else
