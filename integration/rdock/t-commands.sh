@@ -51,6 +51,13 @@ out=$(echo hello-attach | rdock attach at1)
 check_rc "attach returns the container's exit code" 6 $?
 check "attach forwards stdin and shows the output" '^got hello-attach$' "$out"
 
+rdock run -d -i -t --name at2 busybox sh >/dev/null
+printf 'echo attached-tty\n\020\021' | rdock attach at2 >/dev/null
+check_rc "ctrl-p ctrl-q detaches from a tty" 0 $?
+check "the container keeps running after the detach" 'Up ' "$(rdock ps -f name=at2)"
+check "the input before the detach reached it" 'attached-tty' "$(rdock logs at2)"
+rdock rm -f at2 >/dev/null
+
 # --- stop -t, kill -s, restart, top
 rdock run -d --name st1 busybox sleep 100 >/dev/null
 start=$(date +%s)
