@@ -1,6 +1,5 @@
 //! rdock's record of a container: `<root>/containers/<id>/config.json`,
 //! rewritten atomically under the container's lock.
-use crate::image::store::write_atomic;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
@@ -79,13 +78,19 @@ impl Record {
         serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
     }
 
+    /// Atomic for readers (temp file + rename) but not synced: a record lost
+    /// to a power cut is read as exited (see [`Record::live_state`]), and
+    /// each fsync costs milliseconds on every `run`.
     pub fn save(&self, root: &Path) -> Result<()> {
         let dir = dir_of(root, &self.id);
-        write_atomic(
-            &dir,
-            &dir.join("config.json"),
-            &serde_json::to_vec_pretty(self)?,
-        )
+        let dest = dir.join("config.json");
+        let tmp = dir.join(format!(".config.json.{}", std::process::id()));
+        let res = std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
+            .and_then(|()| std::fs::rename(&tmp, &dest));
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        res.with_context(|| format!("writing {}", dest.display()))
     }
 
     /// Reads, changes and writes the record under its lock.
