@@ -78,9 +78,9 @@ impl Record {
         serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
     }
 
-    /// Atomic for readers (temp file + rename) but not synced: a record lost
-    /// to a power cut is read as exited (see [`Record::live_state`]), and
-    /// each fsync costs milliseconds on every `run`.
+    /// Atomic for readers (temp file + rename) but not synced: each fsync
+    /// costs milliseconds on every `run`, and a record lost to a power cut
+    /// only leaves a directory that `list` skips.
     pub fn save(&self, root: &Path) -> Result<()> {
         let dir = dir_of(root, &self.id);
         let dest = dir.join("config.json");
