@@ -68,7 +68,25 @@ pub enum Command {
     /// Stop one or more running containers.
     Stop(StopArgs),
     /// Start one or more stopped containers.
-    Start(ContainersArgs),
+    Start(StartArgs),
+    /// Create a new container (prints its ID; `start` runs it).
+    Create(RunArgs),
+    /// Restart one or more containers.
+    Restart(StopArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(ContainersArgs),
+    /// Attach to a running container's output (and input).
+    Attach(AttachArgs),
+    /// Display the running processes of a container.
+    Top(TopArgs),
+    /// Display system-wide information.
+    Info,
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Manage rdock.
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Kill one or more running containers.
     Kill(KillArgs),
     /// Return low-level information on containers or images.
@@ -85,7 +103,75 @@ pub enum Command {
     Version,
     /// Watches a detached container (rdock runs this itself).
     #[command(hide = true)]
-    ContainerMonitor { id: String },
+    ContainerMonitor {
+        id: String,
+        /// Wait for a first attach client before starting (`start -a`).
+        #[arg(long)]
+        wait_attach: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Remove all stopped containers.
+    Prune(ForceArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Remove stopped containers, dangling images (all unused with -a) and,
+    /// with --volumes, unused anonymous volumes.
+    Prune(SystemPruneArgs),
+    /// Display system-wide information.
+    Info,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceArgs {
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images, not just dangling ones.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Prune anonymous volumes.
+    #[arg(long)]
+    pub volumes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+    /// Attach STDOUT/STDERR and forward signals.
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach the container's STDIN.
+    #[arg(short, long)]
+    pub interactive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    pub container: String,
+    /// Do not attach STDIN.
+    #[arg(long)]
+    pub no_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    pub container: String,
+    /// Options for ps (default -ef).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +186,20 @@ pub enum VolumeCommand {
     Rm {
         #[arg(required = true)]
         names: Vec<String>,
+    },
+    /// Display detailed information on one or more volumes.
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove unused volumes (anonymous ones; all with -a).
+    Prune {
+        /// Remove all unused volumes, not just anonymous ones.
+        #[arg(short, long)]
+        all: bool,
+        /// Do not prompt for confirmation.
+        #[arg(short, long)]
+        force: bool,
     },
 }
 
@@ -264,12 +364,22 @@ pub struct PsArgs {
     /// Only display container IDs.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Filter output (status=, name=, id=).
+    /// Filter output (status=, name=, id=, ancestor=; repeatable).
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
+    /// Show n last created containers (includes all states).
+    #[arg(short = 'n', long)]
+    pub last: Option<usize>,
+    /// Show the latest created container (includes all states); no `-l`,
+    /// which is rdock's global --log-level.
+    #[arg(long)]
+    pub latest: bool,
+    /// Display total file sizes.
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 #[derive(Debug, Args)]
@@ -279,6 +389,9 @@ pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL).
     #[arg(short, long)]
     pub force: bool,
+    /// Remove the anonymous volumes associated with the container.
+    #[arg(short, long)]
+    pub volumes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +403,12 @@ pub struct LogsArgs {
     /// Number of lines to show from the end of the logs.
     #[arg(short = 'n', long)]
     pub tail: Option<String>,
+    /// Show timestamps.
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show logs since a timestamp (RFC 3339) or relative (e.g. 42m, 10s).
+    #[arg(long)]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,15 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
         bail!("Container {} is not running", r.id);
     }
     let dir = record::dir_of(&ctx.root, &r.id);
+    // docker's 127/126 for a command that cannot run, checked in the rootfs.
+    let (_, mut env) = container::process_of(&dir)?;
+    env.extend(a.env.iter().cloned());
+    if let Err((code, msg)) =
+        rootfs::check_executable(&rootfs::rootfs_of(&dir), &a.command[0], &env)
+    {
+        eprintln!("OCI runtime exec failed: exec failed: {msg}: unknown");
+        return Ok(code);
+    }
     let mut args: Vec<String> = vec!["exec".into()];
     if a.tty {
         args.push("--tty".into());

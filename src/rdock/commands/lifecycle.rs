@@ -1,6 +1,6 @@
 //! `rdock stop`, `rdock start`, `rdock kill`.
 use super::Context;
-use crate::rdock::cli::{ContainersArgs, KillArgs, StopArgs};
+use crate::rdock::cli::{KillArgs, StartArgs, StopArgs};
 use crate::rdock::container::{self, record, record::State};
 use anyhow::{bail, Result};
 
@@ -25,14 +25,31 @@ pub fn stop(ctx: &Context, a: StopArgs) -> Result<i32> {
     }))
 }
 
-pub fn start(ctx: &Context, a: ContainersArgs) -> Result<i32> {
+pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
+    if a.attach || a.interactive {
+        // docker attaches to one container only.
+        let [n] = a.containers.as_slice() else {
+            bail!("you cannot start and attach multiple containers at once");
+        };
+        let r = record::find(&ctx.root, n)?;
+        if r.live_state() == State::Running {
+            bail!("container {} is already running", r.id);
+        }
+        record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
+        container::start_detached(&ctx.root, &r.id, true)?;
+        let dir = record::dir_of(&ctx.root, &r.id);
+        return super::attach::attach(&dir, a.interactive && r.interactive, r.tty).or_else(|e| {
+            eprintln!("Error response from daemon: {e:#}");
+            Ok(125)
+        });
+    }
     Ok(each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
         if r.live_state() == State::Running {
             return Ok(());
         }
         record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
-        container::start_detached(&ctx.root, &r.id)
+        container::start_detached(&ctx.root, &r.id, false)
     }))
 }
 

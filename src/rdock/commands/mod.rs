@@ -2,14 +2,17 @@
 //! the image store (and later the container side).
 use crate::image::registry::RegistryOptions;
 use crate::image::store::Store;
-use crate::rdock::cli::{Cli, Command, ImageCommand};
+use crate::rdock::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 use crate::rdock::container;
 use anyhow::Result;
 use std::path::PathBuf;
 
+pub mod attach;
 pub mod container_inspect;
+pub mod create;
 pub mod exec;
 pub mod images;
+pub mod info;
 pub mod inspect;
 pub mod lifecycle;
 pub mod load;
@@ -20,12 +23,15 @@ pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod restart;
 pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod save;
 pub mod tag;
+pub mod top;
 pub mod volume;
+pub mod wait;
 
 /// What every command may need, from the global flags.
 pub struct Context {
@@ -87,15 +93,23 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Image(ImageCommand::Prune(a)) => prune::run(&ctx, a),
         Command::Login(a) => login::login(&ctx, a),
         Command::Logout(a) => login::logout(&ctx, a),
-        Command::Run(a) => run::run(&ctx, a),
+        Command::Run(a) => own_error_125(run::run(&ctx, a)),
         Command::Ps(a) => ps::run(&ctx, a),
         Command::Rm(a) => rm::run(&ctx, a),
         Command::Logs(a) => logs::run(&ctx, a),
-        Command::Exec(a) => exec::run(&ctx, a),
+        Command::Exec(a) => own_error_125(exec::run(&ctx, a)),
         Command::Stop(a) => lifecycle::stop(&ctx, a),
         Command::Start(a) => lifecycle::start(&ctx, a),
         Command::Kill(a) => lifecycle::kill(&ctx, a),
         Command::Inspect(a) => container_inspect::run(&ctx, a),
+        Command::Create(a) => create::run(&ctx, a),
+        Command::Restart(a) => restart::run(&ctx, a),
+        Command::Wait(a) => wait::run(&ctx, a),
+        Command::Attach(a) => attach::run(&ctx, a),
+        Command::Top(a) => top::run(&ctx, a),
+        Command::Info | Command::System(SystemCommand::Info) => info::run(&ctx),
+        Command::Container(ContainerCommand::Prune(a)) => prune::containers(&ctx, a),
+        Command::System(SystemCommand::Prune(a)) => prune::system(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
         Command::Network(c) => network::run(&ctx, c),
         Command::Port(a) => port::run(&ctx, a),
@@ -103,8 +117,19 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("{}", version_line());
             Ok(0)
         }
-        Command::ContainerMonitor { id } => container::monitor_main(&ctx.root, &id),
+        Command::ContainerMonitor { id, wait_attach } => {
+            container::monitor_main(&ctx.root, &id, wait_attach)
+        }
     }
+}
+
+/// docker's rule for `run` and `exec`: rdock's own failures exit 125, so
+/// that they differ from the container's codes.
+fn own_error_125(res: Result<i32>) -> Result<i32> {
+    res.or_else(|e| {
+        eprintln!("rdock: Error response from daemon: {e:#}.");
+        Ok(125)
+    })
 }
 
 /// `rdock version 0.1.0, build abc1234`, the shape of docker's `-v`.

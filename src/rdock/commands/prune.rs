@@ -1,7 +1,9 @@
-//! `rdock image prune [-a]`
+//! `rdock image prune [-a]`, `container prune`, `system prune`.
 use super::Context;
-use crate::rdock::cli::PruneArgs;
+use crate::rdock::cli::{ForceArgs, PruneArgs, SystemPruneArgs};
+use crate::rdock::container::{self, record, record::State};
 use anyhow::Result;
+use std::io::BufRead;
 
 pub fn run(ctx: &Context, a: PruneArgs) -> Result<i32> {
     let lines = ctx.store()?.prune(a.all)?;
@@ -9,5 +11,81 @@ pub fn run(ctx: &Context, a: PruneArgs) -> Result<i32> {
         println!("Deleted Images:");
         lines.iter().for_each(|l| println!("{l}"));
     }
+    Ok(0)
+}
+
+/// docker's prompt: true when the user answers y.
+pub fn confirm(warning: &str) -> Result<bool> {
+    eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// Removes every container that is not running; returns their ids.
+fn prune_containers(ctx: &Context) -> Result<Vec<String>> {
+    container::empty_trash(&ctx.root);
+    let mut gone = Vec::new();
+    for r in record::list(&ctx.root)? {
+        if r.live_state() != State::Running {
+            match container::remove(&ctx.root, &r, false) {
+                Ok(()) => gone.push(r.id.clone()),
+                Err(e) => eprintln!("Error response from daemon: {e:#}"),
+            }
+        }
+    }
+    Ok(gone)
+}
+
+pub fn containers(ctx: &Context, a: ForceArgs) -> Result<i32> {
+    if !a.force && !confirm("WARNING! This will remove all stopped containers.")? {
+        return Ok(0);
+    }
+    let gone = prune_containers(ctx)?;
+    if !gone.is_empty() {
+        println!("Deleted Containers:");
+        gone.iter().for_each(|l| println!("{l}"));
+        println!();
+    }
+    println!("Total reclaimed space: 0B");
+    Ok(0)
+}
+
+pub fn system(ctx: &Context, a: SystemPruneArgs) -> Result<i32> {
+    let mut warning = String::from(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
+    );
+    if a.volumes {
+        warning.push_str("  - all anonymous volumes not used by at least one container\n");
+    }
+    warning.push_str(if a.all {
+        "  - all images without at least one container associated to them\n  - all build cache\n"
+    } else {
+        "  - all dangling images\n  - unused build cache\n"
+    });
+    if !a.force && !confirm(warning.trim_end())? {
+        return Ok(0);
+    }
+    let gone = prune_containers(ctx)?;
+    if !gone.is_empty() {
+        println!("Deleted Containers:");
+        gone.iter().for_each(|l| println!("{l}"));
+        println!();
+    }
+    if a.volumes {
+        let vols = super::volume::prune(&ctx.root, false)?;
+        if !vols.is_empty() {
+            println!("Deleted Volumes:");
+            vols.iter().for_each(|l| println!("{l}"));
+            println!();
+        }
+    }
+    let lines = ctx.store()?.prune(a.all)?;
+    if !lines.is_empty() {
+        println!("Deleted Images:");
+        lines.iter().for_each(|l| println!("{l}"));
+        println!();
+    }
+    println!("Total reclaimed space: 0B");
     Ok(0)
 }

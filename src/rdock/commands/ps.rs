@@ -1,4 +1,4 @@
-//! `rdock ps [-a] [-q] [-f status=|name=|id=] [--no-trunc]`
+//! `rdock ps [-a] [-q] [-f status=|name=|id=|ancestor=]... [--no-trunc] [-n N] [--latest] [-s]`
 use super::Context;
 use crate::rdock::cli::PsArgs;
 use crate::rdock::container::record::{self, Record, State};
@@ -43,13 +43,48 @@ pub fn command_column(cmd: &[String], full: bool) -> String {
     format!("\"{cut}…\"")
 }
 
-fn matches(r: &Record, filters: &[(String, String)]) -> bool {
-    filters.iter().all(|(k, v)| match k.as_str() {
+fn matches_one(r: &Record, k: &str, v: &str) -> bool {
+    match k {
         "status" => state_name(&r.live_state()) == v,
-        "name" => r.name.contains(v.as_str()),
-        "id" => r.id.starts_with(v.as_str()),
+        "name" => r.name.contains(v.trim_start_matches('/')),
+        "id" => r.id.starts_with(v),
+        "ancestor" => {
+            let bare = v.strip_prefix("sha256:").unwrap_or(v);
+            r.image == v
+                || r.image == format!("{v}:latest")
+                || v == format!("{}:latest", r.image)
+                || (bare.len() >= 4 && r.image_id.trim_start_matches("sha256:").starts_with(bare))
+        }
         _ => true,
+    }
+}
+
+/// docker's rule: filters with the same key OR, different keys AND.
+fn matches(r: &Record, filters: &[(String, String)]) -> bool {
+    let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+    keys.dedup();
+    keys.iter().all(|k| {
+        filters
+            .iter()
+            .filter(|(fk, _)| fk == k)
+            .any(|(_, v)| matches_one(r, k, v))
     })
+}
+
+/// The container's writable layer size (`upper/`), docker's SIZE column.
+fn upper_size(root: &std::path::Path, r: &Record) -> u64 {
+    fn walk(p: &std::path::Path) -> u64 {
+        let Ok(rd) = std::fs::read_dir(p) else {
+            return 0;
+        };
+        rd.flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&e.path()),
+                _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+            })
+            .sum()
+    }
+    walk(&record::dir_of(root, &r.id).join("upper"))
 }
 
 pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
@@ -58,17 +93,21 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
         let Some((k, v)) = f.split_once('=') else {
             bail!("bad format of filter (expected name=value)");
         };
-        if !["status", "name", "id"].contains(&k) {
+        if !["status", "name", "id", "ancestor"].contains(&k) {
             bail!("invalid filter '{k}'");
         }
         filters.push((k.to_string(), v.to_string()));
     }
-    let show_all = a.all || filters.iter().any(|(k, _)| k == "status");
-    let rows: Vec<Record> = record::list(&ctx.root)?
+    let last = if a.latest { Some(1) } else { a.last };
+    let show_all = a.all || last.is_some() || filters.iter().any(|(k, _)| k == "status");
+    let mut rows: Vec<Record> = record::list(&ctx.root)?
         .into_iter()
         .filter(|r| show_all || r.live_state() == State::Running)
         .filter(|r| matches(r, &filters))
         .collect();
+    if let Some(n) = last {
+        rows.truncate(n);
+    }
     if a.quiet {
         for r in &rows {
             println!("{}", if a.no_trunc { &r.id } else { r.short_id() });
@@ -78,7 +117,7 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            vec![
+            let mut row = vec![
                 if a.no_trunc {
                     r.id.clone()
                 } else {
@@ -97,21 +136,26 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
                     String::new()
                 },
                 r.name.clone(),
-            ]
+            ];
+            if a.size {
+                row.push(crate::rdock::format::human_size(upper_size(&ctx.root, r)));
+            }
+            row
         })
         .collect();
-    print_table(
-        &[
-            "CONTAINER ID",
-            "IMAGE",
-            "COMMAND",
-            "CREATED",
-            "STATUS",
-            "PORTS",
-            "NAMES",
-        ],
-        &table,
-    );
+    let mut head = vec![
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ];
+    if a.size {
+        head.push("SIZE");
+    }
+    print_table(&head, &table);
     Ok(0)
 }
 

@@ -1,4 +1,4 @@
-//! `rdock rm [-f] CONTAINER...`
+//! `rdock rm [-f] [-v] CONTAINER...`
 use super::Context;
 use crate::rdock::cli::RmArgs;
 use crate::rdock::container::{self, record};
@@ -7,8 +7,13 @@ use anyhow::Result;
 pub fn run(ctx: &Context, a: RmArgs) -> Result<i32> {
     let mut code = 0;
     for c in &a.containers {
-        let res =
-            record::find(&ctx.root, c).and_then(|r| container::remove(&ctx.root, &r, a.force));
+        let res = record::find(&ctx.root, c).and_then(|r| {
+            container::remove(&ctx.root, &r, a.force)?;
+            if a.volumes {
+                container::remove_anonymous_volumes(&ctx.root, &r);
+            }
+            Ok(())
+        });
         match res {
             Ok(()) => println!("{c}"),
             Err(e) => {

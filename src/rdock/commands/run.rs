@@ -5,7 +5,7 @@ use crate::image::pull::{pull, PullOptions};
 use crate::image::store::LocalImage;
 use crate::rdock::cli::{ContainerOpts, RunArgs};
 use crate::rdock::container::hostconfig::{read_env_files, HostConfig};
-use crate::rdock::container::{self, spec, CreateRequest, Stdio3};
+use crate::rdock::container::{self, record::Record, spec, CreateRequest};
 use anyhow::{bail, Context as _, Result};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::Arc;
@@ -14,11 +14,13 @@ use std::sync::Arc;
 pub fn parse_volume(v: &str) -> Result<spec::Volume> {
     let parts: Vec<&str> = v.split(':').collect();
     let (source, destination, mode) = match parts.as_slice() {
+        // `-v /path`: an anonymous volume (empty source; create names it).
+        [d] if d.starts_with('/') => ("", *d, ""),
         [s, d] => (*s, *d, ""),
         [s, d, m] => (*s, *d, *m),
         _ => bail!("invalid volume specification: '{v}'"),
     };
-    if !destination.starts_with('/') || source.is_empty() {
+    if !destination.starts_with('/') || (source.is_empty() && parts.len() > 1) {
         bail!("invalid volume specification: '{v}'");
     }
     let readonly = match mode {
@@ -138,6 +140,25 @@ pub fn check_container_opts(
 }
 
 fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
+    let r = create_container(ctx, &a, true)?;
+    if a.detach {
+        container::start_detached(&ctx.root, &r.id, false)?;
+        println!("{}", r.id);
+        return Ok(0);
+    }
+    // The monitor loop runs here: output logged and shown, signals forwarded.
+    match container::supervise(&ctx.root, &r.id, true, None, None) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("rdock: Error response from daemon: {e:#}.");
+            Ok(125)
+        }
+    }
+}
+
+/// Pulls the image if needed and creates the container (`run` and `create`);
+/// `start_now` leaves its rootfs mounted for the start that follows.
+pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
     let network = crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish)
         .map_err(|e| anyhow::anyhow!("Error response from daemon: {e:#}"))?;
@@ -161,8 +182,7 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
             env,
             workdir: a.workdir.clone(),
             user: a.user.clone(),
-            // Detached containers log through pipes: no terminal there.
-            tty: a.tty && !a.detach,
+            tty: a.tty,
             hostname: a.hostname.clone().unwrap_or_default(),
             volumes,
             own_network: network.own_namespace(),
@@ -173,32 +193,9 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         auto_remove: a.rm,
         interactive: a.interactive,
         network,
+        keep_mounted: start_now,
     };
-    let r = container::create(&ctx.root, &image, req)?;
-    if a.detach {
-        container::start_detached(&ctx.root, &r.id)?;
-        println!("{}", r.id);
-        return Ok(0);
-    }
-    // The runtime gets the terminal's signals itself; rdock outlives it.
-    // SAFETY: setting SIG_IGN installs no handler code.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_IGN);
-        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
-    }
-    match container::supervise(
-        &ctx.root,
-        &r.id,
-        Stdio3::Inherit {
-            stdin: a.interactive || a.tty,
-        },
-    ) {
-        Ok(code) => Ok(code),
-        Err(e) => {
-            eprintln!("rdock: Error response from daemon: {e:#}.");
-            Ok(125)
-        }
-    }
+    container::create(&ctx.root, &image, req)
 }
 
 /// docker's warning when the image is not for this host.
@@ -226,7 +223,8 @@ mod tests {
         assert!(v.readonly);
         assert_eq!((v.source.as_str(), v.destination.as_str()), ("/h", "/c"));
         assert!(!super::parse_volume("data:/c").unwrap().readonly);
-        assert!(super::parse_volume("/h").is_err());
+        assert!(super::parse_volume("/h").unwrap().source.is_empty());
+        assert!(super::parse_volume("h").is_err());
         assert!(super::parse_volume("/h:c").is_err());
     }
 }

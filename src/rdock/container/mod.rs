@@ -10,6 +10,7 @@
 //! re-executed `rdock` monitor with `-d`) that records the exit.
 pub mod hostconfig;
 pub mod jsonlog;
+pub mod monitor;
 pub mod record;
 pub mod resources;
 pub mod rootfs;
@@ -25,7 +26,7 @@ use anyhow::{Context, Result};
 use record::{Record, State};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// What `create` needs besides the image.
@@ -38,6 +39,8 @@ pub struct CreateRequest {
     pub interactive: bool,
     /// `--network` and `-p`, resolved by [`network::plan`].
     pub network: network::Plan,
+    /// Leave the rootfs mounted for a start that follows at once (`run`).
+    pub keep_mounted: bool,
 }
 
 /// Makes the container's directory, record and bundle; returns the record.
@@ -46,10 +49,11 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
     std::fs::create_dir_all(&cdir).with_context(|| format!("creating {}", cdir.display()))?;
     let _l = record::lock(&root.join("containers.lock"))?;
     let id = record::new_id()?;
+    let existing = record::list(root)?;
     let name = match req.name.take() {
         Some(n) => {
             let n = n.trim_start_matches('/').to_string();
-            if record::list(root)?.iter().any(|r| r.name == n) {
+            if existing.iter().any(|r| r.name == n) {
                 anyhow::bail!(
                     "Conflict. The container name \"/{n}\" is already in use. \
                      You have to remove (or rename) that container to be able to reuse that name."
@@ -57,7 +61,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             }
             n
         }
-        None => record::random_name(&id),
+        None => record::random_name(&id, |c| existing.iter().any(|r| r.name == c)),
     };
     let dir = record::dir_of(root, &id);
     std::fs::create_dir_all(dir.join("bundle"))
@@ -72,8 +76,18 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
         req.run.own_network = req.network.own_namespace();
         req.run.netns = network::netns_path(&net);
         network::write_etc_files(&dir, &req.run.hostname, &net)?;
+        let mut anon_volumes = Vec::new();
         for v in req.run.volumes.iter_mut() {
-            if !v.source.starts_with('/') {
+            if v.source.is_empty() {
+                // Anonymous: a fresh volume named by a random id, marked as such.
+                let n = record::new_id()?;
+                let vd = root.join("volumes").join(&n);
+                std::fs::create_dir_all(vd.join("_data"))
+                    .with_context(|| format!("creating volume {}", vd.display()))?;
+                std::fs::write(vd.join("anonymous"), b"")?;
+                v.source = vd.join("_data").display().to_string();
+                anon_volumes.push(n);
+            } else if !v.source.starts_with('/') {
                 let d = root.join("volumes").join(&v.source).join("_data");
                 std::fs::create_dir_all(&d)
                     .with_context(|| format!("creating volume {}", d.display()))?;
@@ -85,9 +99,10 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
         }
         let rootfs = rootfs::mount_overlay(&dir, &image.layers)?;
         let built = spec::build(&image.config, &req.run, &rootfs, &dir);
-        let unmounted = rootfs::unmount(&dir);
+        if !req.keep_mounted || built.is_err() {
+            rootfs::unmount(&dir)?;
+        }
         let config = built?;
-        unmounted?;
         std::fs::write(
             dir.join("bundle/config.json"),
             serde_json::to_vec_pretty(&config)?,
@@ -109,6 +124,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             created: record::now(),
             state: State::Created,
             monitor_pid: None,
+            monitor_start: None,
             pid: None,
             exit_code: None,
             started: None,
@@ -116,6 +132,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             runtime_root: runtime::state_root(root, &req.runtime),
             runtime: req.runtime.clone(),
             auto_remove: req.auto_remove,
+            anon_volumes,
             tty: req.run.tty,
             interactive: req.interactive,
             stop_signal: req.run.host.stop_signal.clone().or_else(|| {
@@ -135,7 +152,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
 }
 
 /// The bundle's process args and env, for the executable check.
-fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
+pub fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let p = dir.join("bundle/config.json");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p)?)
         .with_context(|| format!("parsing {}", p.display()))?;
@@ -152,17 +169,17 @@ fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
     Ok((strs("args"), strs("env")))
 }
 
-/// How the runtime's stdio is wired.
-pub enum Stdio3 {
-    /// Foreground: rdock's own stdio (stdin only when `-i`/`-t`).
-    Inherit { stdin: bool },
-    /// Detached: stdout/stderr into the json log.
-    Log,
-}
-
-/// Mounts the rootfs, checks the command exists, runs the runtime until
-/// the container exits and records the exit. Returns the exit code.
-pub fn supervise(root: &Path, id: &str, io: Stdio3) -> Result<i32> {
+/// Mounts the rootfs, checks the command exists, runs the container under
+/// the monitor loop until it exits ([`monitor::watch`]: in the foreground
+/// for `run`, detached for `run -d`/`start`), records the exit, cleans up
+/// (`--rm`) and tells attached clients. Returns the exit code.
+pub fn supervise(
+    root: &Path,
+    id: &str,
+    foreground: bool,
+    listener: Option<std::os::unix::net::UnixListener>,
+    first: Option<std::os::unix::net::UnixStream>,
+) -> Result<i32> {
     let dir = record::dir_of(root, id);
     let image = std::fs::read_to_string(dir.join("image"))?;
     let store = crate::image::store::Store::open(root)?;
@@ -175,14 +192,14 @@ pub fn supervise(root: &Path, id: &str, io: Stdio3) -> Result<i32> {
             "rdock: Error response from daemon: failed to create task for container: \
              OCI runtime create failed: {msg}: unknown.\n"
         );
-        match io {
-            Stdio3::Inherit { .. } => eprint!("{msg}"),
-            Stdio3::Log => {
-                let _ = jsonlog::append(&dir.join(format!("{id}-json.log")), "stderr", &msg);
-            }
+        if foreground {
+            eprint!("{msg}");
+        } else {
+            let _ = jsonlog::append(&dir.join(format!("{id}-json.log")), "stderr", &msg);
         }
         let _ = rootfs::unmount(&dir);
         finish(root, id, code)?;
+        monitor::send_exit(first.into_iter().collect(), code);
         return Ok(code);
     }
     let name = Record::load(root, id)?.name;
@@ -191,53 +208,41 @@ pub fn supervise(root: &Path, id: &str, io: Stdio3) -> Result<i32> {
         finish(root, id, 125)?;
         return Err(e);
     }
+    let mut ran_before = false;
+    let me = std::process::id() as i32;
     let r = Record::update(root, id, |r| {
+        ran_before = r.started.is_some();
         r.state = State::Running;
-        r.monitor_pid = Some(std::process::id() as i32);
+        r.monitor_pid = Some(me);
+        r.monitor_start = record::start_time(me);
         r.started = Some(record::now());
         r.finished = None;
         r.exit_code = None;
     })?;
-    // Leftover runtime state from a previous run of the same id.
-    let _ = runtime::quiet(&r.runtime, &r.runtime_root, &["delete", "--force", id]);
-    let mut cmd = runtime::command(
-        &r.runtime,
-        &r.runtime_root,
-        &[
-            "run",
-            "--bundle",
-            &dir.join("bundle").display().to_string(),
-            id,
-        ],
-    );
-    let res = match io {
-        Stdio3::Inherit { stdin } => {
-            if !stdin {
-                cmd.stdin(Stdio::null());
-            }
-            wait_child(cmd.spawn())
-        }
-        Stdio3::Log => jsonlog::run_logged(cmd, &dir.join(format!("{id}-json.log")), r.interactive),
+    if ran_before {
+        // Leftover runtime state from a previous run of the same id.
+        let _ = runtime::quiet(&r.runtime, &r.runtime_root, &["delete", "--force", id]);
+    }
+    let wiring = monitor::Wiring {
+        foreground,
+        stdin: r.interactive,
+        tty: r.tty,
     };
-    let code = match res {
-        Ok(c) => c,
+    let (code, clients) = match monitor::watch(root, &r, &wiring, listener, first) {
+        Ok(o) => (o.code, o.clients),
         Err(e) => {
             log::error!("running {id}: {e:#}");
-            125
+            (125, Vec::new())
         }
     };
-    let _ = runtime::quiet(&r.runtime, &r.runtime_root, &["delete", "--force", id]);
+    delete_runtime_state(&r);
     if let Err(e) = network::down(root, id) {
         log::warn!("tearing down the network of {id}: {e:#}");
     }
     rootfs::unmount(&dir)?;
     finish(root, id, code)?;
+    monitor::send_exit(clients, code);
     Ok(code)
-}
-
-fn wait_child(child: std::io::Result<Child>) -> Result<i32> {
-    let st = child.context("starting the runtime")?.wait()?;
-    Ok(exit_code(st))
 }
 
 pub fn exit_code(st: std::process::ExitStatus) -> i32 {
@@ -245,27 +250,53 @@ pub fn exit_code(st: std::process::ExitStatus) -> i32 {
 }
 
 fn finish(root: &Path, id: &str, code: i32) -> Result<()> {
-    let r = Record::update(root, id, |r| {
+    let r = Record::load(root, id)?;
+    if r.auto_remove {
+        // No need to record an exit nobody will read.
+        remove_stopped(root, &r)?;
+        remove_anonymous_volumes(root, &r);
+        return Ok(());
+    }
+    Record::update(root, id, |r| {
         r.state = State::Exited;
         r.exit_code = Some(code);
         r.finished = Some(record::now());
         r.pid = None;
     })?;
-    if r.auto_remove {
-        remove(root, &r, true)?;
-    }
     Ok(())
 }
 
+/// `RUNTIME delete --force ID` when the runtime still has state for it
+/// (runr, runc and crun keep a `<root>/<id>` directory; a foreground
+/// `run` cleaned up after itself).
+fn delete_runtime_state(r: &Record) {
+    if r.runtime_root.join(&r.id).exists() {
+        let _ = runtime::quiet(&r.runtime, &r.runtime_root, &["delete", "--force", &r.id]);
+    }
+}
+
+/// `rm -v`: the container's anonymous volumes go too (named ones stay).
+pub fn remove_anonymous_volumes(root: &Path, r: &Record) {
+    for n in &r.anon_volumes {
+        let d = root.join("volumes").join(n);
+        if d.join("anonymous").exists() {
+            let _ = std::fs::remove_dir_all(&d);
+        }
+    }
+}
+
 /// Starts a detached monitor (rdock re-executed) for the container and
-/// waits until it has the container running (or done).
-pub fn start_detached(root: &Path, id: &str) -> Result<()> {
+/// waits until it has the container running (or done). With `wait_attach`
+/// the monitor waits for a first `attach` client before starting the
+/// container, and this returns at once.
+pub fn start_detached(root: &Path, id: &str, wait_attach: bool) -> Result<()> {
     let exe = std::env::current_exe().context("finding rdock's own binary")?;
     let mut c = Command::new(exe);
-    c.arg("--root")
-        .arg(root)
-        .arg("container-monitor")
-        .arg(id)
+    c.arg("--root").arg(root).arg("container-monitor");
+    if wait_attach {
+        c.arg("--wait-attach");
+    }
+    c.arg(id)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -279,6 +310,9 @@ pub fn start_detached(root: &Path, id: &str) -> Result<()> {
         });
     }
     let mut child = c.spawn().context("starting the container monitor")?;
+    if wait_attach {
+        return Ok(());
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let r = Record::load(root, id);
@@ -303,20 +337,34 @@ pub fn start_detached(root: &Path, id: &str) -> Result<()> {
         if Instant::now() > deadline {
             anyhow::bail!("container {id} did not start within 30s");
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
-/// The hidden `container-monitor ID` verb: a subreaper supervising the
-/// runtime with output to the json log.
-pub fn monitor_main(root: &Path, id: &str) -> Result<i32> {
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let code = supervise(root, id, Stdio3::Log);
-    if let Err(e) = &code {
-        let p = record::dir_of(root, id).join(format!("{id}-json.log"));
-        let _ = jsonlog::append(&p, "stderr", &format!("{e:#}\n"));
+/// The hidden `container-monitor [--wait-attach] ID` verb: serves the attach
+/// socket and supervises the container with its output to the json log.
+pub fn monitor_main(root: &Path, id: &str, wait_attach: bool) -> Result<i32> {
+    let dir = record::dir_of(root, id);
+    let listener = monitor::bind_attach(&dir);
+    if let Err(e) = &listener {
+        log::warn!("{e:#}");
     }
+    let listener = listener.ok();
+    let first = match (&listener, wait_attach) {
+        (Some(l), true) => l.accept().ok().map(|(c, _)| c),
+        _ => None,
+    };
+    let code = supervise(root, id, false, listener, first);
+    if let Err(e) = &code {
+        let p = dir.join(format!("{id}-json.log"));
+        let _ = jsonlog::append(&p, "stderr", &format!("{e:#}\n"));
+        let _ = Record::update(root, id, |r| {
+            r.state = State::Exited;
+            r.exit_code = Some(125);
+            r.finished = Some(record::now());
+        });
+    }
+    // attach.sock stays: a restart may have bound a new one already.
     Ok(0)
 }
 
@@ -369,15 +417,47 @@ pub fn remove(root: &Path, r: &Record, force: bool) -> Result<()> {
         let _ = signal(r, "KILL");
         wait_exited(root, &r.id, Duration::from_secs(10));
     }
+    remove_stopped(root, r)
+}
+
+/// Removes a container known to have stopped: runtime state, mount, directory.
+fn remove_stopped(root: &Path, r: &Record) -> Result<()> {
     let dir = record::dir_of(root, &r.id);
-    let _ = runtime::quiet(&r.runtime, &r.runtime_root, &["delete", "--force", &r.id]);
+    delete_runtime_state(r);
     if let Err(e) = network::release(root, &r.id) {
         log::warn!("releasing the network of {}: {e:#}", r.id);
     }
     rootfs::unmount(&dir)?;
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
+    // Out of sight at once (one rename), deleted in the background: on this
+    // kind of disk each unlink costs milliseconds and `run --rm` would wait.
+    let trash = record::containers_dir(root).join(format!(".trash-{}", r.id));
+    match std::fs::rename(&dir, &trash) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("removing {}", dir.display())),
+    }
+    let spawned = Command::new("rm")
+        .arg("-rf")
+        .arg(&trash)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    if spawned.is_err() {
+        std::fs::remove_dir_all(&trash).with_context(|| format!("removing {}", trash.display()))?;
+    }
+    Ok(())
+}
+
+/// Trash left by a removal that did not finish (a crash): deleted now.
+pub fn empty_trash(root: &Path) {
+    for e in std::fs::read_dir(record::containers_dir(root))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(".trash-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }

@@ -1,6 +1,5 @@
 //! rdock's record of a container: `<root>/containers/<id>/config.json`,
 //! rewritten atomically under the container's lock.
-use crate::image::store::write_atomic;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
@@ -27,6 +26,10 @@ pub struct Record {
     pub state: State,
     /// The process watching the runtime (rdock itself or its monitor).
     pub monitor_pid: Option<i32>,
+    /// The monitor's start time (clock ticks since boot, /proc/PID/stat), so
+    /// that a recycled pid does not pass for it.
+    #[serde(default)]
+    pub monitor_start: Option<u64>,
     pub pid: Option<i32>,
     pub exit_code: Option<i32>,
     pub started: Option<String>,
@@ -34,6 +37,10 @@ pub struct Record {
     pub runtime: PathBuf,
     pub runtime_root: PathBuf,
     pub auto_remove: bool,
+    /// Anonymous volumes made for this container (`-v /path`), removed by
+    /// `rm -v` and `--rm`.
+    #[serde(default)]
+    pub anon_volumes: Vec<String>,
     pub tty: bool,
     pub interactive: bool,
     /// `--stop-signal` or the image's StopSignal; `stop` sends it (TERM if none).
@@ -74,13 +81,19 @@ impl Record {
         serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
     }
 
+    /// Atomic for readers (temp file + rename) but not synced: each fsync
+    /// costs milliseconds on every `run`, and a record lost to a power cut
+    /// only leaves a directory that `list` skips.
     pub fn save(&self, root: &Path) -> Result<()> {
         let dir = dir_of(root, &self.id);
-        write_atomic(
-            &dir,
-            &dir.join("config.json"),
-            &serde_json::to_vec_pretty(self)?,
-        )
+        let dest = dir.join("config.json");
+        let tmp = dir.join(format!(".config.json.{}", std::process::id()));
+        let res = std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
+            .and_then(|()| std::fs::rename(&tmp, &dest));
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        res.with_context(|| format!("writing {}", dest.display()))
     }
 
     /// Reads, changes and writes the record under its lock.
@@ -96,7 +109,11 @@ impl Record {
     pub fn live_state(&self) -> State {
         if self.state == State::Running {
             if let Some(p) = self.monitor_pid {
-                if nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_err() {
+                let alive = match self.monitor_start {
+                    Some(t) => start_time(p) == Some(t),
+                    None => start_time(p).is_some(),
+                };
+                if !alive {
                     return State::Exited;
                 }
             }
@@ -109,6 +126,18 @@ impl Record {
     }
 }
 
+/// A live process's start time in clock ticks since boot (field 22 of
+/// /proc/PID/stat); None when it is gone or a zombie.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: count after the last ')'.
+    let mut fields = s[s.rfind(')')? + 1..].split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X")) {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
 /// Every container, newest first.
 pub fn list(root: &Path) -> Result<Vec<Record>> {
     let mut out = Vec::new();
@@ -116,7 +145,12 @@ pub fn list(root: &Path) -> Result<Vec<Record>> {
         return Ok(out);
     };
     for e in rd.flatten() {
-        if let Ok(r) = Record::load(root, &e.file_name().to_string_lossy()) {
+        let name = e.file_name().to_string_lossy().to_string();
+        // `.trash-*`: being removed.
+        if name.starts_with('.') {
+            continue;
+        }
+        if let Ok(r) = Record::load(root, &name) {
             out.push(r);
         }
     }
@@ -149,45 +183,241 @@ pub fn new_id() -> Result<String> {
 
 const ADJECTIVES: &[&str] = &[
     "admiring",
+    "adoring",
+    "affectionate",
+    "agitated",
+    "amazing",
+    "angry",
+    "awesome",
+    "blissful",
+    "bold",
+    "boring",
     "brave",
+    "charming",
     "clever",
+    "compassionate",
+    "competent",
+    "confident",
+    "cool",
     "dazzling",
+    "determined",
+    "distracted",
+    "dreamy",
     "eager",
+    "ecstatic",
+    "elastic",
+    "elated",
+    "elegant",
+    "epic",
+    "exciting",
+    "fervent",
+    "festive",
+    "flamboyant",
     "focused",
+    "friendly",
+    "frosty",
+    "funny",
     "gallant",
+    "gifted",
+    "goofy",
+    "gracious",
+    "great",
     "happy",
+    "hopeful",
+    "hungry",
+    "infallible",
+    "inspiring",
+    "intelligent",
+    "interesting",
     "jolly",
+    "jovial",
     "keen",
+    "kind",
+    "laughing",
     "loving",
+    "lucid",
+    "magical",
     "modest",
+    "musing",
+    "mystifying",
+    "naughty",
+    "nervous",
+    "nice",
     "nifty",
+    "nostalgic",
+    "objective",
     "optimistic",
+    "peaceful",
+    "pedantic",
+    "pensive",
+    "practical",
+    "priceless",
     "quirky",
+    "quizzical",
+    "recursing",
     "relaxed",
+    "reverent",
+    "romantic",
+    "sad",
     "serene",
+    "sharp",
+    "silly",
+    "sleepy",
+    "stoic",
+    "strange",
+    "stupefied",
+    "suspicious",
+    "sweet",
     "tender",
+    "thirsty",
+    "trusting",
+    "unruffled",
     "upbeat",
     "vibrant",
+    "vigilant",
+    "vigorous",
     "wizardly",
+    "wonderful",
+    "xenodochial",
+    "youthful",
     "zealous",
+    "zen",
 ];
 const NAMES: &[&str] = &[
-    "turing", "hopper", "lovelace", "curie", "darwin", "euler", "gauss", "hypatia", "knuth",
-    "lamport", "noether", "pascal", "ritchie", "shannon", "thompson", "wozniak",
+    "agnesi",
+    "albattani",
+    "archimedes",
+    "babbage",
+    "banach",
+    "bardeen",
+    "bell",
+    "bhabha",
+    "blackwell",
+    "bohr",
+    "booth",
+    "boyd",
+    "brahmagupta",
+    "brattain",
+    "carson",
+    "cerf",
+    "chandrasekhar",
+    "clarke",
+    "cohen",
+    "curie",
+    "darwin",
+    "davinci",
+    "dijkstra",
+    "einstein",
+    "elion",
+    "engelbart",
+    "euclid",
+    "euler",
+    "faraday",
+    "fermat",
+    "fermi",
+    "feynman",
+    "franklin",
+    "galileo",
+    "gauss",
+    "goldberg",
+    "goodall",
+    "haibt",
+    "hamilton",
+    "hawking",
+    "heisenberg",
+    "hodgkin",
+    "hopper",
+    "hypatia",
+    "jang",
+    "jennings",
+    "johnson",
+    "kalam",
+    "kapitsa",
+    "keller",
+    "kepler",
+    "khorana",
+    "knuth",
+    "kowalevski",
+    "lalande",
+    "lamport",
+    "leakey",
+    "liskov",
+    "lovelace",
+    "lumiere",
+    "mayer",
+    "mccarthy",
+    "mcclintock",
+    "meitner",
+    "mendel",
+    "merkle",
+    "minsky",
+    "morse",
+    "napier",
+    "newton",
+    "nobel",
+    "noether",
+    "pascal",
+    "pasteur",
+    "perlman",
+    "pike",
+    "poincare",
+    "ptolemy",
+    "raman",
+    "ramanujan",
+    "ritchie",
+    "rosalind",
+    "sammet",
+    "shannon",
+    "shockley",
+    "sinoussi",
+    "stonebraker",
+    "swanson",
+    "tesla",
+    "thompson",
+    "torvalds",
+    "turing",
+    "varahamihira",
+    "volhard",
+    "wescoff",
+    "wiles",
+    "williams",
+    "wozniak",
+    "wright",
+    "yalow",
+    "yonath",
 ];
 
-/// docker-style `adjective_name`, from the id's bytes.
-pub fn random_name(id: &str) -> String {
+/// docker-style `adjective_surname` from the id's bytes; a digit is added
+/// only when that name is taken (`taken` says so).
+pub fn random_name(id: &str, taken: impl Fn(&str) -> bool) -> String {
     let b = hex::decode(&id[..8]).unwrap_or_default();
     let a = ADJECTIVES[b.first().copied().unwrap_or(0) as usize % ADJECTIVES.len()];
     let n = NAMES[b.get(1).copied().unwrap_or(0) as usize % NAMES.len()];
-    let k = u16::from_be_bytes([
-        b.get(2).copied().unwrap_or(0),
-        b.get(3).copied().unwrap_or(0),
-    ]);
-    format!("{a}_{n}{}", k % 100)
+    let base = format!("{a}_{n}");
+    if !taken(&base) {
+        return base;
+    }
+    (1..)
+        .map(|k| format!("{base}{k}"))
+        .find(|c| !taken(c))
+        .expect("an unused name")
 }
 
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_names_get_a_digit_only_on_collision() {
+        let id = "00".repeat(32);
+        let n = super::random_name(&id, |_| false);
+        assert!(
+            n.contains('_') && !n.chars().any(|c| c.is_ascii_digit()),
+            "{n}"
+        );
+        let n2 = super::random_name(&id, |c| c == n);
+        assert_eq!(n2, format!("{n}1"));
+    }
 }

@@ -1,0 +1,119 @@
+//! `rdock attach CONTAINER`: the client side of the monitor's attach socket
+//! (see [`crate::rdock::container::monitor`]); also `start -a`.
+use super::Context;
+use crate::rdock::cli::AttachArgs;
+use crate::rdock::container::{monitor, record, record::State};
+use anyhow::{bail, Context as _, Result};
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub fn run(ctx: &Context, a: AttachArgs) -> Result<i32> {
+    let r = record::find(&ctx.root, &a.container)?;
+    if r.live_state() != State::Running {
+        bail!("You cannot attach to a stopped container, start it first");
+    }
+    let dir = record::dir_of(&ctx.root, &r.id);
+    attach(&dir, r.interactive && !a.no_stdin, r.tty)
+}
+
+/// Connects (retrying for a monitor that is still binding) and relays until
+/// the container exits (its exit code) or the user detaches (0).
+pub fn attach(dir: &Path, stdin: bool, tty: bool) -> Result<i32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut conn = loop {
+        match monitor::connect_attach(dir) {
+            Ok(c) => break c,
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    conn.write_all(if stdin { b"i" } else { b"o" })
+        .context("talking to the container monitor")?;
+    // SAFETY: isatty only queries fd 0.
+    let raw = (stdin && tty && unsafe { libc::isatty(0) } == 1).then(monitor::RawMode::new);
+    if stdin {
+        let w = conn.try_clone()?;
+        std::thread::spawn(move || forward_stdin(w, tty));
+    }
+    let code = relay(&mut conn);
+    drop(raw);
+    code
+}
+
+/// stdin to the container; ctrl-p ctrl-q detaches from a tty.
+fn forward_stdin(mut w: UnixStream, tty: bool) {
+    let mut buf = [0u8; 4096];
+    let mut last = 0u8;
+    let mut stdin = std::io::stdin();
+    loop {
+        match stdin.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                let _ = w.shutdown(Shutdown::Write);
+                return;
+            }
+            Ok(n) => {
+                let data = &buf[..n];
+                if tty {
+                    if let Some(i) = detach_at(last, data) {
+                        let _ = w.write_all(&data[..i]);
+                        let _ = w.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    last = data[n - 1];
+                }
+                if w.write_all(data).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Where the ctrl-p ctrl-q sequence starts in `data` (given the byte before).
+fn detach_at(last: u8, data: &[u8]) -> Option<usize> {
+    if last == 0x10 && data.first() == Some(&0x11) {
+        return Some(0);
+    }
+    data.windows(2).position(|w| w == [0x10, 0x11])
+}
+
+/// Frames from the monitor to stdout/stderr; the exit frame's code at the end.
+fn relay(conn: &mut UnixStream) -> Result<i32> {
+    let mut head = [0u8; 8];
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    loop {
+        if conn.read_exact(&mut head).is_err() {
+            return Ok(0); // detached, or the monitor went away
+        }
+        let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        let mut data = vec![0u8; len];
+        conn.read_exact(&mut data)
+            .context("reading from the container monitor")?;
+        match head[0] {
+            1 => {
+                let _ = out.write_all(&data);
+                let _ = out.flush();
+            }
+            2 => {
+                let _ = err.write_all(&data);
+            }
+            monitor::EXIT_FRAME => {
+                return Ok(String::from_utf8_lossy(&data).trim().parse().unwrap_or(0))
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ctrl_p_ctrl_q_is_found_across_reads() {
+        assert_eq!(super::detach_at(0, b"ab\x10\x11"), Some(2));
+        assert_eq!(super::detach_at(0x10, b"\x11x"), Some(0));
+        assert_eq!(super::detach_at(0, b"\x10x\x11"), None);
+    }
+}

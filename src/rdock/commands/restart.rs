@@ -1,0 +1,24 @@
+//! `rdock restart [-t SECS] CONTAINER...`: stop (if running), then start.
+use super::Context;
+use crate::rdock::cli::StopArgs;
+use crate::rdock::container::{self, record};
+use anyhow::Result;
+
+pub fn run(ctx: &Context, a: StopArgs) -> Result<i32> {
+    let mut code = 0;
+    for n in &a.containers {
+        let res = record::find(&ctx.root, n).and_then(|r| {
+            container::stop(&ctx.root, &r, a.time)?;
+            record::Record::update(&ctx.root, &r.id, |r| r.state = record::State::Created)?;
+            container::start_detached(&ctx.root, &r.id, false)
+        });
+        match res {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
