@@ -29,7 +29,9 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
     if a.detach {
         args.push("--detach".into());
     }
-    for e in &a.env {
+    // The container's environment and `-e`, spelled out as docker does:
+    // runc inherits the config's env on exec, crun does not.
+    for e in &env {
         args.push("--env".into());
         args.push(e.clone());
     }
