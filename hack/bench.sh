@@ -2,6 +2,8 @@
 # Benchmarks that compare runr with its peers in one run (ratios, not absolute
 # times). Reports only; never gates CI.
 #   hack/bench.sh [ROUNDS] [--pull]
+# Then rdock's own cost (hack/bench-rdock.sh): `rdock run --rm` against
+# `podman run --rm` on runr and against a bare `runr run` of the same bundle.
 # Lifecycle: runr, runc and crun (Debian packages) on the same busybox bundle.
 # crun 1.8.1 refuses this host's hybrid cgroup layout and ociVersion 1.3.0, so
 # every runtime runs in a private mount namespace with /sys/fs/cgroup/unified
@@ -24,6 +26,9 @@ done
 echo "== lifecycle of 'true' in the busybox bundle, $rounds rounds"
 unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null || true; exec python3 "$@"' sh \
     hack/bench_lifecycle.py "$work/bundle" "$rounds" "${args[@]}"
+
+echo "== rdock"
+hack/bench-rdock.sh "$rounds"
 
 if [ "${2:-}" = "--pull" ] || [ "${1:-}" = "--pull" ]; then
     echo "== cold pull + unpack"
