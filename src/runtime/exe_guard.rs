@@ -16,6 +16,8 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use super::idmount::MountAttr;
+
 const SELF_EXE: &str = "/proc/self/exe";
 
 /// Re-executes runr from an unwritable copy of itself unless it already runs
@@ -46,15 +48,6 @@ fn is_unwritable(exe: &File) -> bool {
     // SAFETY: F_GET_SEALS only reads the seals of an fd we own.
     let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
     ro || (seals > 0 && seals & libc::F_SEAL_WRITE != 0)
-}
-
-/// struct mount_attr of mount_setattr(2) (libc lacks it).
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
 }
 
 /// A detached bind mount of `path` (a file), made read-only, opened for exec.

@@ -27,11 +27,11 @@ const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
 
 /// struct mount_attr of <linux/mount.h>.
 #[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
+pub(super) struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
 }
 
 /// One detached, idmapped tree per spec mount that asks for one (None for the others).

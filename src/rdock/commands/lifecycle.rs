@@ -4,22 +4,8 @@ use crate::rdock::cli::{KillArgs, StartArgs, StopArgs};
 use crate::rdock::container::{self, record, record::State};
 use anyhow::{bail, Result};
 
-fn each(names: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
-    let mut code = 0;
-    for n in names {
-        match f(n) {
-            Ok(()) => println!("{n}"),
-            Err(e) => {
-                eprintln!("Error response from daemon: {e:#}");
-                code = 1;
-            }
-        }
-    }
-    code
-}
-
 pub fn stop(ctx: &Context, a: StopArgs) -> Result<i32> {
-    Ok(each(&a.containers, |n| {
+    Ok(super::each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
         container::stop(&ctx.root, &r, a.time)
     }))
@@ -43,7 +29,7 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
             Ok(125)
         });
     }
-    Ok(each(&a.containers, |n| {
+    Ok(super::each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
         if r.live_state() == State::Running {
             return Ok(());
@@ -54,7 +40,7 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
 }
 
 pub fn kill(ctx: &Context, a: KillArgs) -> Result<i32> {
-    Ok(each(&a.containers, |n| {
+    Ok(super::each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
         if r.live_state() != State::Running {
             bail!(

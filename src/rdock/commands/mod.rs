@@ -125,6 +125,22 @@ pub fn run(cli: Cli) -> Result<i32> {
 
 /// docker's rule for `run` and `exec`: rdock's own failures exit 125, so
 /// that they differ from the container's codes.
+/// Applies `f` to each named object as docker does: the name printed on
+/// success, the error on stderr, exit 1 if any failed.
+pub(super) fn each(names: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
+    let mut code = 0;
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
 fn own_error_125(res: Result<i32>) -> Result<i32> {
     res.or_else(|e| {
         eprintln!("rdock: Error response from daemon: {e:#}.");

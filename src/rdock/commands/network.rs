@@ -14,23 +14,9 @@ pub fn run(ctx: &Context, c: NetworkCommand) -> Result<i32> {
     match c {
         NetworkCommand::Ls(QuietArgs { quiet }) => ls(ctx, quiet),
         NetworkCommand::Create(a) => create(ctx, a),
-        NetworkCommand::Rm { networks } => Ok(each(&networks, |n| rm(ctx, n))),
+        NetworkCommand::Rm { networks } => Ok(super::each(&networks, |n| rm(ctx, n))),
         NetworkCommand::Inspect { networks } => inspect(ctx, &networks),
     }
-}
-
-fn each(names: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
-    let mut code = 0;
-    for n in names {
-        match f(n) {
-            Ok(()) => println!("{n}"),
-            Err(e) => {
-                eprintln!("Error response from daemon: {e:#}");
-                code = 1;
-            }
-        }
-    }
-    code
 }
 
 /// A predefined network's id: stable, derived from its name.
