@@ -132,6 +132,18 @@ kill -9 "$mon"
 out=$(rdock rm -f netcrash 2>&1; ip -o link show master rdock0 2>&1)
 check "rm tears down the network of a container whose monitor died" '^netcrash$' "$out"
 
+# system prune removes user networks no container is on, keeps the others.
+rdock network create prunable >/dev/null 2>&1
+rdock network create busynet >/dev/null 2>&1
+rdock run -d --name onbusynet --network busynet busybox sleep 100 >/dev/null 2>&1
+out=$(rdock system prune -f 2>&1; rdock network ls 2>&1)
+check "system prune removes an unused user network" '^Deleted Networks:$' "$out"
+if grep -q ' prunable ' <<<"$out" || ! grep -q ' busynet ' <<<"$out"; then
+    nok "system prune keeps networks in use, removes the others" "$out"
+else ok "system prune keeps networks in use, removes the others"; fi
+rdock rm -f onbusynet >/dev/null 2>&1
+rdock network rm busynet >/dev/null 2>&1
+
 # rm -f of a running bridge container; then nothing may be left.
 rdock run -d --name netgone -p "$(free_port):80" busybox sleep 100 >/dev/null 2>&1
 rdock rm -f netgone >/dev/null 2>&1

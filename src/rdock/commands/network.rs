@@ -85,6 +85,19 @@ fn rm(ctx: &Context, what: &str) -> Result<()> {
     store::remove(&ctx.root, &n)
 }
 
+/// `system prune`: the user networks no container is on (the default bridge stays).
+pub(super) fn prune(root: &std::path::Path) -> Result<Vec<String>> {
+    let _l = store::lock(root)?;
+    let mut gone = Vec::new();
+    for n in store::list(root)? {
+        if n.name != store::DEFAULT && network::containers_on(root, &n.id).is_empty() {
+            store::remove(root, &n)?;
+            gone.push(n.name);
+        }
+    }
+    Ok(gone)
+}
+
 fn inspect_one(ctx: &Context, what: &str) -> Result<Value> {
     if let Some((name, driver)) = store::PREDEFINED.iter().find(|p| p.0 == what) {
         return Ok(json!({

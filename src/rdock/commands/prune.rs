@@ -42,11 +42,7 @@ pub fn containers(ctx: &Context, a: ForceArgs) -> Result<i32> {
         return Ok(0);
     }
     let gone = prune_containers(ctx)?;
-    if !gone.is_empty() {
-        println!("Deleted Containers:");
-        gone.iter().for_each(|l| println!("{l}"));
-        println!();
-    }
+    print_section("Deleted Containers", &gone);
     println!("Total reclaimed space: 0B");
     Ok(0)
 }
@@ -67,25 +63,23 @@ pub fn system(ctx: &Context, a: SystemPruneArgs) -> Result<i32> {
         return Ok(0);
     }
     let gone = prune_containers(ctx)?;
-    if !gone.is_empty() {
-        println!("Deleted Containers:");
-        gone.iter().for_each(|l| println!("{l}"));
-        println!();
-    }
+    print_section("Deleted Containers", &gone);
     if a.volumes {
         let vols = super::volume::prune(&ctx.root, false)?;
-        if !vols.is_empty() {
-            println!("Deleted Volumes:");
-            vols.iter().for_each(|l| println!("{l}"));
-            println!();
-        }
+        print_section("Deleted Volumes", &vols);
     }
+    print_section("Deleted Networks", &super::network::prune(&ctx.root)?);
     let lines = ctx.store()?.prune(a.all)?;
-    if !lines.is_empty() {
-        println!("Deleted Images:");
-        lines.iter().for_each(|l| println!("{l}"));
-        println!();
-    }
+    print_section("Deleted Images", &lines);
     println!("Total reclaimed space: 0B");
     Ok(0)
+}
+
+/// docker's "Deleted X:" block, printed only when something went.
+fn print_section(title: &str, items: &[String]) {
+    if !items.is_empty() {
+        println!("{title}:");
+        items.iter().for_each(|l| println!("{l}"));
+        println!();
+    }
 }
