@@ -134,6 +134,9 @@ struct Client {
     /// None until the mode byte came; Some(true) for a client sending stdin.
     interactive: Option<bool>,
     reading: bool,
+    /// Gone (a failed write or read): dropped after the poll round, so the
+    /// indices of that round stay valid.
+    dead: bool,
 }
 
 /// What the loop hands back: the exit status and the clients still attached
@@ -145,9 +148,24 @@ pub struct Outcome {
 
 /// Sends the exit frame to the clients and closes them.
 pub fn send_exit(clients: Vec<UnixStream>, code: i32) {
-    for mut c in clients {
-        let _ = c.write_all(&frame(EXIT_FRAME, code.to_string().as_bytes()));
+    for c in clients {
+        send_all(&c, &frame(EXIT_FRAME, code.to_string().as_bytes()));
     }
+}
+
+/// Writes to an attach client without SIGPIPE: a client that detached or
+/// died must not kill the monitor (rdock keeps SIGPIPE's default action).
+fn send_all(conn: &UnixStream, mut data: &[u8]) -> bool {
+    use nix::sys::socket::{send, MsgFlags};
+    while !data.is_empty() {
+        match send(conn.as_raw_fd(), data, MsgFlags::MSG_NOSIGNAL) {
+            Ok(0) => return false,
+            Ok(n) => data = &data[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -360,7 +378,9 @@ pub fn watch(
             write_all_fd(unsafe { BorrowedFd::borrow_raw(fd) }, data);
         }
         let f = frame(s as u8 + 1, data);
-        clients.retain_mut(|c| c.conn.write_all(&f).is_ok());
+        for c in clients.iter_mut().filter(|c| !c.dead) {
+            c.dead = !send_all(&c.conn, &f);
+        }
     };
     let mut clients: Vec<Client> = first
         .into_iter()
@@ -368,6 +388,7 @@ pub fn watch(
             conn,
             interactive: None,
             reading: true,
+            dead: false,
         })
         .collect();
     let mut buf = vec![0u8; 32 * 1024];
@@ -455,7 +476,6 @@ pub fn watch(
             .map(|(_, k)| k)
             .collect();
         drop(fds);
-        let mut dead_clients = Vec::new();
         for k in ready {
             match k {
                 Kind::Signal => {
@@ -499,9 +519,11 @@ pub fn watch(
                             conn,
                             interactive: None,
                             reading: true,
+                            dead: false,
                         });
                     }
                 }
+                Kind::Client(i) if clients[i].dead => {}
                 Kind::Client(i) => {
                     let c = &mut clients[i];
                     match c.conn.read(&mut buf) {
@@ -527,14 +549,12 @@ pub fn watch(
                             }
                             c.reading = false;
                         }
-                        Err(_) => dead_clients.push(i),
+                        Err(_) => c.dead = true,
                     }
                 }
             }
         }
-        for i in dead_clients.into_iter().rev() {
-            clients.remove(i);
-        }
+        clients.retain(|c| !c.dead);
     };
     log.flush();
     drop(raw);
