@@ -818,6 +818,14 @@ fn hostile_layers_fail_naming_the_entry(env: &Env) -> TestResult {
             raw_tar(&[("h", tar::EntryType::Link, "../../../../etc/passwd", b"")]),
             "../../../../etc/passwd",
         ),
+        (
+            "evil/whiteout-dotdot",
+            raw_tar(&[
+                ("d/", tar::EntryType::Directory, "", b""),
+                ("d/.wh...", tar::EntryType::Regular, "", b""),
+            ]),
+            "refusing whiteout entry \".wh...\"",
+        ),
     ];
     for (repo, tar, entry) in cases {
         push_image(env.base.path(), &h, repo, &[tar]);

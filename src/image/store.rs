@@ -15,10 +15,80 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const DEFAULT_ROOT: &str = "/var/lib/rdock";
+
+/// The root's mode, as docker keeps /var/lib/docker: only root gets in
+/// (unpacked layers keep their setuid files, records hold `-e` values).
+pub const ROOT_MODE: u32 = 0o710;
+/// Directories directly under the root, each private to root as well.
+const PRIVATE_DIRS: &[&str] = &[
+    "blobs",
+    "containers",
+    "layers",
+    "networks",
+    "runtime",
+    "tmp",
+    "volumes",
+];
+
+/// The error for a user who is not root: rdock mounts, unpacks layers as
+/// their owners and keeps a root-only store, so it needs root.
+#[derive(Debug, thiserror::Error)]
+#[error("Got permission denied while trying to use rdock's store at {0}: rdock needs root (run it with sudo)")]
+pub struct NeedsRoot(pub String);
+
+/// Makes `root` (and its parents) if missing, private to root; a store made
+/// by an older rdock (0755) is tightened here. Costs one stat when the
+/// store is already right, so the run path stays fast.
+pub fn prepare_root(root: &Path) -> Result<()> {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(NeedsRoot(root.display().to_string()).into());
+    }
+    match fs::metadata(root) {
+        Ok(m) if m.permissions().mode() & 0o7777 == ROOT_MODE => return Ok(()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = root.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            match fs::DirBuilder::new().mode(0o700).create(root) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e).with_context(|| format!("creating {}", root.display())),
+            }
+        }
+        Err(e) => return Err(e).with_context(|| format!("inspecting {}", root.display())),
+    }
+    tighten(root)
+}
+
+/// Sets the root to [`ROOT_MODE`] and makes its top directories 0700
+/// (mkdir honours the umask, so modes are set explicitly).
+fn tighten(root: &Path) -> Result<()> {
+    for d in PRIVATE_DIRS {
+        let p = root.join(d);
+        let res = match fs::metadata(&p) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                fs::set_permissions(&p, fs::Permissions::from_mode(0o700))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::DirBuilder::new().mode(0o700).create(&p)
+            }
+            Err(e) => Err(e),
+        };
+        res.with_context(|| format!("making {} private", p.display()))?;
+    }
+    // The root last: a failure above leaves it to be tried again next time.
+    fs::set_permissions(root, fs::Permissions::from_mode(ROOT_MODE))
+        .with_context(|| format!("making {} private", root.display()))
+}
 
 /// One layer of an image, as recorded in the index.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,7 +183,10 @@ impl Store {
     pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
         let root = root.into();
         for d in ["blobs/sha256", "layers", "tmp"] {
-            fs::create_dir_all(root.join(d))
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(root.join(d))
                 .with_context(|| format!("creating {}", root.join(d).display()))?;
         }
         let layout = root.join("oci-layout");
@@ -588,7 +661,13 @@ pub fn write_atomic(tmp_dir: &Path, dest: &Path, data: &[u8]) -> Result<()> {
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = tmp_dir.join(format!(".write-{}-{n}", std::process::id()));
     let res = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        // Private like everything in the store (bundles hold `-e` values).
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_data()?;
         fs::rename(&tmp, dest)

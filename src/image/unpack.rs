@@ -14,7 +14,8 @@
 //!   0/0 character device `NAME`; `.wh..wh..opq` sets
 //!   `trusted.overlay.opaque=y` on its directory;
 //! - owners before modes (chown clears setuid bits), xattrs from PAX
-//!   `SCHILY.xattr.*` records, mtimes, directories' mtimes last.
+//!   `SCHILY.xattr.*` records (never `trusted.overlay.*`, which overlayfs
+//!   would obey), mtimes, directories' mtimes last.
 //!
 //! The layer is decompressed (gzip, zstd or none, by magic bytes) while the
 //! uncompressed stream is hashed, and the result is checked against the
@@ -37,6 +38,9 @@ use std::path::{Component, Path, PathBuf};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
+/// The xattr namespace overlayfs gives meaning to (on the layer dirs it
+/// mounts); never taken from a layer's PAX records.
+const OVERLAY_XATTRS: &str = "trusted.overlay.";
 
 /// What unpacking a layer found.
 #[derive(Debug, Clone)]
@@ -198,6 +202,9 @@ impl Applier {
             if hidden.starts_with(".wh.") {
                 // Other aufs metadata (.wh..wh.plnk and such) has no meaning here.
                 return Ok(());
+            }
+            if matches!(hidden, "" | "." | "..") || hidden.contains('/') {
+                bail!("refusing whiteout entry {name_str:?}: it does not name a file in its directory");
             }
             let hidden = OsStr::new(hidden);
             self.remove_existing(parent.as_raw_fd(), hidden)?;
@@ -479,6 +486,12 @@ fn apply_xattrs<R: Read>(entry: &mut tar::Entry<R>, fd: RawFd) -> Result<()> {
         let Some(attr) = key.strip_prefix("SCHILY.xattr.") else {
             continue;
         };
+        if attr.starts_with(OVERLAY_XATTRS) {
+            // overlayfs reads these as whiteouts, redirects and metacopy
+            // pointers; a layer may only get them through whiteout conversion.
+            log::debug!("ignoring xattr {attr} from the layer");
+            continue;
+        }
         if let Err(e) = set_xattr_path(fd, Some(()), attr, ext.value_bytes()) {
             // Some file systems refuse some namespaces; the layer stays usable.
             log::warn!("xattr {attr}: {e}");
@@ -765,6 +778,54 @@ mod tests {
         assert_eq!(buf[0], b'y');
         assert!(!f.layer.join("o/.wh..wh..opq").exists());
         assert!(f.layer.join("o/kept").exists());
+    }
+
+    #[test]
+    fn whiteouts_of_dot_dot_are_refused_by_name() {
+        for bad in ["d/.wh...", "d/.wh..", ".wh."] {
+            let f = fixture();
+            let msg = unpack_err(&f, tarball(&[E::Dir("d/"), E::File(bad, b"")]));
+            assert!(msg.contains("refusing whiteout entry"), "{bad}: {msg}");
+            assert_outside_untouched(&f);
+        }
+    }
+
+    fn xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
+        let cp = CString::new(p.display().to_string()).unwrap();
+        let cn = CString::new(name).unwrap();
+        let mut buf = [0u8; 64];
+        // SAFETY: NUL-terminated strings and a buffer whose length is passed.
+        let n = unsafe { libc::lgetxattr(cp.as_ptr(), cn.as_ptr(), buf.as_mut_ptr().cast(), 64) };
+        (n >= 0).then(|| buf[..n as usize].to_vec())
+    }
+
+    #[test]
+    fn overlay_xattrs_from_the_layer_are_dropped() {
+        let f = fixture();
+        let mut b = tar::Builder::new(Vec::new());
+        let pax: &[(&str, &[u8])] = &[
+            ("SCHILY.xattr.trusted.overlay.opaque", b"y"),
+            ("SCHILY.xattr.trusted.overlay.redirect", b"/etc"),
+            ("SCHILY.xattr.user.kept", b"1"),
+        ];
+        b.append_pax_extensions(pax.iter().copied()).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_path("d/").unwrap();
+        h.set_mode(0o755);
+        h.set_size(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append(&h, &b""[..]).unwrap();
+        unpack_stream(&b.into_inner().unwrap()[..], &f.layer).unwrap();
+        let d = f.layer.join("d");
+        assert_eq!(xattr(&d, "trusted.overlay.opaque"), None);
+        assert_eq!(xattr(&d, "trusted.overlay.redirect"), None);
+        // user.* works where the file system has it (tmpfs before 6.6 does not).
+        let user = xattr(&d, "user.kept");
+        assert!(user.is_none() || user.as_deref() == Some(&b"1"[..]));
     }
 
     #[test]

@@ -66,6 +66,20 @@ pub fn lock(path: &Path) -> Result<Lock> {
     Ok(Lock(f))
 }
 
+/// Writes a file only root may read (0600): records and bundles hold the
+/// container's environment, `-e` secrets included.
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(data)
+}
+
 pub fn containers_dir(root: &Path) -> PathBuf {
     root.join("containers")
 }
@@ -88,7 +102,7 @@ impl Record {
         let dir = dir_of(root, &self.id);
         let dest = dir.join("config.json");
         let tmp = dir.join(format!(".config.json.{}", std::process::id()));
-        let res = std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
+        let res = write_private(&tmp, &serde_json::to_vec_pretty(self)?)
             .and_then(|()| std::fs::rename(&tmp, &dest));
         if res.is_err() {
             let _ = std::fs::remove_file(&tmp);
