@@ -72,3 +72,32 @@ r = libc.syscall(425, 1, ctypes.create_string_buffer(120)); print("io_uring_setu
 else
     skip "io_uring blocked" "no /usr/bin/python3 to probe with"
 fi
+
+# --- item 10: damaged records are shown and removable; images.json is rebuilt
+id=$(rdock create --name dmg busybox true 2>&1)
+rec=$RDOCK_ROOT/containers/$id/config.json
+head -c 120 "$rec" >"$sf/cut" && cat "$sf/cut" >"$rec"
+out=$(rdock ps -a 2>/dev/null)
+check "a container with a cut record is listed as Dead" "^${id:0:12} .*Dead +dmg$" "$out"
+out=$(rdock ps -a -q -f status=dead 2>/dev/null)
+check "ps -f status=dead finds it" "^${id:0:12}$" "$out"
+out=$(rdock rm -f dmg 2>&1)
+check_rc "rm -f removes a Dead container" 0 $? "$out"
+check "the Dead container is gone" '^$' "$(rdock ps -a -q 2>/dev/null)"
+id=$(rdock create busybox true 2>&1)
+echo -n >"$RDOCK_ROOT/containers/$id/config.json"
+check "an empty record is listed as Dead too" "^${id:0:12}" "$(rdock ps -a -q 2>/dev/null)"
+out=$(rdock rm "${id:0:12}" 2>&1)
+check_rc "rm removes it without -f" 0 $? "$out"
+cp "$RDOCK_ROOT/images.json" "$sf/images.json.good"
+printf '{"images": {"sha256:12' >"$RDOCK_ROOT/images.json"
+out=$(rdock images 2>&1)
+check "images rebuilds the list from a damaged images.json" '^busybox +latest +[0-9a-f]{12} ' "$out"
+check "the rebuilt list was written back" '"tags"' "$(cat "$RDOCK_ROOT/images.json")"
+echo '[]' >"$RDOCK_ROOT/images.json"
+out=$(rdock run --rm busybox echo run-after-rebuild 2>&1)
+check "run works after images.json was damaged" '^run-after-rebuild$' "$out"
+echo 'garbage' >"$RDOCK_ROOT/images.json"
+out=$(rdock pull busybox 2>&1)
+check "pull works after images.json was damaged" 'Status: Image is up to date for busybox:latest' "$out"
+rm -f "$RDOCK_ROOT/images.json.damaged"

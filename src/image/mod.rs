@@ -27,6 +27,7 @@
 pub mod archive;
 pub mod auth;
 pub mod digest;
+pub mod limits;
 pub mod platform;
 pub mod progress;
 pub mod pull;

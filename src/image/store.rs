@@ -309,15 +309,174 @@ impl Store {
         Ok(Lock(f))
     }
 
+    /// Takes a lock file only if it is free at once (None if held).
+    fn try_lock(&self, name: &str) -> Option<Lock> {
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join(name))
+            .ok()?;
+        // SAFETY: flock on an fd we own; no memory is involved.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        (rc == 0).then_some(Lock(f))
+    }
+
     fn read_index(&self) -> Result<Index> {
         let p = self.root.join("images.json");
-        match fs::read(&p) {
-            Ok(data) => {
-                serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
+        let data = match fs::read(&p) {
+            Ok(data) => data,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Index::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", p.display())),
+        };
+        let err = match serde_json::from_slice(&data) {
+            Ok(index) => return Ok(index),
+            Err(e) => e,
+        };
+        log::warn!(
+            "{} is damaged ({err}); rebuilding the image list from the store",
+            p.display()
+        );
+        let index = self.rebuild_index();
+        // Kept when no other rdock is writing; a writer holding the lock
+        // writes what it read (this same rebuild) itself.
+        if let Some(_l) = self.try_lock("lock") {
+            let _ = fs::rename(&p, self.root.join("images.json.damaged"));
+            if let Err(e) = self.write_index(&index) {
+                log::warn!("writing the rebuilt image list: {e:#}");
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
-            Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
         }
+        Ok(index)
+    }
+
+    /// The image list as the blobs and layers say it: every stored image
+    /// manifest whose config and layer directories are all present, with
+    /// the names `index.json` gives (unpacked sizes are not known again:
+    /// the compressed ones stand in).
+    fn rebuild_index(&self) -> Index {
+        let mut index = Index::default();
+        let read_json = |digest: &str| -> Option<serde_json::Value> {
+            let p = self.blob_path(digest).ok()?;
+            if fs::metadata(&p).ok()?.len() > crate::image::limits::MAX_MANIFEST_BYTES {
+                return None;
+            }
+            let data = fs::read(&p).ok()?;
+            if data.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return None;
+            }
+            serde_json::from_slice(&data).ok()
+        };
+        let digests: Vec<String> = fs::read_dir(self.root.join("blobs/sha256"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| format!("sha256:{}", e.file_name().to_string_lossy()))
+            .collect();
+        let mut parents: BTreeMap<String, String> = BTreeMap::new();
+        let mut manifests = Vec::new();
+        for d in &digests {
+            let Some(v) = read_json(d) else { continue };
+            if let Some(list) = v.get("manifests").and_then(|m| m.as_array()) {
+                for m in list {
+                    if let Some(child) = m.get("digest").and_then(|x| x.as_str()) {
+                        parents.insert(child.to_string(), d.clone());
+                    }
+                }
+            } else if v.get("config").is_some() && v.get("layers").is_some() {
+                manifests.push((d.clone(), v));
+            }
+        }
+        for (digest, m) in manifests {
+            if let Some(rec) = self.record_from_manifest(&digest, &m, parents.get(&digest)) {
+                index.images.insert(rec.id.clone(), rec);
+            }
+        }
+        // Names: index.json maps each name to its manifest digest.
+        let oci: serde_json::Value = fs::read(self.root.join("index.json"))
+            .ok()
+            .and_then(|d| serde_json::from_slice(&d).ok())
+            .unwrap_or_default();
+        for m in oci["manifests"].as_array().into_iter().flatten() {
+            let (Some(name), Some(digest)) = (
+                m["annotations"]["org.opencontainers.image.ref.name"].as_str(),
+                m["digest"].as_str(),
+            ) else {
+                continue;
+            };
+            if let Some(rec) = index
+                .images
+                .values_mut()
+                .find(|r| r.manifest_digest == digest)
+            {
+                let (repo, _) = reference::split_tagged(name);
+                let top = rec
+                    .index_digest
+                    .clone()
+                    .unwrap_or_else(|| digest.to_string());
+                let rd = format!("{repo}@{top}");
+                if !rec.repo_digests.contains(&rd) {
+                    rec.repo_digests.push(rd);
+                }
+                let id = rec.id.clone();
+                index.tags.insert(name.to_string(), id);
+            }
+        }
+        index
+    }
+
+    /// An image record for a stored manifest, if its config and every
+    /// layer directory are in the store.
+    fn record_from_manifest(
+        &self,
+        digest: &str,
+        m: &serde_json::Value,
+        parent: Option<&String>,
+    ) -> Option<ImageRecord> {
+        let config_digest = m["config"]["digest"].as_str()?;
+        let config: serde_json::Value =
+            serde_json::from_slice(&self.read_blob(config_digest).ok()?).ok()?;
+        let diff_ids: Vec<String> = config
+            .pointer("/rootfs/diff_ids")?
+            .as_array()?
+            .iter()
+            .map(|d| d.as_str().map(String::from))
+            .collect::<Option<_>>()?;
+        let layers = m["layers"].as_array()?;
+        if layers.len() != diff_ids.len() {
+            return None;
+        }
+        let chains = crate::image::digest::chain_ids(&diff_ids);
+        let mut records = Vec::new();
+        for ((l, diff), chain) in layers.iter().zip(&diff_ids).zip(&chains) {
+            if !self.layer_path(chain).ok()?.is_dir() {
+                return None;
+            }
+            let size = l["size"].as_u64().unwrap_or(0);
+            records.push(LayerRecord {
+                digest: l["digest"].as_str()?.to_string(),
+                media_type: l["mediaType"].as_str().unwrap_or_default().to_string(),
+                size,
+                diff_id: diff.clone(),
+                chain_id: chain.clone(),
+                unpacked_size: size,
+            });
+        }
+        let facts = ConfigFacts::of(&config);
+        Some(ImageRecord {
+            id: config_digest.to_string(),
+            manifest_digest: digest.to_string(),
+            manifest_media_type: m["mediaType"]
+                .as_str()
+                .unwrap_or(crate::image::pull::OCI_MANIFEST)
+                .to_string(),
+            index_digest: parent.cloned(),
+            repo_digests: Vec::new(),
+            size: records.iter().map(|l| l.unpacked_size).sum(),
+            layers: records,
+            created: facts.created,
+            os: facts.os,
+            architecture: facts.architecture,
+        })
     }
 
     fn write_index(&self, index: &Index) -> Result<()> {
