@@ -101,3 +101,34 @@ echo 'garbage' >"$RDOCK_ROOT/images.json"
 out=$(rdock pull busybox 2>&1)
 check "pull works after images.json was damaged" 'Status: Image is up to date for busybox:latest' "$out"
 rm -f "$RDOCK_ROOT/images.json.damaged"
+
+# --- item 9: what dead pulls leave in tmp/ goes; prune works on a full disk
+small=$sf/small
+mkdir -p "$small"
+if mount -t tmpfs -o size=24m tmpfs "$small"; then
+    sroot=$small/root
+    srd() { RDOCK_ROOT=$sroot rdock "$@"; }
+    # A first run makes the default network's file (a prune on a fresh root
+    # is another matter, item 7's).
+    srd run --rm busybox true >/dev/null 2>&1
+    dead=4194305 # above the kernel's PID_MAX_LIMIT: never a live process
+    mkdir -p "$sroot/tmp/layer-$dead-0/usr/bin" "$sroot/tmp/layer-$$-0"
+    echo x >"$sroot/tmp/.write-$dead-1"
+    echo half >"$sroot/tmp/$(printf 'ab%.0s' {1..32}).partial"
+    srd pull -q busybox >/dev/null 2>&1
+    check "the next pull removes a dead pull's layer and temp files" '^none$' \
+        "$(ls -d "$sroot/tmp/layer-$dead-0" "$sroot/tmp/.write-$dead-1" 2>/dev/null || echo none)"
+    check "the next pull keeps a live process's temp dir and partial downloads" '^2$' \
+        "$(ls -d "$sroot/tmp/layer-$$-0" "$sroot/tmp/"*.partial 2>/dev/null | wc -l)"
+    rmdir "$sroot/tmp/layer-$$-0"
+    dd if=/dev/zero of="$sroot/tmp/$(printf 'cd%.0s' {1..32}).partial" bs=1M count=64 2>/dev/null
+    check "the disk is full" '^0$' "$(df --output=avail "$small" | tail -1 | tr -d ' ')"
+    out=$(srd system prune -f 2>&1)
+    check_rc "system prune works on a full disk" 0 $? "$out"
+    check "system prune removed the partial downloads" '^$' "$(ls "$sroot/tmp" | grep partial)"
+    out=$(srd run --rm busybox echo after-prune 2>&1)
+    check "the store works after the prune" '^after-prune$' "$out"
+    umount "$small"
+else
+    skip "tmp cleanup on a small tmpfs" "cannot mount tmpfs"
+fi

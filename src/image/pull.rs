@@ -93,7 +93,7 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
     let want = opts.platform.clone().unwrap_or_else(Platform::host);
     let s = store.clone();
     // Removals wait for running pulls, so nothing this pull stores is collected.
-    let _gc = tokio::task::spawn_blocking(move || s.lock("gc.lock", false)).await??;
+    let _gc = tokio::task::spawn_blocking(move || s.lock_for_pull()).await??;
 
     let shown = match (r.tag(), r.digest()) {
         (_, Some(d)) => d.to_string(),

@@ -286,6 +286,13 @@ impl Store {
         Ok(done.size)
     }
 
+    /// The shared `gc.lock` a pull holds for its whole run. First, what
+    /// dead pulls left in `tmp/` goes (partial downloads stay, to resume).
+    pub fn lock_for_pull(&self) -> Result<Lock> {
+        self.clean_tmp(false);
+        self.lock("gc.lock", false)
+    }
+
     /// Takes a lock file under the root: exclusive or shared, blocking.
     pub fn lock(&self, name: &str, exclusive: bool) -> Result<Lock> {
         let p = self.root.join(name);
@@ -307,6 +314,46 @@ impl Store {
                 .with_context(|| format!("locking {}", p.display()));
         }
         Ok(Lock(f))
+    }
+
+    /// Removes what dead rdock processes left in `tmp/`: layers half
+    /// unpacked and files half written (named `WHAT-PID-N`, so only those
+    /// of processes gone are touched and a pull running now keeps its own),
+    /// and with `partials` the partial downloads too: only with `gc.lock`
+    /// held exclusively, when no pull can be writing one. Returns the bytes
+    /// freed, roughly.
+    pub fn clean_tmp(&self, partials: bool) -> u64 {
+        let mut freed = 0;
+        let me = std::process::id();
+        for e in fs::read_dir(self.tmp_dir()).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let doomed = if name.ends_with(".partial") {
+                partials
+            } else {
+                match tmp_owner(&name) {
+                    Some(pid) => pid != me && !Path::new(&format!("/proc/{pid}")).exists(),
+                    None => false,
+                }
+            };
+            if !doomed {
+                continue;
+            }
+            let p = e.path();
+            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+            let res = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
+            match res {
+                Ok(()) => {
+                    log::info!("removed {} left by a dead pull", p.display());
+                    freed += size;
+                }
+                Err(e) => log::warn!("removing {}: {e}", p.display()),
+            }
+        }
+        freed
     }
 
     /// Takes a lock file only if it is free at once (None if held).
@@ -676,6 +723,8 @@ impl Store {
     pub fn prune(&self, all: bool) -> Result<Vec<String>> {
         let _gc = self.lock("gc.lock", true)?;
         let _l = self.lock("lock", true)?;
+        // First, so that a disk filled by dead pulls has room for the rest.
+        self.clean_tmp(true);
         let mut index = self.read_index()?;
         let used = self.images_in_use();
         let tagged: BTreeSet<String> = index.tags.values().cloned().collect();
@@ -698,7 +747,9 @@ impl Store {
             index.images.remove(id);
             out.push(format!("deleted: {id}"));
         }
-        self.write_index(&index)?;
+        if !doomed.is_empty() {
+            self.write_index(&index)?;
+        }
         self.collect(&index)?;
         Ok(out)
     }
@@ -746,6 +797,19 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The pid in a temp name made by [`Store::tmp_path`] or [`write_atomic`]
+/// (`layer-PID-N`, `.write-PID-N`).
+fn tmp_owner(name: &str) -> Option<u32> {
+    let mut parts = name.rsplitn(3, '-');
+    let n = parts.next()?;
+    let pid = parts.next()?;
+    parts.next()?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 /// The index key a `name[:tag]` reference would have, if it is one.
@@ -835,4 +899,39 @@ pub fn write_atomic(tmp_dir: &Path, dest: &Path, data: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     res.with_context(|| format!("writing {}", dest.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_tell_their_owner() {
+        assert_eq!(tmp_owner("layer-1234-0"), Some(1234));
+        assert_eq!(tmp_owner(".write-77-12"), Some(77));
+        assert_eq!(tmp_owner("ab12.partial"), None);
+        assert_eq!(tmp_owner("ab12.lock"), None);
+        assert_eq!(tmp_owner("layer-x-0"), None);
+        assert_eq!(tmp_owner("layer-12-"), None);
+    }
+
+    #[test]
+    fn clean_tmp_spares_live_owners_and_partials_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let tmp = store.tmp_dir();
+        // A pid that cannot exist (above the kernel's PID_MAX_LIMIT).
+        let dead = tmp.join("layer-4194305-0");
+        fs::create_dir_all(dead.join("usr/bin")).unwrap();
+        fs::write(tmp.join(".write-4194305-3"), b"x").unwrap();
+        let live = tmp.join(format!("layer-{}-9", std::process::id()));
+        fs::create_dir_all(&live).unwrap();
+        let partial = tmp.join(format!("{}.partial", "ab".repeat(32)));
+        fs::write(&partial, b"half").unwrap();
+        store.clean_tmp(false);
+        assert!(!dead.exists() && !tmp.join(".write-4194305-3").exists());
+        assert!(live.exists() && partial.exists());
+        store.clean_tmp(true);
+        assert!(!partial.exists() && live.exists());
+    }
 }
