@@ -8,7 +8,9 @@
 //! `RDOCK_PULL_STALL_TIMEOUT` is how long (seconds, default 60) a pull may
 //! go without receiving a byte before it gives up, retries included.
 use anyhow::{bail, Result};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Manifests and indexes: distribution refuses to store larger ones.
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
@@ -89,6 +91,27 @@ pub fn stall_timeout() -> Result<Duration> {
         },
         Err(_) => Ok(DEFAULT_STALL),
     }
+}
+
+/// When the pull last received or unpacked a byte, for the stall deadline
+/// (one pull per process, so process-wide).
+static START: OnceLock<Instant> = OnceLock::new();
+static LAST_ACTIVITY_MS: AtomicU64 = AtomicU64::new(0);
+
+fn since_start() -> Duration {
+    START.get_or_init(Instant::now).elapsed()
+}
+
+/// Notes progress: bytes arrived or were unpacked.
+pub fn touch() {
+    LAST_ACTIVITY_MS.store(since_start().as_millis() as u64, Ordering::Relaxed);
+}
+
+/// Time since the last [`touch`].
+pub fn idle() -> Duration {
+    since_start().saturating_sub(Duration::from_millis(
+        LAST_ACTIVITY_MS.load(Ordering::Relaxed),
+    ))
 }
 
 /// "21.0GiB": sizes in messages.

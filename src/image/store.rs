@@ -269,7 +269,8 @@ impl Store {
         let blob = self.blob_path(digest)?;
         let tmp = self.tmp_path("layer");
         crate::image::unpack::fresh_dir(&tmp)?;
-        let done = match crate::image::unpack::unpack_layer(&blob, &tmp, Some(diff_id)) {
+        let limits = crate::image::limits::UnpackLimits::from_env()?;
+        let done = match crate::image::unpack::unpack_layer(&blob, &tmp, Some(diff_id), &limits) {
             Ok(u) => u,
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);
@@ -357,16 +358,17 @@ impl Store {
     }
 
     /// Takes a lock file only if it is free at once (None if held).
-    fn try_lock(&self, name: &str) -> Option<Lock> {
+    pub fn try_lock(&self, name: &str) -> Result<Option<Lock>> {
+        let p = self.root.join(name);
         let f = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(self.root.join(name))
-            .ok()?;
+            .open(&p)
+            .with_context(|| format!("opening lock {}", p.display()))?;
         // SAFETY: flock on an fd we own; no memory is involved.
         let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        (rc == 0).then_some(Lock(f))
+        Ok((rc == 0).then_some(Lock(f)))
     }
 
     fn read_index(&self) -> Result<Index> {
@@ -387,7 +389,7 @@ impl Store {
         let index = self.rebuild_index();
         // Kept when no other rdock is writing; a writer holding the lock
         // writes what it read (this same rebuild) itself.
-        if let Some(_l) = self.try_lock("lock") {
+        if let Ok(Some(_l)) = self.try_lock("lock") {
             let _ = fs::rename(&p, self.root.join("images.json.damaged"));
             if let Err(e) = self.write_index(&index) {
                 log::warn!("writing the rebuilt image list: {e:#}");

@@ -21,6 +21,7 @@
 //! uncompressed stream is hashed, and the result is checked against the
 //! config's `diff_id`.
 use crate::image::digest::HashingReader;
+use crate::image::limits::{self, UnpackLimits};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
@@ -35,6 +36,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -73,7 +75,14 @@ impl Compression {
 
 /// Unpacks the layer blob at `blob` into the existing, empty directory `dest`
 /// and checks the uncompressed digest against `expected_diff_id` if given.
-pub fn unpack_layer(blob: &Path, dest: &Path, expected_diff_id: Option<&str>) -> Result<Unpacked> {
+/// Stops at `limits` (uncompressed size, free space left on `dest`'s file
+/// system), so a decompression bomb fails before it fills the disk.
+pub fn unpack_layer(
+    blob: &Path,
+    dest: &Path,
+    expected_diff_id: Option<&str>,
+    limits: &UnpackLimits,
+) -> Result<Unpacked> {
     let file =
         File::open(blob).with_context(|| format!("opening layer blob {}", blob.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -83,7 +92,23 @@ pub fn unpack_layer(blob: &Path, dest: &Path, expected_diff_id: Option<&str>) ->
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(reader)?),
         Compression::None => Box::new(reader),
     };
-    let unpacked = unpack_stream(decoded, dest)
+    let tripped = Arc::new(Mutex::new(None));
+    let bounded = Bounded {
+        inner: decoded,
+        dest: dest.to_path_buf(),
+        limits: *limits,
+        read: 0,
+        next_check: 0,
+        tripped: tripped.clone(),
+    };
+    let unpacked = unpack_stream(bounded, dest).map_err(|e| {
+        // The limit's own message, not the tar reader's view of it.
+        match tripped.lock().ok().and_then(|mut t| t.take()) {
+            Some(why) => anyhow!(why),
+            None => e,
+        }
+    });
+    let unpacked = unpacked
         .with_context(|| format!("unpacking layer {} into {}", blob.display(), dest.display()))?;
     if let Some(expected) = expected_diff_id {
         if unpacked.diff_id != expected {
@@ -95,6 +120,65 @@ pub fn unpack_layer(blob: &Path, dest: &Path, expected_diff_id: Option<&str>) ->
         }
     }
     Ok(unpacked)
+}
+
+/// How often (in uncompressed bytes) free space is looked at.
+const SPACE_CHECK_EVERY: u64 = 1 << 20;
+
+/// The uncompressed stream, cut off at the layer's limits.
+struct Bounded<R> {
+    inner: R,
+    dest: PathBuf,
+    limits: UnpackLimits,
+    read: u64,
+    next_check: u64,
+    tripped: Arc<Mutex<Option<String>>>,
+}
+
+impl<R: Read> Bounded<R> {
+    fn trip(&self, why: String) -> std::io::Error {
+        if let Ok(mut t) = self.tripped.lock() {
+            *t = Some(why.clone());
+        }
+        std::io::Error::other(why)
+    }
+
+    /// Free space left after the next stretch is written, against the margin.
+    fn check_space(&self) -> std::io::Result<()> {
+        let st = nix::sys::statvfs::statvfs(&self.dest).map_err(std::io::Error::from)?;
+        let frsize = st.fragment_size() as u64;
+        let avail = st.blocks_available() as u64 * frsize;
+        let total = st.blocks() as u64 * frsize;
+        let margin = self.limits.margin(total);
+        if avail < margin.saturating_add(SPACE_CHECK_EVERY) {
+            return Err(self.trip(format!(
+                "stopped unpacking after {}: {} free on the store's file system, and rdock leaves {} free                  (RDOCK_MIN_FREE_SPACE sets this margin)",
+                limits::human(self.read),
+                limits::human(avail),
+                limits::human(margin)
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read >= self.next_check {
+            self.check_space()?;
+            self.next_check = self.read + SPACE_CHECK_EVERY;
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        limits::touch();
+        if self.read > self.limits.max_bytes {
+            return Err(self.trip(format!(
+                "the layer unpacks to more than {}, the most a layer may have                  (RDOCK_MAX_LAYER_SIZE sets this limit)",
+                limits::human(self.limits.max_bytes)
+            )));
+        }
+        Ok(n)
+    }
 }
 
 /// Applies the tar stream `input` to `dest`.
@@ -872,9 +956,69 @@ mod tests {
             &blob,
             &dest,
             Some(&crate::image::digest::sha256_of(b"other")),
+            &UnpackLimits::default(),
         )
         .unwrap_err();
         assert!(format!("{err:#}").contains("diff_id"));
+    }
+
+    /// A gzip layer of one file of `mib` MiB of zeros (a few KiB packed).
+    fn bomb(f: &Fixture, mib: usize) -> PathBuf {
+        let blob = f.layer.parent().unwrap().join("bomb.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            File::create(&blob).unwrap(),
+            flate2::Compression::best(),
+        );
+        let mut b = tar::Builder::new(gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_size((mib << 20) as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append_data(&mut h, "zeros", std::io::repeat(0).take((mib << 20) as u64))
+            .unwrap();
+        b.into_inner().unwrap().finish().unwrap();
+        blob
+    }
+
+    #[test]
+    fn a_decompression_bomb_stops_at_the_size_cap() {
+        let f = fixture();
+        let blob = bomb(&f, 16);
+        let limits = UnpackLimits {
+            max_bytes: 1 << 20,
+            min_free: Some(0),
+        };
+        let err = format!(
+            "{:#}",
+            unpack_layer(&blob, &f.layer, None, &limits).unwrap_err()
+        );
+        assert!(err.contains("unpacks to more than 1.0MiB"), "{err}");
+        let written = std::fs::metadata(f.layer.join("zeros"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(written <= 2 << 20, "{written} bytes written");
+    }
+
+    #[test]
+    fn unpacking_stops_before_free_space_falls_under_the_margin() {
+        let f = fixture();
+        let blob = bomb(&f, 4);
+        let limits = UnpackLimits {
+            min_free: Some(u64::MAX / 4),
+            ..UnpackLimits::default()
+        };
+        let err = format!(
+            "{:#}",
+            unpack_layer(&blob, &f.layer, None, &limits).unwrap_err()
+        );
+        assert!(
+            err.contains("stopped unpacking") && err.contains("RDOCK_MIN_FREE_SPACE"),
+            "{err}"
+        );
+        assert!(unpack_layer(&blob, &f.layer, None, &UnpackLimits::default()).is_ok());
     }
 
     #[test]
