@@ -818,6 +818,14 @@ fn hostile_layers_fail_naming_the_entry(env: &Env) -> TestResult {
             raw_tar(&[("h", tar::EntryType::Link, "../../../../etc/passwd", b"")]),
             "../../../../etc/passwd",
         ),
+        (
+            "evil/whiteout-dotdot",
+            raw_tar(&[
+                ("d/", tar::EntryType::Directory, "", b""),
+                ("d/.wh...", tar::EntryType::Regular, "", b""),
+            ]),
+            "refusing whiteout entry \".wh...\"",
+        ),
     ];
     for (repo, tar, entry) in cases {
         push_image(env.base.path(), &h, repo, &[tar]);
@@ -856,6 +864,183 @@ fn a_full_disk_fails_cleanly(env: &Env) -> TestResult {
             ok(&rdock(&root, &["images", "-q"], &[]))?.trim().is_empty(),
             "image recorded on a full disk"
         );
+        Ok(())
+    })();
+    let _ = Command::new("umount").arg(&root).status();
+    res
+}
+
+/// What a hostile registry does with manifest requests.
+#[derive(Clone, Copy)]
+enum Hostile {
+    /// Streams manifest bytes without end (until the client hangs up).
+    EndlessManifest,
+    /// Takes the request and never answers.
+    Stall,
+    /// A manifest whose config claims 100 MiB.
+    HugeConfig,
+}
+
+/// A registry on 127.0.0.1 that answers `/v2/` and then misbehaves as
+/// `mode` says; counts the manifest bytes it sent. It refuses TLS (rdock
+/// tries HTTPS first on loopback) and stops with the test process.
+fn hostile_registry(mode: Hostile, sent: Arc<AtomicUsize>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { break };
+            let sent = sent.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if c.read(&mut byte).unwrap_or(0) == 0 || (head.is_empty() && byte[0] == 0x16) {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head).into_owned();
+                let path = text.split_whitespace().nth(1).unwrap_or("").to_string();
+                if !path.contains("/manifests/") {
+                    let _ = c.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                    );
+                    return;
+                }
+                let ct = "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n";
+                match mode {
+                    Hostile::Stall => std::thread::sleep(std::time::Duration::from_secs(30)),
+                    Hostile::EndlessManifest => {
+                        let _ = c.write_all(
+                            format!("HTTP/1.1 200 OK\r\n{ct}Connection: close\r\n\r\n").as_bytes(),
+                        );
+                        let _ = c.write_all(b"{\"schemaVersion\": 2, \"pad\": \"");
+                        let chunk = vec![b'a'; 64 << 10];
+                        // Bounded: 1 GiB at most, then the test's own limit is reached.
+                        for _ in 0..(1 << 14) {
+                            if c.write_all(&chunk).is_err() {
+                                return;
+                            }
+                            sent.fetch_add(chunk.len(), Ordering::SeqCst);
+                        }
+                    }
+                    Hostile::HugeConfig => {
+                        let m = serde_json::json!({
+                            "schemaVersion": 2,
+                            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                       "digest": format!("sha256:{}", "ab".repeat(32)), "size": 100 << 20},
+                            "layers": []
+                        });
+                        let body = serde_json::to_vec(&m).unwrap();
+                        let _ = c.write_all(format!("HTTP/1.1 200 OK\r\n{ct}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes());
+                        let _ = c.write_all(&body);
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn an_endless_manifest_is_refused_at_the_cap(env: &Env) -> TestResult {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let port = hostile_registry(Hostile::EndlessManifest, sent.clone());
+    let t = std::time::Instant::now();
+    let err = fails(&rdock(
+        &env.root(),
+        &["pull", &format!("127.0.0.1:{port}/endless/manifest")],
+        &[],
+    ))?;
+    let took = t.elapsed();
+    check!(err.contains("is larger than 4.0MiB"), "{err}");
+    check!(took.as_secs() < 20, "refused only after {took:?}");
+    let n = sent.load(Ordering::SeqCst);
+    check!(n < 64 << 20, "{n} bytes were read before the refusal");
+    println!("    refused after {} MiB in {took:?}", n >> 20);
+    Ok(())
+}
+
+fn a_stalled_registry_fails_at_the_stall_deadline(env: &Env) -> TestResult {
+    let port = hostile_registry(Hostile::Stall, Arc::new(AtomicUsize::new(0)));
+    let t = std::time::Instant::now();
+    let err = fails(&rdock(
+        &env.root(),
+        &["pull", &format!("127.0.0.1:{port}/stalled/repo")],
+        &[("RDOCK_PULL_STALL_TIMEOUT", "2")],
+    ))?;
+    let took = t.elapsed();
+    check!(
+        err.contains("nothing received from the registry for 2s"),
+        "{err}"
+    );
+    check!(took.as_secs() < 10, "gave up only after {took:?}");
+    Ok(())
+}
+
+fn an_oversized_config_is_refused_before_download(env: &Env) -> TestResult {
+    let port = hostile_registry(Hostile::HugeConfig, Arc::new(AtomicUsize::new(0)));
+    let err = fails(&rdock(
+        &env.root(),
+        &["pull", &format!("127.0.0.1:{port}/huge/config")],
+        &[],
+    ))?;
+    check!(
+        err.contains("is 100.0MiB, over the 8.0MiB an image config may have"),
+        "{err}"
+    );
+    Ok(())
+}
+
+fn layer_bombs_stop_at_the_cap_and_the_free_space_margin(env: &Env) -> TestResult {
+    let h = env.plain.host();
+    let zeros = vec![0u8; 64 << 20];
+    let tar = raw_tar(&[("zeros", tar::EntryType::Regular, "", &zeros)]);
+    push_image(env.base.path(), &h, "bomb/layer", &[tar]);
+    let name = format!("{h}/bomb/layer");
+    let leftovers = |root: &Path| -> usize {
+        std::fs::read_dir(root.join("tmp"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("layer-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let root = env.root();
+    let err = fails(&rdock(
+        &root,
+        &["pull", &name],
+        &[("RDOCK_MAX_LAYER_SIZE", "8m")],
+    ))?;
+    check!(err.contains("unpacks to more than 8.0MiB"), "{err}");
+    check!(
+        layer_dirs(&root).is_empty() && leftovers(&root) == 0,
+        "a layer was left"
+    );
+    let root = env.root();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=40m", "tmpfs"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    check!(st.success(), "tmpfs mount failed");
+    let res = (|| -> TestResult {
+        let err = fails(&rdock(
+            &root,
+            &["pull", &name],
+            &[("RDOCK_MIN_FREE_SPACE", "16m")],
+        ))?;
+        check!(
+            err.contains("stopped unpacking") && err.contains("rdock leaves 16.0MiB free"),
+            "{err}"
+        );
+        check!(
+            layer_dirs(&root).is_empty() && leftovers(&root) == 0,
+            "a layer was left"
+        );
+        ok(&rdock(&root, &["images"], &[]))?;
         Ok(())
     })();
     let _ = Command::new("umount").arg(&root).status();
@@ -1256,6 +1441,22 @@ fn main() {
             hostile_layers_fail_naming_the_entry,
         ),
         ("a_full_disk_fails_cleanly", a_full_disk_fails_cleanly),
+        (
+            "an_endless_manifest_is_refused_at_the_cap",
+            an_endless_manifest_is_refused_at_the_cap,
+        ),
+        (
+            "a_stalled_registry_fails_at_the_stall_deadline",
+            a_stalled_registry_fails_at_the_stall_deadline,
+        ),
+        (
+            "an_oversized_config_is_refused_before_download",
+            an_oversized_config_is_refused_before_download,
+        ),
+        (
+            "layer_bombs_stop_at_the_cap_and_the_free_space_margin",
+            layer_bombs_stop_at_the_cap_and_the_free_space_margin,
+        ),
         (
             "https_basic_auth_login_pull_logout",
             https_basic_auth_login_pull_logout,

@@ -7,10 +7,17 @@
 //! oci-layout, index.json     OCI image layout marker and index (names as ref.name annotations)
 //! blobs/sha256/<hex>         manifests, configs and compressed layers, by digest
 //! layers/<chain-id hex>/     one unpacked directory per layer, keyed by chain ID
-//! images.json                names, tags and image records (the store's own index)
-//! tmp/                       partial downloads and layers being unpacked
+//! images.json                names, tags and image records (the store's own index;
+//!                            rebuilt from blobs, layers and index.json if damaged)
+//! tmp/                       partial downloads (`HEX.partial`) and layers being
+//!                            unpacked (`layer-PID-N`): a dead pull's go at the next pull
 //! lock                       flock(2) serialising index updates
 //! ```
+//!
+//! The root is 0710 and every directory in it 0700 ([`store::prepare_root`]):
+//! unpacked layers keep their setuid files and containers' records their
+//! environment, so only root may reach them. Bounds on what a registry may
+//! send and a layer may unpack to are in [`limits`].
 //!
 //! Layers are shared between images through their chain ID. Each layer
 //! directory holds only that layer's diff, with whiteouts kept the way
@@ -27,6 +34,7 @@
 pub mod archive;
 pub mod auth;
 pub mod digest;
+pub mod limits;
 pub mod platform;
 pub mod progress;
 pub mod pull;

@@ -4,6 +4,7 @@
 //! chain-ID directory. Layers go 3 at a time; a failed download is retried
 //! with backoff and resumed with a Range request from the partial file.
 use crate::image::digest::{chain_ids, hex_part, sha256_of};
+use crate::image::limits;
 use crate::image::platform::{self, Platform};
 use crate::image::progress::{LayerProgress, Progress};
 use crate::image::reference;
@@ -93,7 +94,7 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
     let want = opts.platform.clone().unwrap_or_else(Platform::host);
     let s = store.clone();
     // Removals wait for running pulls, so nothing this pull stores is collected.
-    let _gc = tokio::task::spawn_blocking(move || s.lock("gc.lock", false)).await??;
+    let _gc = tokio::task::spawn_blocking(move || s.lock_for_pull()).await??;
 
     let shown = match (r.tag(), r.digest()) {
         (_, Some(d)) => d.to_string(),
@@ -104,9 +105,11 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
     if !last.contains(':') && !last.contains('@') {
         progress.line("Using default tag: latest");
     }
+    let stall = limits::stall_timeout()?;
     let mut last_err = None;
     for ep in registry::endpoints(&r, &opts.registry) {
         let client = registry::client_for(&ep, &opts.registry);
+        let http = registry::http_for(&ep, &opts.registry)?;
         let auth = registry::auth_for(&ep)?;
         log::debug!(
             "trying {} (mirror: {}, plain http: {})",
@@ -114,7 +117,8 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
             ep.mirror,
             ep.plain_http
         );
-        let resolved = match resolve(&client, &ep, &auth, &want, r.digest()).await {
+        let resolving = resolve(&client, &http, &ep, &auth, &want, r.digest());
+        let resolved = match with_stall_deadline(stall, resolving).await {
             Ok(x) => x,
             Err(e) if ep.http_fallback_next && e.downcast_ref::<TransportError>().is_some() => {
                 log::info!("https://{} failed ({e:#}); trying plain HTTP", ep.host);
@@ -132,11 +136,37 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
             Err(e) => return Err(e).with_context(|| format!("pulling {name} from {}", ep.host)),
         };
         progress.line(&format!("{shown}: Pulling from {}", r.repository()));
-        return fetch_image(&store, &r, &ep, &client, &resolved, &progress, opts)
+        let fetching = fetch_image(&store, &r, &ep, &client, &resolved, &progress, opts);
+        return with_stall_deadline(stall, fetching)
             .await
             .with_context(|| format!("pulling {name} from {}", ep.host));
     }
     Err(last_err.unwrap_or_else(|| anyhow!("no endpoint for {name}")))
+}
+
+/// The registry sent nothing for the stall deadline, retries included.
+#[derive(Debug, thiserror::Error)]
+#[error("nothing received from the registry for {0:?}: giving up (RDOCK_PULL_STALL_TIMEOUT sets this deadline)")]
+pub struct Stalled(Duration);
+
+/// Runs `work` until it ends or no byte has arrived (or been unpacked)
+/// for `stall`, whatever its retries and timeouts are doing.
+async fn with_stall_deadline<T>(
+    stall: Duration,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    limits::touch();
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            r = &mut work => return r,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                if limits::idle() >= stall {
+                    return Err(Stalled(stall).into());
+                }
+            }
+        }
+    }
 }
 
 /// For the run side: the local image `name`, pulled first if the store
@@ -160,6 +190,7 @@ pub fn resolve_or_pull(
 
 async fn resolve(
     client: &Client,
+    http: &reqwest::Client,
     ep: &Endpoint,
     auth: &RegistryAuth,
     want: &Platform,
@@ -175,7 +206,7 @@ async fn resolve(
         ATTEMPTS
     };
     let (bytes, _) = retry_n("fetching manifest", attempts, || {
-        client.pull_manifest_raw(&ep.reference, auth, ACCEPT)
+        registry::fetch_manifest(client, http, ep, &ep.reference, auth, ACCEPT)
     })
     .await?;
     let digest = sha256_of(&bytes);
@@ -191,7 +222,7 @@ async fn resolve(
         hex_part(&d).map_err(|e| anyhow!(e))?;
         let child = ep.reference.clone_with_digest(d.clone());
         let (mbytes, _) = retry("fetching platform manifest", || {
-            client.pull_manifest_raw(&child, auth, ACCEPT)
+            registry::fetch_manifest(client, http, ep, &child, auth, ACCEPT)
         })
         .await?;
         let actual = sha256_of(&mbytes);
@@ -299,15 +330,19 @@ async fn fetch_image(
         }
     }
 
+    if config_desc.size as u64 > limits::MAX_CONFIG_BYTES {
+        bail!(
+            "the image config {} is {}, over the {} an image config may have",
+            config_desc.digest,
+            limits::human(config_desc.size as u64),
+            limits::human(limits::MAX_CONFIG_BYTES)
+        );
+    }
     let config_bytes = if store.has_blob(&config_desc.digest) {
         store.read_blob(&config_desc.digest)?
     } else {
-        let buf = retry("fetching config", || async {
-            let mut buf = Vec::new();
-            client
-                .pull_blob(&ep.reference, &config_desc, &mut buf)
-                .await
-                .map(|_| buf)
+        let buf = retry("fetching config", || {
+            fetch_small_blob(client, &ep.reference, &config_desc)
         })
         .await?;
         store
@@ -440,6 +475,31 @@ async fn fetch_image(
     })
 }
 
+/// Reads a blob into memory, at most the size its descriptor gives (the
+/// stream checks the digest at its end).
+async fn fetch_small_blob(
+    client: &Client,
+    r: &Reference,
+    desc: &OciDescriptor,
+) -> oci_client::errors::Result<Vec<u8>> {
+    let mut stream = client.pull_blob_stream(r, desc).await?;
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        limits::touch();
+        if (buf.len() + chunk.len()) as u64 > desc.size as u64 {
+            return Err(
+                oci_client::errors::OciDistributionError::SpecViolationError(format!(
+                    "blob {} is larger than the {} bytes its descriptor says",
+                    desc.digest, desc.size
+                )),
+            );
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
 /// The registry could not be reached or the connection failed (as opposed
 /// to an answer saying no).
 #[derive(Debug, thiserror::Error)]
@@ -538,9 +598,19 @@ async fn fetch_blob(
         return Ok(());
     }
     let hex = hex_part(&desc.digest).map_err(|e| anyhow!(e))?.to_string();
-    let s = store.clone();
+    // Another pull downloading this blob holds its lock; its progress is
+    // ours, so waiting does not count as a stall.
     let lock_name = format!("tmp/{hex}.lock");
-    let _lock = tokio::task::spawn_blocking(move || s.lock(&lock_name, true)).await??;
+    let _lock = loop {
+        if let Some(l) = store.try_lock(&lock_name)? {
+            break l;
+        }
+        if dest.exists() {
+            return Ok(());
+        }
+        limits::touch();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     if dest.exists() {
         return Ok(());
     }
@@ -654,6 +724,7 @@ async fn download_once(
         while let Some(chunk) = stream.next().await {
             let chunk = chunk
                 .map_err(|e| Failure::Retry(anyhow!(e).context("reading from the registry")))?;
+            limits::touch();
             have += chunk.len() as u64;
             if have > size {
                 return Err(Failure::Fatal(anyhow!(

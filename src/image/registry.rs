@@ -1,11 +1,11 @@
 //! Registry endpoints and clients: HTTPS by default, plain HTTP for insecure
 //! registries and loopback, mirrors for Docker Hub names, extra CA certs from
 //! `certs.d`, and credentials from docker's config file.
-use crate::image::{auth, reference};
+use crate::image::{auth, limits, reference};
 use anyhow::{Context, Result};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::{Client, Reference, RegistryOperation};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -219,6 +219,10 @@ fn is_client_cert(p: &Path) -> bool {
     p.file_name().is_some_and(|n| n == "client.cert")
 }
 
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+const USER_AGENT: &str = concat!("rdock/", env!("CARGO_PKG_VERSION"));
+
 /// A client for one endpoint.
 pub fn client_for(ep: &Endpoint, opts: &RegistryOptions) -> Client {
     init_tls();
@@ -232,11 +236,126 @@ pub fn client_for(ep: &Endpoint, opts: &RegistryOptions) -> Client {
         accept_invalid_certificates: !ep.tls_verify,
         extra_root_certificates: load_certs(&opts.certs_dirs),
         platform_resolver: None,
-        connect_timeout: Some(Duration::from_secs(15)),
-        read_timeout: Some(Duration::from_secs(60)),
-        user_agent: concat!("rdock/", env!("CARGO_PKG_VERSION")),
+        connect_timeout: Some(CONNECT_TIMEOUT),
+        read_timeout: Some(READ_TIMEOUT),
+        user_agent: USER_AGENT,
         ..Default::default()
     })
+}
+
+/// The plain HTTP client for what oci_client would read whole into memory
+/// (manifests): the same TLS settings and timeouts as [`client_for`].
+pub fn http_for(ep: &Endpoint, opts: &RegistryOptions) -> Result<reqwest::Client> {
+    init_tls();
+    let mut b = reqwest::Client::builder()
+        .danger_accept_invalid_certs(!ep.tls_verify)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .user_agent(USER_AGENT);
+    for c in load_certs(&opts.certs_dirs) {
+        match reqwest::Certificate::from_pem(&c.data) {
+            Ok(cert) => b = b.add_root_certificate(cert),
+            Err(e) => log::warn!("skipping a CA certificate: {e}"),
+        }
+    }
+    b.build().context("building the HTTP client")
+}
+
+/// Fetches a manifest or index like `Client::pull_manifest_raw`, but reads
+/// at most [`limits::MAX_MANIFEST_BYTES`]: an endless or huge answer is
+/// refused as it streams, not after it filled memory. Returns the bytes and
+/// their digest (checked against `Docker-Content-Digest` when sent).
+pub async fn fetch_manifest(
+    client: &Client,
+    http: &reqwest::Client,
+    ep: &Endpoint,
+    image: &Reference,
+    auth: &RegistryAuth,
+    accept: &[&str],
+) -> oci_client::errors::Result<(Vec<u8>, String)> {
+    use oci_client::errors::OciDistributionError as E;
+    // Authenticates (and caches the token for the blob requests that follow).
+    let token = client.auth(image, auth, RegistryOperation::Pull).await?;
+    let scheme = if ep.plain_http { "http" } else { "https" };
+    let url = format!(
+        "{scheme}://{}/v2/{}/manifests/{}",
+        image.resolve_registry(),
+        image.repository(),
+        image.digest().or(image.tag()).unwrap_or("latest")
+    );
+    let mut req = http.get(&url).header("Accept", accept.join(", "));
+    req = match (&token, auth) {
+        (Some(t), _) => req.bearer_auth(t),
+        (None, RegistryAuth::Basic(u, p)) => req.basic_auth(u, Some(p)),
+        (None, RegistryAuth::Bearer(t)) => req.bearer_auth(t),
+        (None, _) => req,
+    };
+    let mut resp = req.send().await?;
+    limits::touch();
+    let status = resp.status();
+    let header_digest = resp
+        .headers()
+        .get("Docker-Content-Digest")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let cap = if status.is_success() {
+        limits::MAX_MANIFEST_BYTES
+    } else {
+        limits::MAX_ERROR_BODY as u64
+    };
+    if resp.content_length().is_some_and(|n| n > cap) && status.is_success() {
+        return Err(too_large(&url));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        limits::touch();
+        if body.len() as u64 + chunk.len() as u64 > cap {
+            if !status.is_success() {
+                // An error's message: what fits is enough.
+                body.extend_from_slice(&chunk[..(cap as usize).saturating_sub(body.len())]);
+                break;
+            }
+            return Err(too_large(&url));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    match status.as_u16() {
+        200 => {}
+        401 => return Err(E::UnauthorizedError { url }),
+        code if (400..500).contains(&code) => {
+            return Err(match serde_json::from_slice(&body) {
+                Ok(envelope) => E::RegistryError { envelope, url },
+                Err(_) => E::ServerError {
+                    code,
+                    url,
+                    message: String::from_utf8_lossy(&body).into_owned(),
+                },
+            })
+        }
+        code => {
+            return Err(E::ServerError {
+                code,
+                url,
+                message: String::from_utf8_lossy(&body).into_owned(),
+            })
+        }
+    }
+    let digest = crate::image::digest::sha256_of(&body);
+    if let Some(h) = header_digest.filter(|h| h.starts_with("sha256:")) {
+        if h != digest {
+            return Err(E::SpecViolationError(format!(
+                "the manifest at {url} has digest {digest}, not the {h} its Docker-Content-Digest header says"
+            )));
+        }
+    }
+    Ok((body, digest))
+}
+
+fn too_large(url: &str) -> oci_client::errors::OciDistributionError {
+    oci_client::errors::OciDistributionError::SpecViolationError(format!(
+        "the manifest at {url} is larger than {}, the most a registry may serve",
+        limits::human(limits::MAX_MANIFEST_BYTES)
+    ))
 }
 
 /// Credentials for an endpoint from docker's config file (anonymous if none).

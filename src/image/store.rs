@@ -15,10 +15,80 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const DEFAULT_ROOT: &str = "/var/lib/rdock";
+
+/// The root's mode, as docker keeps /var/lib/docker: only root gets in
+/// (unpacked layers keep their setuid files, records hold `-e` values).
+pub const ROOT_MODE: u32 = 0o710;
+/// Directories directly under the root, each private to root as well.
+const PRIVATE_DIRS: &[&str] = &[
+    "blobs",
+    "containers",
+    "layers",
+    "networks",
+    "runtime",
+    "tmp",
+    "volumes",
+];
+
+/// The error for a user who is not root: rdock mounts, unpacks layers as
+/// their owners and keeps a root-only store, so it needs root.
+#[derive(Debug, thiserror::Error)]
+#[error("Got permission denied while trying to use rdock's store at {0}: rdock needs root (run it with sudo)")]
+pub struct NeedsRoot(pub String);
+
+/// Makes `root` (and its parents) if missing, private to root; a store made
+/// by an older rdock (0755) is tightened here. Costs one stat when the
+/// store is already right, so the run path stays fast.
+pub fn prepare_root(root: &Path) -> Result<()> {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(NeedsRoot(root.display().to_string()).into());
+    }
+    match fs::metadata(root) {
+        Ok(m) if m.permissions().mode() & 0o7777 == ROOT_MODE => return Ok(()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = root.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            match fs::DirBuilder::new().mode(0o700).create(root) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e).with_context(|| format!("creating {}", root.display())),
+            }
+        }
+        Err(e) => return Err(e).with_context(|| format!("inspecting {}", root.display())),
+    }
+    tighten(root)
+}
+
+/// Sets the root to [`ROOT_MODE`] and makes its top directories 0700
+/// (mkdir honours the umask, so modes are set explicitly).
+fn tighten(root: &Path) -> Result<()> {
+    for d in PRIVATE_DIRS {
+        let p = root.join(d);
+        let res = match fs::metadata(&p) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                fs::set_permissions(&p, fs::Permissions::from_mode(0o700))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::DirBuilder::new().mode(0o700).create(&p)
+            }
+            Err(e) => Err(e),
+        };
+        res.with_context(|| format!("making {} private", p.display()))?;
+    }
+    // The root last: a failure above leaves it to be tried again next time.
+    fs::set_permissions(root, fs::Permissions::from_mode(ROOT_MODE))
+        .with_context(|| format!("making {} private", root.display()))
+}
 
 /// One layer of an image, as recorded in the index.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,7 +183,10 @@ impl Store {
     pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
         let root = root.into();
         for d in ["blobs/sha256", "layers", "tmp"] {
-            fs::create_dir_all(root.join(d))
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(root.join(d))
                 .with_context(|| format!("creating {}", root.join(d).display()))?;
         }
         let layout = root.join("oci-layout");
@@ -196,7 +269,8 @@ impl Store {
         let blob = self.blob_path(digest)?;
         let tmp = self.tmp_path("layer");
         crate::image::unpack::fresh_dir(&tmp)?;
-        let done = match crate::image::unpack::unpack_layer(&blob, &tmp, Some(diff_id)) {
+        let limits = crate::image::limits::UnpackLimits::from_env()?;
+        let done = match crate::image::unpack::unpack_layer(&blob, &tmp, Some(diff_id), &limits) {
             Ok(u) => u,
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);
@@ -211,6 +285,13 @@ impl Store {
             }
         }
         Ok(done.size)
+    }
+
+    /// The shared `gc.lock` a pull holds for its whole run. First, what
+    /// dead pulls left in `tmp/` goes (partial downloads stay, to resume).
+    pub fn lock_for_pull(&self) -> Result<Lock> {
+        self.clean_tmp(false);
+        self.lock("gc.lock", false)
     }
 
     /// Takes a lock file under the root: exclusive or shared, blocking.
@@ -236,15 +317,215 @@ impl Store {
         Ok(Lock(f))
     }
 
+    /// Removes what dead rdock processes left in `tmp/`: layers half
+    /// unpacked and files half written (named `WHAT-PID-N`, so only those
+    /// of processes gone are touched and a pull running now keeps its own),
+    /// and with `partials` the partial downloads too: only with `gc.lock`
+    /// held exclusively, when no pull can be writing one. Returns the bytes
+    /// freed, roughly.
+    pub fn clean_tmp(&self, partials: bool) -> u64 {
+        let mut freed = 0;
+        let me = std::process::id();
+        for e in fs::read_dir(self.tmp_dir()).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let doomed = if name.ends_with(".partial") {
+                partials
+            } else {
+                match tmp_owner(&name) {
+                    Some(pid) => pid != me && !Path::new(&format!("/proc/{pid}")).exists(),
+                    None => false,
+                }
+            };
+            if !doomed {
+                continue;
+            }
+            let p = e.path();
+            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+            let res = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
+            match res {
+                Ok(()) => {
+                    log::info!("removed {} left by a dead pull", p.display());
+                    freed += size;
+                }
+                Err(e) => log::warn!("removing {}: {e}", p.display()),
+            }
+        }
+        freed
+    }
+
+    /// Takes a lock file only if it is free at once (None if held).
+    pub fn try_lock(&self, name: &str) -> Result<Option<Lock>> {
+        let p = self.root.join(name);
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .with_context(|| format!("opening lock {}", p.display()))?;
+        // SAFETY: flock on an fd we own; no memory is involved.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        Ok((rc == 0).then_some(Lock(f)))
+    }
+
     fn read_index(&self) -> Result<Index> {
         let p = self.root.join("images.json");
-        match fs::read(&p) {
-            Ok(data) => {
-                serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
+        let data = match fs::read(&p) {
+            Ok(data) => data,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Index::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", p.display())),
+        };
+        let err = match serde_json::from_slice(&data) {
+            Ok(index) => return Ok(index),
+            Err(e) => e,
+        };
+        log::warn!(
+            "{} is damaged ({err}); rebuilding the image list from the store",
+            p.display()
+        );
+        let index = self.rebuild_index();
+        // Kept when no other rdock is writing; a writer holding the lock
+        // writes what it read (this same rebuild) itself.
+        if let Ok(Some(_l)) = self.try_lock("lock") {
+            let _ = fs::rename(&p, self.root.join("images.json.damaged"));
+            if let Err(e) = self.write_index(&index) {
+                log::warn!("writing the rebuilt image list: {e:#}");
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
-            Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
         }
+        Ok(index)
+    }
+
+    /// The image list as the blobs and layers say it: every stored image
+    /// manifest whose config and layer directories are all present, with
+    /// the names `index.json` gives (unpacked sizes are not known again:
+    /// the compressed ones stand in).
+    fn rebuild_index(&self) -> Index {
+        let mut index = Index::default();
+        let read_json = |digest: &str| -> Option<serde_json::Value> {
+            let p = self.blob_path(digest).ok()?;
+            if fs::metadata(&p).ok()?.len() > crate::image::limits::MAX_MANIFEST_BYTES {
+                return None;
+            }
+            let data = fs::read(&p).ok()?;
+            if data.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return None;
+            }
+            serde_json::from_slice(&data).ok()
+        };
+        let digests: Vec<String> = fs::read_dir(self.root.join("blobs/sha256"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| format!("sha256:{}", e.file_name().to_string_lossy()))
+            .collect();
+        let mut parents: BTreeMap<String, String> = BTreeMap::new();
+        let mut manifests = Vec::new();
+        for d in &digests {
+            let Some(v) = read_json(d) else { continue };
+            if let Some(list) = v.get("manifests").and_then(|m| m.as_array()) {
+                for m in list {
+                    if let Some(child) = m.get("digest").and_then(|x| x.as_str()) {
+                        parents.insert(child.to_string(), d.clone());
+                    }
+                }
+            } else if v.get("config").is_some() && v.get("layers").is_some() {
+                manifests.push((d.clone(), v));
+            }
+        }
+        for (digest, m) in manifests {
+            if let Some(rec) = self.record_from_manifest(&digest, &m, parents.get(&digest)) {
+                index.images.insert(rec.id.clone(), rec);
+            }
+        }
+        // Names: index.json maps each name to its manifest digest.
+        let oci: serde_json::Value = fs::read(self.root.join("index.json"))
+            .ok()
+            .and_then(|d| serde_json::from_slice(&d).ok())
+            .unwrap_or_default();
+        for m in oci["manifests"].as_array().into_iter().flatten() {
+            let (Some(name), Some(digest)) = (
+                m["annotations"]["org.opencontainers.image.ref.name"].as_str(),
+                m["digest"].as_str(),
+            ) else {
+                continue;
+            };
+            if let Some(rec) = index
+                .images
+                .values_mut()
+                .find(|r| r.manifest_digest == digest)
+            {
+                let (repo, _) = reference::split_tagged(name);
+                let top = rec
+                    .index_digest
+                    .clone()
+                    .unwrap_or_else(|| digest.to_string());
+                let rd = format!("{repo}@{top}");
+                if !rec.repo_digests.contains(&rd) {
+                    rec.repo_digests.push(rd);
+                }
+                let id = rec.id.clone();
+                index.tags.insert(name.to_string(), id);
+            }
+        }
+        index
+    }
+
+    /// An image record for a stored manifest, if its config and every
+    /// layer directory are in the store.
+    fn record_from_manifest(
+        &self,
+        digest: &str,
+        m: &serde_json::Value,
+        parent: Option<&String>,
+    ) -> Option<ImageRecord> {
+        let config_digest = m["config"]["digest"].as_str()?;
+        let config: serde_json::Value =
+            serde_json::from_slice(&self.read_blob(config_digest).ok()?).ok()?;
+        let diff_ids: Vec<String> = config
+            .pointer("/rootfs/diff_ids")?
+            .as_array()?
+            .iter()
+            .map(|d| d.as_str().map(String::from))
+            .collect::<Option<_>>()?;
+        let layers = m["layers"].as_array()?;
+        if layers.len() != diff_ids.len() {
+            return None;
+        }
+        let chains = crate::image::digest::chain_ids(&diff_ids);
+        let mut records = Vec::new();
+        for ((l, diff), chain) in layers.iter().zip(&diff_ids).zip(&chains) {
+            if !self.layer_path(chain).ok()?.is_dir() {
+                return None;
+            }
+            let size = l["size"].as_u64().unwrap_or(0);
+            records.push(LayerRecord {
+                digest: l["digest"].as_str()?.to_string(),
+                media_type: l["mediaType"].as_str().unwrap_or_default().to_string(),
+                size,
+                diff_id: diff.clone(),
+                chain_id: chain.clone(),
+                unpacked_size: size,
+            });
+        }
+        let facts = ConfigFacts::of(&config);
+        Some(ImageRecord {
+            id: config_digest.to_string(),
+            manifest_digest: digest.to_string(),
+            manifest_media_type: m["mediaType"]
+                .as_str()
+                .unwrap_or(crate::image::pull::OCI_MANIFEST)
+                .to_string(),
+            index_digest: parent.cloned(),
+            repo_digests: Vec::new(),
+            size: records.iter().map(|l| l.unpacked_size).sum(),
+            layers: records,
+            created: facts.created,
+            os: facts.os,
+            architecture: facts.architecture,
+        })
     }
 
     fn write_index(&self, index: &Index) -> Result<()> {
@@ -444,6 +725,8 @@ impl Store {
     pub fn prune(&self, all: bool) -> Result<Vec<String>> {
         let _gc = self.lock("gc.lock", true)?;
         let _l = self.lock("lock", true)?;
+        // First, so that a disk filled by dead pulls has room for the rest.
+        self.clean_tmp(true);
         let mut index = self.read_index()?;
         let used = self.images_in_use();
         let tagged: BTreeSet<String> = index.tags.values().cloned().collect();
@@ -466,7 +749,9 @@ impl Store {
             index.images.remove(id);
             out.push(format!("deleted: {id}"));
         }
-        self.write_index(&index)?;
+        if !doomed.is_empty() {
+            self.write_index(&index)?;
+        }
         self.collect(&index)?;
         Ok(out)
     }
@@ -514,6 +799,19 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The pid in a temp name made by [`Store::tmp_path`] or [`write_atomic`]
+/// (`layer-PID-N`, `.write-PID-N`).
+fn tmp_owner(name: &str) -> Option<u32> {
+    let mut parts = name.rsplitn(3, '-');
+    let n = parts.next()?;
+    let pid = parts.next()?;
+    parts.next()?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 /// The index key a `name[:tag]` reference would have, if it is one.
@@ -588,7 +886,13 @@ pub fn write_atomic(tmp_dir: &Path, dest: &Path, data: &[u8]) -> Result<()> {
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = tmp_dir.join(format!(".write-{}-{n}", std::process::id()));
     let res = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        // Private like everything in the store (bundles hold `-e` values).
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_data()?;
         fs::rename(&tmp, dest)
@@ -597,4 +901,39 @@ pub fn write_atomic(tmp_dir: &Path, dest: &Path, data: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     res.with_context(|| format!("writing {}", dest.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_tell_their_owner() {
+        assert_eq!(tmp_owner("layer-1234-0"), Some(1234));
+        assert_eq!(tmp_owner(".write-77-12"), Some(77));
+        assert_eq!(tmp_owner("ab12.partial"), None);
+        assert_eq!(tmp_owner("ab12.lock"), None);
+        assert_eq!(tmp_owner("layer-x-0"), None);
+        assert_eq!(tmp_owner("layer-12-"), None);
+    }
+
+    #[test]
+    fn clean_tmp_spares_live_owners_and_partials_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let tmp = store.tmp_dir();
+        // A pid that cannot exist (above the kernel's PID_MAX_LIMIT).
+        let dead = tmp.join("layer-4194305-0");
+        fs::create_dir_all(dead.join("usr/bin")).unwrap();
+        fs::write(tmp.join(".write-4194305-3"), b"x").unwrap();
+        let live = tmp.join(format!("layer-{}-9", std::process::id()));
+        fs::create_dir_all(&live).unwrap();
+        let partial = tmp.join(format!("{}.partial", "ab".repeat(32)));
+        fs::write(&partial, b"half").unwrap();
+        store.clean_tmp(false);
+        assert!(!dead.exists() && !tmp.join(".write-4194305-3").exists());
+        assert!(live.exists() && partial.exists());
+        store.clean_tmp(true);
+        assert!(!partial.exists() && live.exists());
+    }
 }

@@ -14,12 +14,14 @@
 //!   0/0 character device `NAME`; `.wh..wh..opq` sets
 //!   `trusted.overlay.opaque=y` on its directory;
 //! - owners before modes (chown clears setuid bits), xattrs from PAX
-//!   `SCHILY.xattr.*` records, mtimes, directories' mtimes last.
+//!   `SCHILY.xattr.*` records (never `trusted.overlay.*`, which overlayfs
+//!   would obey), mtimes, directories' mtimes last.
 //!
 //! The layer is decompressed (gzip, zstd or none, by magic bytes) while the
 //! uncompressed stream is hashed, and the result is checked against the
 //! config's `diff_id`.
 use crate::image::digest::HashingReader;
+use crate::image::limits::{self, UnpackLimits};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
@@ -34,9 +36,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
+/// The xattr namespace overlayfs gives meaning to (on the layer dirs it
+/// mounts); never taken from a layer's PAX records.
+const OVERLAY_XATTRS: &str = "trusted.overlay.";
 
 /// What unpacking a layer found.
 #[derive(Debug, Clone)]
@@ -69,7 +75,14 @@ impl Compression {
 
 /// Unpacks the layer blob at `blob` into the existing, empty directory `dest`
 /// and checks the uncompressed digest against `expected_diff_id` if given.
-pub fn unpack_layer(blob: &Path, dest: &Path, expected_diff_id: Option<&str>) -> Result<Unpacked> {
+/// Stops at `limits` (uncompressed size, free space left on `dest`'s file
+/// system), so a decompression bomb fails before it fills the disk.
+pub fn unpack_layer(
+    blob: &Path,
+    dest: &Path,
+    expected_diff_id: Option<&str>,
+    limits: &UnpackLimits,
+) -> Result<Unpacked> {
     let file =
         File::open(blob).with_context(|| format!("opening layer blob {}", blob.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -79,7 +92,23 @@ pub fn unpack_layer(blob: &Path, dest: &Path, expected_diff_id: Option<&str>) ->
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(reader)?),
         Compression::None => Box::new(reader),
     };
-    let unpacked = unpack_stream(decoded, dest)
+    let tripped = Arc::new(Mutex::new(None));
+    let bounded = Bounded {
+        inner: decoded,
+        dest: dest.to_path_buf(),
+        limits: *limits,
+        read: 0,
+        next_check: 0,
+        tripped: tripped.clone(),
+    };
+    let unpacked = unpack_stream(bounded, dest).map_err(|e| {
+        // The limit's own message, not the tar reader's view of it.
+        match tripped.lock().ok().and_then(|mut t| t.take()) {
+            Some(why) => anyhow!(why),
+            None => e,
+        }
+    });
+    let unpacked = unpacked
         .with_context(|| format!("unpacking layer {} into {}", blob.display(), dest.display()))?;
     if let Some(expected) = expected_diff_id {
         if unpacked.diff_id != expected {
@@ -91,6 +120,65 @@ pub fn unpack_layer(blob: &Path, dest: &Path, expected_diff_id: Option<&str>) ->
         }
     }
     Ok(unpacked)
+}
+
+/// How often (in uncompressed bytes) free space is looked at.
+const SPACE_CHECK_EVERY: u64 = 1 << 20;
+
+/// The uncompressed stream, cut off at the layer's limits.
+struct Bounded<R> {
+    inner: R,
+    dest: PathBuf,
+    limits: UnpackLimits,
+    read: u64,
+    next_check: u64,
+    tripped: Arc<Mutex<Option<String>>>,
+}
+
+impl<R: Read> Bounded<R> {
+    fn trip(&self, why: String) -> std::io::Error {
+        if let Ok(mut t) = self.tripped.lock() {
+            *t = Some(why.clone());
+        }
+        std::io::Error::other(why)
+    }
+
+    /// Free space left after the next stretch is written, against the margin.
+    fn check_space(&self) -> std::io::Result<()> {
+        let st = nix::sys::statvfs::statvfs(&self.dest).map_err(std::io::Error::from)?;
+        let frsize = st.fragment_size() as u64;
+        let avail = st.blocks_available() as u64 * frsize;
+        let total = st.blocks() as u64 * frsize;
+        let margin = self.limits.margin(total);
+        if avail < margin.saturating_add(SPACE_CHECK_EVERY) {
+            return Err(self.trip(format!(
+                "stopped unpacking after {}: {} free on the store's file system, and rdock leaves {} free                  (RDOCK_MIN_FREE_SPACE sets this margin)",
+                limits::human(self.read),
+                limits::human(avail),
+                limits::human(margin)
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read >= self.next_check {
+            self.check_space()?;
+            self.next_check = self.read + SPACE_CHECK_EVERY;
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        limits::touch();
+        if self.read > self.limits.max_bytes {
+            return Err(self.trip(format!(
+                "the layer unpacks to more than {}, the most a layer may have                  (RDOCK_MAX_LAYER_SIZE sets this limit)",
+                limits::human(self.limits.max_bytes)
+            )));
+        }
+        Ok(n)
+    }
 }
 
 /// Applies the tar stream `input` to `dest`.
@@ -198,6 +286,9 @@ impl Applier {
             if hidden.starts_with(".wh.") {
                 // Other aufs metadata (.wh..wh.plnk and such) has no meaning here.
                 return Ok(());
+            }
+            if matches!(hidden, "" | "." | "..") || hidden.contains('/') {
+                bail!("refusing whiteout entry {name_str:?}: it does not name a file in its directory");
             }
             let hidden = OsStr::new(hidden);
             self.remove_existing(parent.as_raw_fd(), hidden)?;
@@ -479,6 +570,12 @@ fn apply_xattrs<R: Read>(entry: &mut tar::Entry<R>, fd: RawFd) -> Result<()> {
         let Some(attr) = key.strip_prefix("SCHILY.xattr.") else {
             continue;
         };
+        if attr.starts_with(OVERLAY_XATTRS) {
+            // overlayfs reads these as whiteouts, redirects and metacopy
+            // pointers; a layer may only get them through whiteout conversion.
+            log::debug!("ignoring xattr {attr} from the layer");
+            continue;
+        }
         if let Err(e) = set_xattr_path(fd, Some(()), attr, ext.value_bytes()) {
             // Some file systems refuse some namespaces; the layer stays usable.
             log::warn!("xattr {attr}: {e}");
@@ -768,6 +865,54 @@ mod tests {
     }
 
     #[test]
+    fn whiteouts_of_dot_dot_are_refused_by_name() {
+        for bad in ["d/.wh...", "d/.wh..", ".wh."] {
+            let f = fixture();
+            let msg = unpack_err(&f, tarball(&[E::Dir("d/"), E::File(bad, b"")]));
+            assert!(msg.contains("refusing whiteout entry"), "{bad}: {msg}");
+            assert_outside_untouched(&f);
+        }
+    }
+
+    fn xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
+        let cp = CString::new(p.display().to_string()).unwrap();
+        let cn = CString::new(name).unwrap();
+        let mut buf = [0u8; 64];
+        // SAFETY: NUL-terminated strings and a buffer whose length is passed.
+        let n = unsafe { libc::lgetxattr(cp.as_ptr(), cn.as_ptr(), buf.as_mut_ptr().cast(), 64) };
+        (n >= 0).then(|| buf[..n as usize].to_vec())
+    }
+
+    #[test]
+    fn overlay_xattrs_from_the_layer_are_dropped() {
+        let f = fixture();
+        let mut b = tar::Builder::new(Vec::new());
+        let pax: &[(&str, &[u8])] = &[
+            ("SCHILY.xattr.trusted.overlay.opaque", b"y"),
+            ("SCHILY.xattr.trusted.overlay.redirect", b"/etc"),
+            ("SCHILY.xattr.user.kept", b"1"),
+        ];
+        b.append_pax_extensions(pax.iter().copied()).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_path("d/").unwrap();
+        h.set_mode(0o755);
+        h.set_size(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append(&h, &b""[..]).unwrap();
+        unpack_stream(&b.into_inner().unwrap()[..], &f.layer).unwrap();
+        let d = f.layer.join("d");
+        assert_eq!(xattr(&d, "trusted.overlay.opaque"), None);
+        assert_eq!(xattr(&d, "trusted.overlay.redirect"), None);
+        // user.* works where the file system has it (tmpfs before 6.6 does not).
+        let user = xattr(&d, "user.kept");
+        assert!(user.is_none() || user.as_deref() == Some(&b"1"[..]));
+    }
+
+    #[test]
     fn hardlinks_inside_the_layer_share_the_inode() {
         let f = fixture();
         unpack_stream(
@@ -811,9 +956,69 @@ mod tests {
             &blob,
             &dest,
             Some(&crate::image::digest::sha256_of(b"other")),
+            &UnpackLimits::default(),
         )
         .unwrap_err();
         assert!(format!("{err:#}").contains("diff_id"));
+    }
+
+    /// A gzip layer of one file of `mib` MiB of zeros (a few KiB packed).
+    fn bomb(f: &Fixture, mib: usize) -> PathBuf {
+        let blob = f.layer.parent().unwrap().join("bomb.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            File::create(&blob).unwrap(),
+            flate2::Compression::best(),
+        );
+        let mut b = tar::Builder::new(gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_size((mib << 20) as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append_data(&mut h, "zeros", std::io::repeat(0).take((mib << 20) as u64))
+            .unwrap();
+        b.into_inner().unwrap().finish().unwrap();
+        blob
+    }
+
+    #[test]
+    fn a_decompression_bomb_stops_at_the_size_cap() {
+        let f = fixture();
+        let blob = bomb(&f, 16);
+        let limits = UnpackLimits {
+            max_bytes: 1 << 20,
+            min_free: Some(0),
+        };
+        let err = format!(
+            "{:#}",
+            unpack_layer(&blob, &f.layer, None, &limits).unwrap_err()
+        );
+        assert!(err.contains("unpacks to more than 1.0MiB"), "{err}");
+        let written = std::fs::metadata(f.layer.join("zeros"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(written <= 2 << 20, "{written} bytes written");
+    }
+
+    #[test]
+    fn unpacking_stops_before_free_space_falls_under_the_margin() {
+        let f = fixture();
+        let blob = bomb(&f, 4);
+        let limits = UnpackLimits {
+            min_free: Some(u64::MAX / 4),
+            ..UnpackLimits::default()
+        };
+        let err = format!(
+            "{:#}",
+            unpack_layer(&blob, &f.layer, None, &limits).unwrap_err()
+        );
+        assert!(
+            err.contains("stopped unpacking") && err.contains("RDOCK_MIN_FREE_SPACE"),
+            "{err}"
+        );
+        assert!(unpack_layer(&blob, &f.layer, None, &UnpackLimits::default()).is_ok());
     }
 
     #[test]

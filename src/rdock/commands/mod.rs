@@ -82,6 +82,18 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cli::command().print_help()?;
         return Ok(0);
     };
+    if !matches!(
+        command,
+        Command::Login(_) | Command::Logout(_) | Command::Version
+    ) {
+        if let Err(e) = crate::image::store::prepare_root(&ctx.root) {
+            if e.is::<crate::image::store::NeedsRoot>() {
+                eprintln!("{e}");
+                return Ok(1);
+            }
+            return Err(e);
+        }
+    }
     match command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),

@@ -22,6 +22,7 @@ pub fn status(r: &Record) -> String {
             r.exit_code.unwrap_or(255),
             human_duration(secs_since(&r.finished.clone().or(r.started.clone())))
         ),
+        State::Dead => "Dead".into(),
     }
 }
 
@@ -30,6 +31,7 @@ pub fn state_name(s: &State) -> &'static str {
         State::Created => "created",
         State::Running => "running",
         State::Exited => "exited",
+        State::Dead => "dead",
     }
 }
 

@@ -3,9 +3,9 @@
 //! name and an `anonymous` marker file.
 use super::Context;
 use crate::rdock::cli::VolumeCommand;
-use crate::rdock::container::record;
+use crate::rdock::container::{names, record};
 use crate::rdock::format::print_table;
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -31,9 +31,7 @@ pub fn run(ctx: &Context, c: VolumeCommand) -> Result<i32> {
             }
         }
         VolumeCommand::Create { name } => {
-            if name.contains('/') || name.starts_with('.') {
-                bail!("invalid volume name {name}");
-            }
+            names::check_volume_name(&name)?;
             let d = dir.join(&name).join("_data");
             std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
             println!("{name}");
@@ -43,7 +41,7 @@ pub fn run(ctx: &Context, c: VolumeCommand) -> Result<i32> {
             let mut code = 0;
             for n in names {
                 let d = dir.join(&n);
-                let res = if n.contains('/') || !d.is_dir() {
+                let res = if !names::is_valid(&n) || !d.is_dir() {
                     Err(anyhow::anyhow!("get {n}: no such volume"))
                 } else if used.contains(&n) {
                     Err(anyhow::anyhow!("remove {n}: volume is in use"))
@@ -64,7 +62,7 @@ pub fn run(ctx: &Context, c: VolumeCommand) -> Result<i32> {
             let mut out = Vec::new();
             for n in &names {
                 let d = dir.join(n);
-                if n.contains('/') || !d.is_dir() {
+                if !names::is_valid(n) || !d.is_dir() {
                     eprintln!("Error response from daemon: get {n}: no such volume");
                     println!("{}", serde_json::to_string_pretty(&out)?);
                     return Ok(1);

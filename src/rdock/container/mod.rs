@@ -11,6 +11,7 @@
 pub mod hostconfig;
 pub mod jsonlog;
 pub mod monitor;
+pub mod names;
 pub mod record;
 pub mod resources;
 pub mod rootfs;
@@ -45,6 +46,15 @@ pub struct CreateRequest {
 
 /// Makes the container's directory, record and bundle; returns the record.
 pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result<Record> {
+    // Names that become paths are checked before anything exists.
+    if let Some(n) = &req.name {
+        names::check_container_name(n)?;
+    }
+    for v in &req.run.volumes {
+        if !v.source.is_empty() && !v.source.starts_with('/') {
+            names::check_volume_name(&v.source)?;
+        }
+    }
     let cdir = record::containers_dir(root);
     std::fs::create_dir_all(&cdir).with_context(|| format!("creating {}", cdir.display()))?;
     let _l = record::lock(&root.join("containers.lock"))?;
@@ -103,9 +113,9 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             rootfs::unmount(&dir)?;
         }
         let config = built?;
-        std::fs::write(
-            dir.join("bundle/config.json"),
-            serde_json::to_vec_pretty(&config)?,
+        record::write_private(
+            &dir.join("bundle/config.json"),
+            &serde_json::to_vec_pretty(&config)?,
         )?;
         let command = config["process"]["args"]
             .as_array()

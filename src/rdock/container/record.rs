@@ -12,6 +12,9 @@ pub enum State {
     Created,
     Running,
     Exited,
+    /// A container whose record cannot be read (docker's `Dead`): listed
+    /// so that `rm` can remove it; never written.
+    Dead,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +69,20 @@ pub fn lock(path: &Path) -> Result<Lock> {
     Ok(Lock(f))
 }
 
+/// Writes a file only root may read (0600): records and bundles hold the
+/// container's environment, `-e` secrets included.
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(data)
+}
+
 pub fn containers_dir(root: &Path) -> PathBuf {
     root.join("containers")
 }
@@ -88,7 +105,7 @@ impl Record {
         let dir = dir_of(root, &self.id);
         let dest = dir.join("config.json");
         let tmp = dir.join(format!(".config.json.{}", std::process::id()));
-        let res = std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
+        let res = write_private(&tmp, &serde_json::to_vec_pretty(self)?)
             .and_then(|()| std::fs::rename(&tmp, &dest));
         if res.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -103,6 +120,58 @@ impl Record {
         f(&mut r);
         r.save(root)?;
         Ok(r)
+    }
+
+    /// A stand-in for a container whose record is damaged (or missing for
+    /// longer than a `create` takes), with what can be salvaged from the
+    /// text: enough for `ps -a` to show it and `rm` to remove it. None
+    /// for what is not a container directory or is still being created.
+    pub fn dead(root: &Path, id: &str) -> Option<Record> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let dir = dir_of(root, id);
+        let meta = std::fs::metadata(&dir).ok()?;
+        let raw = std::fs::read(dir.join("config.json"));
+        let young = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < CREATE_GRACE);
+        if raw.is_err() && young {
+            return None;
+        }
+        let raw = String::from_utf8_lossy(raw.as_deref().unwrap_or_default()).into_owned();
+        let text = |key: &str| salvage_string(&raw, key).unwrap_or_default();
+        let created = meta
+            .modified()
+            .map(|t| {
+                chrono::DateTime::<chrono::Utc>::from(t)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+            })
+            .unwrap_or_default();
+        Some(Record {
+            id: id.to_string(),
+            name: text("name"),
+            image: text("image"),
+            image_id: std::fs::read_to_string(dir.join("image")).unwrap_or_default(),
+            command: Vec::new(),
+            created,
+            state: State::Dead,
+            monitor_pid: None,
+            monitor_start: None,
+            pid: None,
+            exit_code: None,
+            started: None,
+            finished: None,
+            runtime: PathBuf::from(text("runtime")),
+            runtime_root: PathBuf::from(text("runtime_root")),
+            auto_remove: false,
+            anon_volumes: Vec::new(),
+            tty: false,
+            interactive: false,
+            stop_signal: None,
+        })
     }
 
     /// The state as shown: a running container whose monitor is gone has exited.
@@ -124,6 +193,19 @@ impl Record {
     pub fn short_id(&self) -> &str {
         &self.id[..12]
     }
+}
+
+/// How long a container directory may lack its record while `create`
+/// builds it, before it counts as damaged.
+const CREATE_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The string value of `"key": "..."` in a record's text, even when the
+/// rest of it does not parse (cut short, overwritten in part).
+fn salvage_string(raw: &str, key: &str) -> Option<String> {
+    let at = raw.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = raw[at..].trim_start().strip_prefix(':')?.trim_start();
+    let mut de = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+    de.next()?.ok()
 }
 
 /// A live process's start time in clock ticks since boot (field 22 of
@@ -150,8 +232,14 @@ pub fn list(root: &Path) -> Result<Vec<Record>> {
         if name.starts_with('.') {
             continue;
         }
-        if let Ok(r) = Record::load(root, &name) {
-            out.push(r);
+        match Record::load(root, &name) {
+            Ok(r) => out.push(r),
+            Err(e) => {
+                if let Some(r) = Record::dead(root, &name) {
+                    log::warn!("container {name}: {e:#}; shown as Dead");
+                    out.push(r);
+                }
+            }
         }
     }
     out.sort_by(|a, b| b.created.cmp(&a.created));
@@ -409,6 +497,18 @@ pub fn now() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fields_are_salvaged_from_a_cut_record() {
+        let raw = r#"{ "id": "ab", "name": "web-1", "image": "busybox", "runtime": "/usr/bin/runc", "comm"#;
+        assert_eq!(super::salvage_string(raw, "name").as_deref(), Some("web-1"));
+        assert_eq!(
+            super::salvage_string(raw, "runtime").as_deref(),
+            Some("/usr/bin/runc")
+        );
+        assert_eq!(super::salvage_string(raw, "command"), None);
+        assert_eq!(super::salvage_string("\0\0garbage", "name"), None);
+    }
+
     #[test]
     fn generated_names_get_a_digit_only_on_collision() {
         let id = "00".repeat(32);
