@@ -18,6 +18,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::init::{self, InitConfig};
 use super::namespaces::{self, Plan};
+use super::pending::Pending;
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, StateDir, Status};
 use super::sync::{self, Msg};
@@ -151,6 +152,19 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     })?;
     undo.child = Some(pid);
     super::process::set_non_dumpable();
+    let pid_start = ProcStat::read(pid)
+        .map(|s| s.start_time)
+        .context("reading the init's start time")?;
+    // Before the first cgroup mkdir: a runr killed from here on leaves a
+    // record that `delete` and a later `create` clean up (pending.rs).
+    Pending {
+        id: req.id.to_string(),
+        pid,
+        pid_start,
+        cgroup_path: cgroup_path.clone(),
+        systemd_cgroup: req.systemd_cgroup,
+    }
+    .write(&dir.path)?;
     // From the host's /proc, never the container's (CVE-2025-52881).
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
@@ -189,9 +203,6 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     parent_chan.send(&Msg::Go)?;
     parent_chan.expect(Msg::RuntimeHooks)?;
 
-    let pid_start = ProcStat::read(pid)
-        .map(|s| s.start_time)
-        .context("reading the init's start time")?;
     let state = ContainerState {
         id: req.id.to_string(),
         bundle: bundle.dir.clone(),
@@ -239,6 +250,10 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     if let Some(p) = req.pid_file {
         write_atomic(p, pid.to_string().as_bytes()).context("writing pid file")?;
     }
+    // The init dies with runr until it hears the container is committed;
+    // its Ack says it no longer will.
+    parent_chan.send(&Msg::Committed)?;
+    parent_chan.expect(Msg::Ack)?;
     undo.disarm();
     Ok(Created { dir, state })
 }
