@@ -2,9 +2,9 @@
 //! and `--systemd-cgroup`. This module decides the path and keeps the rest of
 //! runr independent of which driver is in use.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use libcgroups::common::{
     create_cgroup_manager, get_cgroup_setup, AnyCgroupManager, CgroupConfig, CgroupManager,
     CgroupSetup, ControllerOpt, FreezerState,
@@ -16,16 +16,42 @@ const V1_ROOT: &str = "/sys/fs/cgroup";
 
 /// The cgroup path for a container: `linux.cgroupsPath` (absolute, or relative
 /// to runr's own cgroup), else `/runr/<id>`; with systemd, `slice:prefix:name`.
-pub fn container_path(spec: &Spec, id: &str, systemd: bool) -> PathBuf {
+/// Read lexically, `..` never climbs above the cgroup root (nor, for a
+/// relative path, above runr's own cgroup), as runc's CleanPath keeps it.
+pub fn container_path(spec: &Spec, id: &str, systemd: bool) -> Result<PathBuf> {
     let given = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
     if systemd {
-        return given.unwrap_or_else(|| PathBuf::from(format!("system.slice:runr:{id}")));
+        let p = given.unwrap_or_else(|| PathBuf::from(format!("system.slice:runr:{id}")));
+        let text = p.to_string_lossy();
+        if text.split(':').any(|part| part.contains('/')) {
+            bail!("linux.cgroupsPath {text:?}: a systemd cgroup is \"slice:prefix:name\", without '/'");
+        }
+        return Ok(p);
     }
-    match given {
-        Some(p) if p.is_absolute() => p,
-        Some(p) => own_cgroup().join(p),
+    Ok(match given {
+        Some(p) if p.is_absolute() => clean(&p),
+        Some(p) => {
+            let inner = clean(&Path::new("/").join(p));
+            own_cgroup().join(inner.strip_prefix("/").unwrap_or(&inner))
+        }
         None => PathBuf::from(format!("/runr/{id}")),
+    })
+}
+
+/// `p` as an absolute path without `.`, `..` or repeated slashes; `..` at
+/// the root stays at the root.
+fn clean(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
     }
+    out
 }
 
 /// runr's own cgroup, from /proc/self/cgroup (the unified line on v2, the
@@ -148,4 +174,19 @@ pub fn is_frozen(path: &Path, systemd: bool, _id: &str) -> bool {
     }
     let v2 = Path::new(V1_ROOT).join(rel).join("cgroup.freeze");
     std::fs::read_to_string(v2).is_ok_and(|s| s.trim() == "1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_dot_never_climbs_above_the_cgroup_root() {
+        assert_eq!(
+            clean(Path::new("/../../../../tmp/X/cg")),
+            Path::new("/tmp/X/cg")
+        );
+        assert_eq!(clean(Path::new("/a/./b/../../..//c")), Path::new("/c"));
+        assert_eq!(clean(Path::new("/")), Path::new("/"));
+    }
 }

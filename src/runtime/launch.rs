@@ -96,7 +96,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         (None, pair) if terminal => pair,
         _ => None,
     };
-    let cgroup_path = cgroups::container_path(spec, req.id, req.systemd_cgroup);
+    let cgroup_path = cgroups::container_path(spec, req.id, req.systemd_cgroup)?;
 
     let dir = StateDir::create(req.root, req.id)?;
     let mut undo = Undo {
