@@ -11,6 +11,7 @@ mod crash;
 mod cve;
 mod device_filter;
 mod hooks;
+mod hostile_config;
 mod kernel_attrs;
 mod lifecycle;
 mod net_devices;

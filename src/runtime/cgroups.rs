@@ -110,7 +110,8 @@ pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Resu
         oom_score_adj: None,
         freezer_state: None,
     };
-    mgr.apply(&opt).context("applying cgroup resources")?;
+    mgr.apply(&opt)
+        .with_context(|| format!("applying cgroup resources to {}", path.display()))?;
     if let (AnyCgroupManager::V2(_), Some(rules)) = (mgr, resources.devices()) {
         // libcgroups without `cgroupsv2_devices` leaves devices alone on v2.
         let dir = Path::new(V1_ROOT).join(path.strip_prefix("/").unwrap_or(path));
@@ -156,6 +157,44 @@ pub fn pids(path: &Path, systemd: bool, id: &str) -> Result<Vec<i32>> {
         .get_all_pids()
         .with_context(|| format!("listing processes of cgroup {}", path.display()))?;
     Ok(pids.into_iter().map(|p| p.as_raw()).collect())
+}
+
+/// When the cgroup's memory controller has OOM-killed a process: where, and
+/// the configured limit (v1: memory.oom_control, v2: memory.events).
+pub fn oom_report(path: &Path, systemd: bool, spec: &Spec) -> Option<String> {
+    if systemd {
+        return None;
+    }
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let killed = |p: PathBuf| {
+        std::fs::read_to_string(p).is_ok_and(|t| {
+            t.lines()
+                .filter_map(|l| l.strip_prefix("oom_kill "))
+                .any(|n| n.trim().parse::<u64>().is_ok_and(|n| n > 0))
+        })
+    };
+    let v1 = Path::new(V1_ROOT).join("memory").join(rel);
+    let v2 = Path::new(V1_ROOT).join(rel);
+    let dir = if killed(v1.join("memory.oom_control")) {
+        v1
+    } else if killed(v2.join("memory.events")) {
+        v2
+    } else {
+        return None;
+    };
+    let limit = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.limit());
+    Some(match limit {
+        Some(l) => format!(
+            "out of memory in cgroup {} (linux.resources.memory.limit is {l} bytes)",
+            dir.display()
+        ),
+        None => format!("out of memory in cgroup {}", dir.display()),
+    })
 }
 
 /// Cheap check for `state`: reads the freezer file directly instead of
