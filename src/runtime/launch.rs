@@ -289,12 +289,16 @@ fn hear(
     let Some(pid) = undo.child else {
         bail!("sync: the container init closed the channel while {step}");
     };
-    let how = match reap(pid) {
+    let status = reap(pid);
+    let how = match status {
         Some(WaitStatus::Signaled(_, sig, _)) => format!("was killed by {sig}"),
         Some(WaitStatus::Exited(_, code)) => format!("exited with status {code}"),
         _ => "closed the channel".to_string(),
     };
-    if !matches!(how.as_str(), "closed the channel") {
+    if matches!(
+        status,
+        Some(WaitStatus::Signaled(..) | WaitStatus::Exited(..))
+    ) {
         // Reaped: its pid may be reused, Undo must not signal it.
         undo.child = None;
     }
