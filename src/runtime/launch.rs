@@ -163,6 +163,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         pid_start,
         cgroup_path: cgroup_path.clone(),
         systemd_cgroup: req.systemd_cgroup,
+        rdt_group: super::intel_rdt::own_group(spec, req.id),
     }
     .write(&dir.path)?;
     // From the host's /proc, never the container's (CVE-2025-52881).

@@ -1,7 +1,7 @@
 //! The record of a `create` that has not committed yet: `creating.json` in
 //! the state dir names what the create makes on the host (the init's pid and
-//! start time, the cgroup and its manager), written before the first cgroup
-//! directory exists. A runr killed before it renames state.json into place
+//! start time, the cgroup and its manager, the resctrl group), written before
+//! the first cgroup directory exists. A runr killed before it renames state.json into place
 //! leaves this record, and `delete` or a later `create` of the same id
 //! removes exactly what it names.
 //!
@@ -34,6 +34,9 @@ pub struct Pending {
     /// The cgroup as given to the manager, and which manager.
     pub cgroup_path: PathBuf,
     pub systemd_cgroup: bool,
+    /// The resctrl group named after the container, when Intel RDT is asked for.
+    #[serde(default)]
+    pub rdt_group: Option<PathBuf>,
 }
 
 impl Pending {
@@ -68,6 +71,9 @@ pub fn clean(dir: StateDir) -> Result<()> {
         log::debug!("cleaning up the unfinished create of {}: {p:?}", p.id);
         kill_init(p.pid, p.pid_start)?;
         cgroups::remove(&p.cgroup_path, p.systemd_cgroup, &p.id)?;
+        if let Some(g) = p.rdt_group.filter(|g| g.is_dir()) {
+            std::fs::remove_dir(&g).with_context(|| format!("removing {}", g.display()))?;
+        }
     }
     dir.remove()
 }
@@ -106,6 +112,7 @@ mod tests {
             pid_start: 7,
             cgroup_path: "/runr/x".into(),
             systemd_cgroup: false,
+            rdt_group: None,
         };
         p.write(&dir).unwrap();
         assert_eq!(Pending::read(&dir), Some(p));
