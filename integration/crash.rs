@@ -285,3 +285,24 @@ fn wait_gone(pid: i64) {
     }
     panic!("the init {pid} outlived the runtime killed before commit");
 }
+
+/// Switching to the container's user clears the parent-death signal: an
+/// init of a non-root process, its runtime killed at the rename of
+/// state.json, must still die rather than wait on exec.fifo for ever.
+#[test]
+fn init_of_a_non_root_process_dies_with_a_killed_create() {
+    if !strace_available() {
+        panic!("strace is needed (make test-deps installs it)");
+    }
+    let mut b = crash_bundle("crashuser");
+    b.config["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+    b.write_config();
+    let bundle = bundle_path(&b);
+    let args = ["create", "--bundle", &bundle, b.id()];
+    assert!(run_killed(&b, &args, &Point::Syscall("rename".into(), 1)));
+    let record = b.root().join(b.id()).join("creating.json");
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).expect("no creating.json")).unwrap();
+    wait_gone(rec["pid"].as_i64().unwrap());
+    assert_cleaned(&b, "after the killed create");
+}
