@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::runtime::runtime_bin;
-use crate::common::Bundle;
+use crate::common::{skip_if_runc, Bundle};
 
 /// Where to kill the command.
 #[derive(Clone, Debug)]
@@ -28,6 +28,19 @@ fn points_per_command() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(110)
+}
+
+/// runc leaks cgroups when killed between its cgroup mkdirs and the rename
+/// of state.json, and has no creating.json: these tests are for runr.
+fn crash_testable() -> bool {
+    if skip_if_runc("runc 1.1.5 leaks cgroups when killed before state.json is written") {
+        return false;
+    }
+    assert!(
+        strace_available(),
+        "strace is needed (make test-deps installs it)"
+    );
+    true
 }
 
 fn strace_available() -> bool {
@@ -216,8 +229,8 @@ fn bundle_path(b: &Bundle) -> String {
 
 #[test]
 fn create_killed_anywhere_leaves_nothing() {
-    if !strace_available() {
-        panic!("strace is needed (make test-deps installs it)");
+    if !crash_testable() {
+        return;
     }
     let b = crash_bundle("crashcreate");
     let bundle = bundle_path(&b);
@@ -227,8 +240,8 @@ fn create_killed_anywhere_leaves_nothing() {
 
 #[test]
 fn run_detached_killed_anywhere_leaves_nothing() {
-    if !strace_available() {
-        panic!("strace is needed (make test-deps installs it)");
+    if !crash_testable() {
+        return;
     }
     let b = crash_bundle("crashrun");
     let bundle = bundle_path(&b);
@@ -238,8 +251,8 @@ fn run_detached_killed_anywhere_leaves_nothing() {
 
 #[test]
 fn delete_killed_anywhere_leaves_nothing() {
-    if !strace_available() {
-        panic!("strace is needed (make test-deps installs it)");
+    if !crash_testable() {
+        return;
     }
     let b = crash_bundle("crashdelete");
     let bundle = bundle_path(&b);
@@ -255,8 +268,8 @@ fn delete_killed_anywhere_leaves_nothing() {
 /// a second create of the same id removes them and succeeds.
 #[test]
 fn create_of_the_same_id_cleans_a_killed_create() {
-    if !strace_available() {
-        panic!("strace is needed (make test-deps installs it)");
+    if !crash_testable() {
+        return;
     }
     let b = crash_bundle("crashrecreate");
     let bundle = bundle_path(&b);
@@ -291,8 +304,8 @@ fn wait_gone(pid: i64) {
 /// state.json, must still die rather than wait on exec.fifo for ever.
 #[test]
 fn init_of_a_non_root_process_dies_with_a_killed_create() {
-    if !strace_available() {
-        panic!("strace is needed (make test-deps installs it)");
+    if !crash_testable() {
+        return;
     }
     let mut b = crash_bundle("crashuser");
     b.config["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
