@@ -199,6 +199,8 @@ impl Channel {
                     return Ok(Some((buf, fd)));
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
+                // The other side died before reading what we sent it: gone too.
+                Err(nix::errno::Errno::ECONNRESET) => return Ok(None),
                 Err(e) => return Err(e).context("sync: receiving message"),
             }
         }
@@ -235,6 +237,14 @@ mod tests {
         assert!(fd.is_some());
         drop(b);
         assert!(a.recv().is_err());
+    }
+
+    #[test]
+    fn a_peer_that_died_with_unread_messages_reads_as_closed() {
+        let (a, b) = pair().unwrap();
+        a.send(&Msg::Go).unwrap();
+        drop(b);
+        assert!(a.try_recv_with_fd().unwrap().is_none());
     }
 
     #[test]
