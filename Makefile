@@ -8,7 +8,7 @@ PREFIX ?= /usr/local
 CARGO ?= cargo
 # Debian packages the tests and the demo need (installed by `make test-deps`).
 TEST_PKGS := busybox-static uidmap runc crun jq docker-registry skopeo umoci golang-github-containers-common apache2-utils openssl \
-	podman conmon containerd catatonit netavark aardvark-dns iptables curl bc bsdutils
+	podman conmon containerd catatonit netavark aardvark-dns iptables curl bc bsdutils strace
 
 .PHONY: all build install demo bundle test test-deps unit integration lint bench clean clients tutorial rdock-tests
 

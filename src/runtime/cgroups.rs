@@ -2,9 +2,9 @@
 //! and `--systemd-cgroup`. This module decides the path and keeps the rest of
 //! runr independent of which driver is in use.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use libcgroups::common::{
     create_cgroup_manager, get_cgroup_setup, AnyCgroupManager, CgroupConfig, CgroupManager,
     CgroupSetup, ControllerOpt, FreezerState,
@@ -16,16 +16,42 @@ const V1_ROOT: &str = "/sys/fs/cgroup";
 
 /// The cgroup path for a container: `linux.cgroupsPath` (absolute, or relative
 /// to runr's own cgroup), else `/runr/<id>`; with systemd, `slice:prefix:name`.
-pub fn container_path(spec: &Spec, id: &str, systemd: bool) -> PathBuf {
+/// Read lexically, `..` never climbs above the cgroup root (nor, for a
+/// relative path, above runr's own cgroup), as runc's CleanPath keeps it.
+pub fn container_path(spec: &Spec, id: &str, systemd: bool) -> Result<PathBuf> {
     let given = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
     if systemd {
-        return given.unwrap_or_else(|| PathBuf::from(format!("system.slice:runr:{id}")));
+        let p = given.unwrap_or_else(|| PathBuf::from(format!("system.slice:runr:{id}")));
+        let text = p.to_string_lossy();
+        if text.split(':').any(|part| part.contains('/')) {
+            bail!("linux.cgroupsPath {text:?}: a systemd cgroup is \"slice:prefix:name\", without '/'");
+        }
+        return Ok(p);
     }
-    match given {
-        Some(p) if p.is_absolute() => p,
-        Some(p) => own_cgroup().join(p),
+    Ok(match given {
+        Some(p) if p.is_absolute() => clean(&p),
+        Some(p) => {
+            let inner = clean(&Path::new("/").join(p));
+            own_cgroup().join(inner.strip_prefix("/").unwrap_or(&inner))
+        }
         None => PathBuf::from(format!("/runr/{id}")),
+    })
+}
+
+/// `p` as an absolute path without `.`, `..` or repeated slashes; `..` at
+/// the root stays at the root.
+fn clean(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
     }
+    out
 }
 
 /// runr's own cgroup, from /proc/self/cgroup (the unified line on v2, the
@@ -84,7 +110,8 @@ pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Resu
         oom_score_adj: None,
         freezer_state: None,
     };
-    mgr.apply(&opt).context("applying cgroup resources")?;
+    mgr.apply(&opt)
+        .with_context(|| format!("applying cgroup resources to {}", path.display()))?;
     if let (AnyCgroupManager::V2(_), Some(rules)) = (mgr, resources.devices()) {
         // libcgroups without `cgroupsv2_devices` leaves devices alone on v2.
         let dir = Path::new(V1_ROOT).join(path.strip_prefix("/").unwrap_or(path));
@@ -132,6 +159,44 @@ pub fn pids(path: &Path, systemd: bool, id: &str) -> Result<Vec<i32>> {
     Ok(pids.into_iter().map(|p| p.as_raw()).collect())
 }
 
+/// When the cgroup's memory controller has OOM-killed a process: where, and
+/// the configured limit (v1: memory.oom_control, v2: memory.events).
+pub fn oom_report(path: &Path, systemd: bool, spec: &Spec) -> Option<String> {
+    if systemd {
+        return None;
+    }
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let killed = |p: PathBuf| {
+        std::fs::read_to_string(p).is_ok_and(|t| {
+            t.lines()
+                .filter_map(|l| l.strip_prefix("oom_kill "))
+                .any(|n| n.trim().parse::<u64>().is_ok_and(|n| n > 0))
+        })
+    };
+    let v1 = Path::new(V1_ROOT).join("memory").join(rel);
+    let v2 = Path::new(V1_ROOT).join(rel);
+    let dir = if killed(v1.join("memory.oom_control")) {
+        v1
+    } else if killed(v2.join("memory.events")) {
+        v2
+    } else {
+        return None;
+    };
+    let limit = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.limit());
+    Some(match limit {
+        Some(l) => format!(
+            "out of memory in cgroup {} (linux.resources.memory.limit is {l} bytes)",
+            dir.display()
+        ),
+        None => format!("out of memory in cgroup {}", dir.display()),
+    })
+}
+
 /// Cheap check for `state`: reads the freezer file directly instead of
 /// building a manager.
 pub fn is_frozen(path: &Path, systemd: bool, _id: &str) -> bool {
@@ -148,4 +213,19 @@ pub fn is_frozen(path: &Path, systemd: bool, _id: &str) -> bool {
     }
     let v2 = Path::new(V1_ROOT).join(rel).join("cgroup.freeze");
     std::fs::read_to_string(v2).is_ok_and(|s| s.trim() == "1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_dot_never_climbs_above_the_cgroup_root() {
+        assert_eq!(
+            clean(Path::new("/../../../../tmp/X/cg")),
+            Path::new("/tmp/X/cg")
+        );
+        assert_eq!(clean(Path::new("/a/./b/../../..//c")), Path::new("/c"));
+        assert_eq!(clean(Path::new("/")), Path::new("/"));
+    }
 }

@@ -82,11 +82,15 @@ pub fn open_path(root: BorrowedFd, path: &Path) -> nix::Result<OwnedFd> {
 
 /// Creates `path` inside `root` (directories all the way, and the last
 /// component as a directory or an empty file) and returns an O_PATH fd to it.
+/// A dangling symlink on the way (`/etc/resolv.conf ->
+/// ../run/systemd/resolve/stub-resolv.conf`) is followed inside the root and
+/// its target created there, as runc does.
 pub fn create_in_root(root: BorrowedFd, path: &Path, as_file: bool) -> Result<OwnedFd> {
     if let Ok(fd) = open_path(root, path) {
         return Ok(fd);
     }
-    let rel = relative(path);
+    let resolved = resolve_in_root(root, path)?;
+    let rel = relative(&resolved);
     let mut prefix = PathBuf::new();
     let comps: Vec<_> = rel.components().collect();
     for (i, comp) in comps.iter().enumerate() {
@@ -149,6 +153,51 @@ pub fn create_in_root(root: BorrowedFd, path: &Path, as_file: bool) -> Result<Ow
         }
     }
     open_path(root, path).with_context(|| format!("opening {} in the rootfs", path.display()))
+}
+
+/// `path` with every symlink that exists on it replaced by its target, read
+/// inside `root`: absolute targets restart at the root and `..` stops there,
+/// so the result names a place in the root even where the target (or
+/// anything after it) does not exist yet.
+pub fn resolve_in_root(root: BorrowedFd, path: &Path) -> Result<PathBuf> {
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = normal_parts(path).collect();
+    let mut resolved: Vec<std::ffi::OsString> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        if c == ".." {
+            resolved.pop();
+            continue;
+        }
+        let parent: PathBuf = resolved.iter().collect();
+        resolved.push(c.clone());
+        // Each prefix is free of symlinks by now; the parent is still opened
+        // in the root so that a concurrent swap cannot lead out of it.
+        let Ok(dir) = openat2(
+            root,
+            &parent,
+            libc::O_PATH | libc::O_DIRECTORY,
+            RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        ) else {
+            // A missing directory: nothing below it is a symlink.
+            continue;
+        };
+        let Ok(target) = nix::fcntl::readlinkat(Some(dir.as_raw_fd()), c.as_os_str()) else {
+            continue;
+        };
+        links += 1;
+        if links > 255 {
+            bail!("{}: too many levels of symbolic links", path.display());
+        }
+        let target = PathBuf::from(target);
+        resolved.pop();
+        if target.is_absolute() {
+            resolved.clear();
+        }
+        for part in normal_parts(&target).collect::<Vec<_>>().into_iter().rev() {
+            todo.push_front(part);
+        }
+    }
+    Ok(Path::new("/").join(resolved.iter().collect::<PathBuf>()))
 }
 
 /// Refuses a path component that is a symlink (for /proc and /sys targets,
@@ -243,4 +292,38 @@ pub fn stays_in_root(p: &Path) -> bool {
         }
     }
     p.is_absolute()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn dangling_symlinks_resolve_inside_the_root() {
+        let dir = std::env::temp_dir().join(format!("runr-resolve-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        symlink(
+            "../run/systemd/resolve/stub-resolv.conf",
+            dir.join("etc/resolv.conf"),
+        )
+        .unwrap();
+        symlink("/missing/dir", dir.join("abs")).unwrap();
+        symlink("../../../../../host", dir.join("etc/esc")).unwrap();
+        let root = std::fs::File::open(&dir).unwrap();
+        let r = |p: &str| resolve_in_root(root.as_fd(), Path::new(p)).unwrap();
+        assert_eq!(
+            r("/etc/resolv.conf"),
+            Path::new("/run/systemd/resolve/stub-resolv.conf")
+        );
+        assert_eq!(r("/abs/x"), Path::new("/missing/dir/x"));
+        assert_eq!(r("/etc/esc/y"), Path::new("/host/y"));
+        assert_eq!(r("/nope/../etc/./z"), Path::new("/etc/z"));
+        let fd = create_in_root(root.as_fd(), Path::new("/etc/resolv.conf"), true).unwrap();
+        drop(fd);
+        assert!(dir.join("run/systemd/resolve/stub-resolv.conf").is_file());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

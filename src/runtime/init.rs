@@ -81,9 +81,9 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
     unsafe { libc::close(cfg.state_lock) };
     // SAFETY: likewise runr's end of the channel, which the init never uses.
     unsafe { libc::close(cfg.parent_chan) };
-    // Die with runr until the container is ready; cleared before we say so.
-    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-        .context("setting pdeathsig")?;
+    // Die with runr until the container is committed (see `commit`). Where
+    // the init blocks on the channel instead, runr's death reads as EOF.
+    die_with_runr()?;
 
     cfg.chan.expect(Msg::Go)?;
     // Rootless, runr left the init dumpable to write its maps (launch.rs).
@@ -91,6 +91,8 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
     // A user namespace joined by path was entered before the clone (launch.rs).
     if plan.in_userns() {
         become_root()?;
+        // A change of credentials clears the parent-death signal.
+        die_with_runr()?;
     }
     nix::unistd::setsid().context("setsid")?;
     nix::sys::stat::umask(Mode::empty());
@@ -160,8 +162,10 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         preserve_fds: cfg.preserve_fds,
     };
     let exec = fin.become_process()?;
-    nix::sys::prctl::set_pdeathsig(None).context("clearing pdeathsig")?;
+    // Cleared by the switch to the container's user.
+    die_with_runr()?;
     cfg.chan.send(&Msg::Ready)?;
+    commit(&cfg.chan)?;
 
     wait_for_start(&cfg.fifo)?;
     if let Some(h) = spec
@@ -248,6 +252,22 @@ impl Finish<'_> {
         }
         Ok(())
     }
+}
+
+/// SIGKILL when runr (the parent) exits: a create killed half-way must not
+/// leave an init waiting on exec.fifo where no state.json names it.
+fn die_with_runr() -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .context("setting the parent-death signal")
+}
+
+/// Waits until runr has written state.json, then stops dying with it, so
+/// that the created container outlives `runr create` and waits for `start`
+/// however long that takes.
+fn commit(chan: &Channel) -> Result<()> {
+    chan.expect(Msg::Committed)?;
+    nix::sys::prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
+    chan.send(&Msg::Ack)
 }
 
 /// In a new user namespace, become its root so that what we create is owned by it.

@@ -81,6 +81,15 @@ pub fn apply(spec: &Spec, id: &str, pid: i32) -> Result<Option<PathBuf>> {
     Ok(made.then_some(dir))
 }
 
+/// The resctrl group named after the container, which `delete` removes
+/// (none with a shared closID).
+pub fn own_group(spec: &Spec, id: &str) -> Option<PathBuf> {
+    match group(rdt(spec)?, id) {
+        (dir, true) => Some(dir),
+        _ => None,
+    }
+}
+
 /// Removes the group runr made for this container (never a shared closID).
 pub fn remove(spec: &Spec, id: &str) -> Result<()> {
     let Some(r) = rdt(spec) else {

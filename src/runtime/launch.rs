@@ -12,15 +12,16 @@ use anyhow::{bail, Context, Result};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::Mode;
-use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::init::{self, InitConfig};
 use super::namespaces::{self, Plan};
+use super::pending::Pending;
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, StateDir, Status};
-use super::sync::{self, Msg};
+use super::sync::{self, Channel, Msg};
 use super::{
     capabilities, cgroups, hooks, idmap, idmount, rootless, seccomp, spawn, spec, timefmt,
 };
@@ -95,7 +96,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         (None, pair) if terminal => pair,
         _ => None,
     };
-    let cgroup_path = cgroups::container_path(spec, req.id, req.systemd_cgroup);
+    let cgroup_path = cgroups::container_path(spec, req.id, req.systemd_cgroup)?;
 
     let dir = StateDir::create(req.root, req.id)?;
     let mut undo = Undo {
@@ -151,6 +152,20 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     })?;
     undo.child = Some(pid);
     super::process::set_non_dumpable();
+    let pid_start = ProcStat::read(pid)
+        .map(|s| s.start_time)
+        .context("reading the init's start time")?;
+    // Before the first cgroup mkdir: a runr killed from here on leaves a
+    // record that `delete` and a later `create` clean up (pending.rs).
+    Pending {
+        id: req.id.to_string(),
+        pid,
+        pid_start,
+        cgroup_path: cgroup_path.clone(),
+        systemd_cgroup: req.systemd_cgroup,
+        rdt_group: super::intel_rdt::own_group(spec, req.id),
+    }
+    .write(&dir.path)?;
     // From the host's /proc, never the container's (CVE-2025-52881).
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
@@ -187,11 +202,14 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     undo.rdt_group = super::intel_rdt::apply(spec, req.id, pid)?;
     super::net_devices::move_into(spec, pid)?;
     parent_chan.send(&Msg::Go)?;
-    parent_chan.expect(Msg::RuntimeHooks)?;
+    expect(
+        &parent_chan,
+        &mut undo,
+        spec,
+        Msg::RuntimeHooks,
+        "setting up the rootfs",
+    )?;
 
-    let pid_start = ProcStat::read(pid)
-        .map(|s| s.start_time)
-        .context("reading the init's start time")?;
     let state = ContainerState {
         id: req.id.to_string(),
         bundle: bundle.dir.clone(),
@@ -225,7 +243,12 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     }
     parent_chan.send(&Msg::HooksDone(oci.to_string()))?;
     loop {
-        match parent_chan.recv_with_fd()? {
+        match hear(
+            &parent_chan,
+            &mut undo,
+            spec,
+            "entering the rootfs and becoming the process",
+        )? {
             (Msg::Ready, _) => break,
             (Msg::SeccompListener, Some(fd)) => {
                 send_seccomp_listener(&state, Status::Creating, fd)?;
@@ -239,8 +262,80 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     if let Some(p) = req.pid_file {
         write_atomic(p, pid.to_string().as_bytes()).context("writing pid file")?;
     }
+    // The init dies with runr until it hears the container is committed;
+    // its Ack says it no longer will.
+    parent_chan.send(&Msg::Committed)?;
+    expect(
+        &parent_chan,
+        &mut undo,
+        spec,
+        Msg::Ack,
+        "committing the container",
+    )?;
     undo.disarm();
     Ok(Created { dir, state })
+}
+
+/// The init's next message. If it died without one, the error says how and
+/// while doing what (an OOM kill names the cgroup and its limit).
+fn hear(
+    chan: &Channel,
+    undo: &mut Undo,
+    spec: &Spec,
+    step: &str,
+) -> Result<(Msg, Option<OwnedFd>)> {
+    if let Some(m) = chan.try_recv_with_fd()? {
+        return Ok(m);
+    }
+    let Some(pid) = undo.child else {
+        bail!("sync: the container init closed the channel while {step}");
+    };
+    let status = reap(pid);
+    let how = match status {
+        Some(WaitStatus::Signaled(_, sig, _)) => format!("was killed by {sig}"),
+        Some(WaitStatus::Exited(_, code)) => format!("exited with status {code}"),
+        _ => "closed the channel".to_string(),
+    };
+    if matches!(
+        status,
+        Some(WaitStatus::Signaled(..) | WaitStatus::Exited(..))
+    ) {
+        // Reaped: its pid may be reused, Undo must not signal it.
+        undo.child = None;
+    }
+    let oom = undo
+        .cgroup
+        .as_deref()
+        .and_then(|cg| cgroups::oom_report(cg, undo.systemd, spec));
+    match oom {
+        Some(o) => bail!("container init (pid {pid}) {how} while {step}: {o}"),
+        None => bail!("container init (pid {pid}) {how} while {step}"),
+    }
+}
+
+/// Waits until the init sends `want`; its `Error` becomes ours.
+fn expect(chan: &Channel, undo: &mut Undo, spec: &Spec, want: Msg, step: &str) -> Result<()> {
+    match hear(chan, undo, spec, step)?.0 {
+        m if m == want => Ok(()),
+        Msg::Error(e) => bail!("{e}"),
+        m => bail!("sync: expected {want:?}, got {m:?}"),
+    }
+}
+
+/// The init's exit status once it has closed the channel (it is exiting),
+/// waiting a little for it.
+fn reap(pid: i32) -> Option<WaitStatus> {
+    for _ in 0..200 {
+        match waitpid(
+            Pid::from_raw(pid),
+            Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL),
+        ) {
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            Ok(s) => return Some(s),
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// Hands the notify listener to the seccomp agent at `listenerPath`, as runc does.

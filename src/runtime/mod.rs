@@ -30,6 +30,7 @@ pub mod lsm;
 pub mod mounts;
 pub mod namespaces;
 pub mod net_devices;
+pub mod pending;
 pub mod proc;
 pub mod process;
 pub mod rootfs;

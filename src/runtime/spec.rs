@@ -69,6 +69,9 @@ pub fn validate(spec: &Spec) -> Result<()> {
             process.cwd()
         );
     }
+    validate_env(process.env().as_deref().unwrap_or_default())
+        .context("config.json: process.env")?;
+    validate_hooks(spec)?;
     if let Some(linux) = spec.linux() {
         let mut seen = HashSet::new();
         for ns in linux.namespaces().iter().flatten() {
@@ -116,6 +119,47 @@ pub fn validate(spec: &Spec) -> Result<()> {
                 "config.json: mount destination {:?} is not absolute",
                 m.destination()
             );
+        }
+    }
+    Ok(())
+}
+
+/// Every entry is NAME=VALUE with a non-empty name, as runc requires.
+pub fn validate_env(env: &[String]) -> Result<()> {
+    for pair in env {
+        let Some((name, _)) = pair.split_once('=') else {
+            bail!("invalid environment variable {pair:?}: no '='");
+        };
+        if name.is_empty() {
+            bail!("invalid environment variable {pair:?}: the name is empty");
+        }
+    }
+    Ok(())
+}
+
+/// Hook paths must be absolute (runtime-spec): a relative one would be
+/// looked up in runr's own $PATH.
+fn validate_hooks(spec: &Spec) -> Result<()> {
+    let Some(h) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)] // prestart is deprecated in the spec but still run
+    let lists = [
+        ("prestart", h.prestart()),
+        ("createRuntime", h.create_runtime()),
+        ("createContainer", h.create_container()),
+        ("startContainer", h.start_container()),
+        ("poststart", h.poststart()),
+        ("poststop", h.poststop()),
+    ];
+    for (kind, hooks) in lists {
+        for (i, hook) in hooks.iter().flatten().enumerate() {
+            if !hook.path().is_absolute() {
+                bail!(
+                    "config.json: hooks.{kind}[{i}].path {:?} is not an absolute path",
+                    hook.path()
+                );
+            }
         }
     }
     Ok(())
@@ -194,6 +238,14 @@ mod tests {
             r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},
                "process":{{"args":["sh"],"cwd":"/","user":{{"uid":0,"gid":0}}}}{extra}}}"#
         )
+    }
+
+    #[test]
+    fn env_entries_need_a_name_and_an_equals_sign() {
+        let v = |e: &[&str]| validate_env(&e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(v(&["A=1", "B=", "C=x=y"]).is_ok());
+        assert!(format!("{:#}", v(&["PATH"]).unwrap_err()).contains("\"PATH\": no '='"));
+        assert!(v(&["=x"]).is_err());
     }
 
     #[test]

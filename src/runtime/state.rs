@@ -73,36 +73,77 @@ pub struct StateDir {
 }
 
 impl StateDir {
-    /// Reserves the id: fails if a container with this id exists.
+    /// Reserves the id: fails if a container with this id exists. What a
+    /// create of this id killed before it committed left is removed first
+    /// (see pending.rs).
     pub fn create(root: &Path, id: &str) -> Result<StateDir> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o711)
             .create(root)
             .with_context(|| format!("creating state root {}", root.display()))?;
+        match Self::reserve(root, id)? {
+            Some(dir) => Ok(dir),
+            None => match Self::open_uncommitted(root, id, false)? {
+                Some(stale) => {
+                    super::pending::clean(stale)?;
+                    Self::reserve(root, id)?
+                        .with_context(|| format!("container with id exists: {id}"))
+                }
+                None => bail!("container with id exists: {id}"),
+            },
+        }
+    }
+
+    /// mkdir and lock; None when the dir exists (or was replaced before we
+    /// held the lock: another create or a cleanup got there first).
+    fn reserve(root: &Path, id: &str) -> Result<Option<StateDir>> {
         let path = root.join(id);
         match fs::DirBuilder::new().mode(0o711).create(&path) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                bail!("container with id exists: {id}")
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
             Err(e) => {
                 return Err(e).with_context(|| format!("creating state dir {}", path.display()))
             }
         }
-        let lock = lock_dir(&path)?;
-        Ok(StateDir {
+        let lock = lock_dir(&path, true)?.context("locking a new state dir")?;
+        if !same_dir(&lock, &path) {
+            return Ok(None);
+        }
+        Ok(Some(StateDir {
             path,
             id: id.to_string(),
             _lock: lock,
-        })
+        }))
+    }
+
+    /// Locks the dir of a create that never committed (no state.json): None
+    /// if there is no such dir, it is committed, or (unless `wait`) a live
+    /// runr holds it.
+    pub fn open_uncommitted(root: &Path, id: &str, wait: bool) -> Result<Option<StateDir>> {
+        let path = root.join(id);
+        let lock = match lock_dir(&path, wait) {
+            Ok(Some(l)) => l,
+            Ok(None) => return Ok(None),
+            Err(_) if !path.is_dir() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !same_dir(&lock, &path) || path.join(STATE_FILE).exists() {
+            return Ok(None);
+        }
+        Ok(Some(StateDir {
+            path,
+            id: id.to_string(),
+            _lock: lock,
+        }))
     }
 
     /// Opens and locks an existing container's directory.
     pub fn open(root: &Path, id: &str) -> Result<StateDir> {
         let path = root.join(id);
-        let lock = match lock_dir(&path) {
-            Ok(l) => l,
+        let lock = match lock_dir(&path, true) {
+            Ok(Some(l)) => l,
+            Ok(None) => bail!("container does not exist"),
             // runc's exact words: clients (CRI-O, containerd's shim) match them.
             Err(_) if !path.exists() => bail!("container does not exist"),
             Err(e) => return Err(e),
@@ -139,23 +180,58 @@ impl StateDir {
         self.path.join(FIFO_NAME)
     }
 
+    /// Removes the dir with state.json last, so that a runr killed half-way
+    /// leaves a dir that `delete` still treats as this container.
     pub fn remove(self) -> Result<()> {
-        fs::remove_dir_all(&self.path)
-            .with_context(|| format!("removing state dir {}", self.path.display()))
+        let what = || format!("removing state dir {}", self.path.display());
+        for e in fs::read_dir(&self.path).with_context(what)? {
+            let e = e.with_context(what)?;
+            if e.file_name() == STATE_FILE {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                fs::remove_dir_all(e.path()).with_context(what)?;
+            } else {
+                fs::remove_file(e.path()).with_context(what)?;
+            }
+        }
+        match fs::remove_file(self.path.join(STATE_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).with_context(what),
+            _ => {}
+        }
+        fs::remove_dir(&self.path).with_context(what)
     }
 }
 
-fn lock_dir(path: &Path) -> Result<File> {
+/// The dir at `path` is still the one `lock` holds (not removed and made
+/// again by someone else while we waited for the lock).
+fn same_dir(lock: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (lock.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Opens and flocks the dir; None when `wait` is false and it is locked.
+fn lock_dir(path: &Path, wait: bool) -> Result<Option<File>> {
     let f = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
         .open(path)
         .with_context(|| format!("opening state dir {}", path.display()))?;
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
     // SAFETY: flock on an fd we own; the lock lives as long as the File.
-    let r = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) };
-    nix::errno::Errno::result(r)
-        .with_context(|| format!("locking state dir {}", path.display()))?;
-    Ok(f)
+    let r = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), op) };
+    match nix::errno::Errno::result(r) {
+        Ok(_) => Ok(Some(f)),
+        Err(nix::errno::Errno::EWOULDBLOCK) if !wait => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("locking state dir {}", path.display())),
+    }
 }
 
 /// Write to a temp file in the same directory, then rename over the target.

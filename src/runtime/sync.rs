@@ -1,6 +1,9 @@
 //! The channel between runr and the container's init: a SOCK_SEQPACKET
-//! socketpair carrying one small message per packet, with an optional fd
-//! (SCM_RIGHTS). Each side of `create` reads like a conversation over it.
+//! socketpair carrying typed messages, with an optional fd (SCM_RIGHTS).
+//! Each side of `create` reads like a conversation over it. A message of
+//! any size (the state JSON carries the annotations, megabytes of them with
+//! some clients) goes as a run of packets of at most `CHUNK` bytes, each
+//! but the last marked `MORE`: one packet is bounded by the socket buffer.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -26,6 +29,9 @@ pub enum Msg {
     Ack,
     /// init → parent: everything is set up; init now waits on exec.fifo.
     Ready,
+    /// parent → init: state.json is written; stop dying with runr (the init
+    /// answers `Ack`).
+    Committed,
     /// either way: a failure, with its message.
     Error(String),
 }
@@ -40,6 +46,7 @@ impl Msg {
             Msg::Ack => (5, ""),
             Msg::Ready => (6, ""),
             Msg::Error(e) => (7, e.as_str()),
+            Msg::Committed => (8, ""),
         };
         let mut v = Vec::with_capacity(1 + text.len());
         v.push(tag);
@@ -56,11 +63,17 @@ impl Msg {
             Some(5) => Msg::Ack,
             Some(6) => Msg::Ready,
             Some(7) => Msg::Error(String::from_utf8_lossy(&buf[1..]).into_owned()),
+            Some(8) => Msg::Committed,
             Some(t) => bail!("sync: unknown message tag {t}"),
             None => bail!("sync: the other side closed the channel"),
         })
     }
 }
+
+/// Payload bytes per packet, well under the default socket buffer.
+const CHUNK: usize = 32 << 10;
+/// Set on the tag byte of every packet but a message's last.
+const MORE: u8 = 0x80;
 
 pub struct Channel {
     fd: OwnedFd,
@@ -84,7 +97,23 @@ impl Channel {
 
     pub fn send_with_fd(&self, msg: &Msg, fd: Option<RawFd>) -> Result<()> {
         let data = msg.encode();
-        let iov = [IoSlice::new(&data)];
+        let (tag, body) = (data[0], &data[1..]);
+        let mut parts = body.chunks(CHUNK).peekable();
+        let mut first = true;
+        loop {
+            let part = parts.next().unwrap_or_default();
+            let more = parts.peek().is_some();
+            let head = [if more { tag | MORE } else { tag }];
+            self.send_packet(&head, part, if first { fd } else { None })?;
+            first = false;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    fn send_packet(&self, head: &[u8], part: &[u8], fd: Option<RawFd>) -> Result<()> {
+        let iov = [IoSlice::new(head), IoSlice::new(part)];
         let fds;
         let cmsg: Vec<ControlMessage> = match fd {
             Some(f) => {
@@ -93,15 +122,19 @@ impl Channel {
             }
             None => vec![],
         };
-        sendmsg::<()>(
-            self.fd.as_raw_fd(),
-            &iov,
-            &cmsg,
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        )
-        .context("sync: sending message")?;
-        Ok(())
+        loop {
+            match sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                &cmsg,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e).context("sync: sending message"),
+            }
+        }
     }
 
     pub fn recv(&self) -> Result<Msg> {
@@ -117,9 +150,32 @@ impl Channel {
 
     /// None when the other side closed its end (for exec: the process exec'd).
     pub fn try_recv_with_fd(&self) -> Result<Option<(Msg, Option<OwnedFd>)>> {
-        let mut buf = vec![0u8; 1 << 16];
+        let mut msg = Vec::new();
+        let mut fd = None;
+        loop {
+            let Some((packet, got)) = self.recv_packet()? else {
+                if msg.is_empty() {
+                    return Ok(None);
+                }
+                bail!("sync: the other side closed the channel in the middle of a message");
+            };
+            fd = fd.or(got);
+            let tag = packet[0];
+            if msg.is_empty() {
+                msg.push(tag & !MORE);
+            }
+            msg.extend_from_slice(&packet[1..]);
+            if tag & MORE == 0 {
+                return Ok(Some((Msg::decode(&msg)?, fd)));
+            }
+        }
+    }
+
+    /// One packet (never empty: each starts with its tag), or None at EOF.
+    fn recv_packet(&self) -> Result<Option<(Vec<u8>, Option<OwnedFd>)>> {
+        let mut buf = vec![0u8; CHUNK + 1];
         let mut cbuf = nix::cmsg_space!([RawFd; 1]);
-        let (len, fd) = loop {
+        loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
             match recvmsg::<()>(
                 self.fd.as_raw_fd(),
@@ -135,16 +191,19 @@ impl Channel {
                             fd = fds.first().map(|&f| unsafe { OwnedFd::from_raw_fd(f) });
                         }
                     }
-                    break (r.bytes, fd);
+                    let len = r.bytes;
+                    if len == 0 {
+                        return Ok(None);
+                    }
+                    buf.truncate(len);
+                    return Ok(Some((buf, fd)));
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
+                // The other side died before reading what we sent it: gone too.
+                Err(nix::errno::Errno::ECONNRESET) => return Ok(None),
                 Err(e) => return Err(e).context("sync: receiving message"),
             }
-        };
-        if len == 0 {
-            return Ok(None);
         }
-        Ok(Some((Msg::decode(&buf[..len])?, fd)))
     }
 
     /// Waits for `want`; an `Error` from the other side becomes our error.
@@ -178,5 +237,29 @@ mod tests {
         assert!(fd.is_some());
         drop(b);
         assert!(a.recv().is_err());
+    }
+
+    #[test]
+    fn a_peer_that_died_with_unread_messages_reads_as_closed() {
+        let (a, b) = pair().unwrap();
+        a.send(&Msg::Go).unwrap();
+        drop(b);
+        assert!(a.try_recv_with_fd().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_message_larger_than_a_packet_arrives_whole() {
+        let (a, b) = pair().unwrap();
+        let big = "x".repeat(3 * CHUNK + 17);
+        let t = std::thread::spawn(move || {
+            a.send(&Msg::HooksDone(big)).unwrap();
+            a.send(&Msg::Committed).unwrap();
+        });
+        match b.recv().unwrap() {
+            Msg::HooksDone(s) => assert_eq!(s.len(), 3 * CHUNK + 17),
+            m => panic!("got {m:?}"),
+        }
+        assert_eq!(b.recv().unwrap(), Msg::Committed);
+        t.join().unwrap();
     }
 }

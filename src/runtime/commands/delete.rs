@@ -6,17 +6,19 @@ use super::kill::signal;
 use crate::runtime::cgroups;
 use crate::runtime::cli::{Cli, Delete};
 use crate::runtime::hooks;
+use crate::runtime::pending;
 use crate::runtime::state::{ContainerState, StateDir, Status};
 
 pub fn run(cli: &Cli, d: &Delete) -> Result<()> {
     let dir = match StateDir::open(&cli.root, &d.id) {
         Ok(dir) => dir,
         Err(e) => {
-            // A create that died before writing state.json leaves a bare dir:
-            // remove it. With --force a missing container is not an error (runc).
-            let path = cli.root.join(&d.id);
-            if crate::runtime::spec::validate_id(&d.id).is_ok() && path.is_dir() {
-                let _ = std::fs::remove_dir_all(&path);
+            // A create killed before it committed: remove what its record
+            // names. With --force a missing container is not an error (runc).
+            if crate::runtime::spec::validate_id(&d.id).is_ok() {
+                if let Some(partial) = StateDir::open_uncommitted(&cli.root, &d.id, true)? {
+                    pending::clean(partial)?;
+                }
             }
             if d.force {
                 return Ok(());
