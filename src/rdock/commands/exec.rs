@@ -12,11 +12,19 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
     }
     let dir = record::dir_of(&ctx.root, &r.id);
     // docker's 127/126 for a command that cannot run, checked in the rootfs.
-    let (_, mut env) = container::process_of(&dir)?;
+    let config = container::bundle_config(&dir)?;
+    let (_, mut env) = container::process_of(&config);
     env.extend(a.env.iter().cloned());
-    if let Err((code, msg)) =
-        rootfs::check_executable(&rootfs::rootfs_of(&dir), &a.command[0], &env)
-    {
+    // Looked up in the container's own view (its mounts, `-w` or its cwd).
+    let cwd = a
+        .workdir
+        .clone()
+        .unwrap_or_else(|| config["process"]["cwd"].as_str().unwrap_or("/").to_string());
+    let view = match runtime::pid(&r.runtime, &r.runtime_root, &r.id) {
+        Some(pid) => rootfs::View::of_process(pid, &cwd),
+        None => rootfs::View::of_config(&rootfs::rootfs_of(&dir), &config),
+    };
+    if let Err((code, msg)) = rootfs::check_executable(&view, &a.command[0], &env) {
         eprintln!("OCI runtime exec failed: exec failed: {msg}: unknown");
         return Ok(code);
     }

@@ -151,11 +151,15 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
     res
 }
 
-/// The bundle's process args and env, for the executable check.
-pub fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
+/// The bundle's config.json.
+pub fn bundle_config(dir: &Path) -> Result<serde_json::Value> {
     let p = dir.join("bundle/config.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p)?)
-        .with_context(|| format!("parsing {}", p.display()))?;
+    let data = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+    serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
+}
+
+/// The bundle's process args and env, for the executable check.
+pub fn process_of(v: &serde_json::Value) -> (Vec<String>, Vec<String>) {
     let strs = |k: &str| -> Vec<String> {
         v["process"][k]
             .as_array()
@@ -166,7 +170,7 @@ pub fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
             })
             .unwrap_or_default()
     };
-    Ok((strs("args"), strs("env")))
+    (strs("args"), strs("env"))
 }
 
 /// Mounts the rootfs, checks the command exists, runs the container under
@@ -185,9 +189,11 @@ pub fn supervise(
     let store = crate::image::store::Store::open(root)?;
     let img = store.resolve(image.trim())?;
     let rootfs = rootfs::mount_overlay(&dir, &img.layers)?;
-    let (args, env) = process_of(&dir)?;
+    let config = bundle_config(&dir)?;
+    let (args, env) = process_of(&config);
     let cmd = hostconfig::user_command(&args).map_or("", String::as_str);
-    if let Err((code, msg)) = rootfs::check_executable(&rootfs, cmd, &env) {
+    let view = rootfs::View::of_config(&rootfs, &config);
+    if let Err((code, msg)) = rootfs::check_executable(&view, cmd, &env) {
         let msg = format!(
             "rdock: Error response from daemon: failed to create task for container: \
              OCI runtime create failed: {msg}: unknown.\n"
@@ -436,6 +442,9 @@ fn remove_stopped(root: &Path, r: &Record) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).with_context(|| format!("removing {}", dir.display())),
     }
+    // The trash no longer uses its image: `rmi` right after `rm` must not
+    // find it there while the background `rm -rf` runs.
+    let _ = std::fs::remove_file(trash.join("image"));
     let spawned = Command::new("rm")
         .arg("-rf")
         .arg(&trash)

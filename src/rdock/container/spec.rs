@@ -211,6 +211,14 @@ pub fn build(
         ns.push(json!({ "type": "network", "path": p }));
     }
     crate::rdock::container::hostconfig::apply(&mut v, &o.host);
+    // Parents before children, as docker orders them: `--tmpfs /app` must
+    // not hide `-v DIR:/app/sub` given before it.
+    if let Some(m) = v["mounts"].as_array_mut() {
+        m.sort_by_key(|m| {
+            let d = m["destination"].as_str().unwrap_or_default();
+            d.split('/').filter(|c| !c.is_empty()).count()
+        });
+    }
     Ok(v)
 }
 
@@ -320,6 +328,11 @@ mod tests {
         for d in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/c"] {
             assert!(dests.contains(&d), "{d} missing");
         }
+        let depth = |d: &&str| d.matches('/').count();
+        assert!(
+            dests.windows(2).all(|w| depth(&w[0]) <= depth(&w[1])),
+            "parents first: {dests:?}"
+        );
         let ns = v["linux"]["namespaces"].as_array().unwrap();
         assert!(
             !ns.iter().any(|n| n["type"] == "network"),

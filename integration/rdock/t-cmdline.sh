@@ -1,0 +1,67 @@
+# rdock's command line as docker parses it, command lookup in the
+# container's own view, and commands that used to hang or race: what comes
+# after the image belongs to the command; relative commands, bind mounts;
+# system prune on a fresh root; rmi right after rm; usage exit codes and
+# messages.
+cl=$work/cmdline
+mkdir -p "$cl/app"
+
+# --- everything after the image (the container for exec) is the command's
+out=$(rdock run --rm --entrypoint /bin/ls busybox -d /tmp 2>&1)
+check_rc "run IMAGE -d: -d goes to the command, not to rdock" 0 $? "$out"
+check "run --entrypoint /bin/ls busybox -d /tmp runs ls -d /tmp" '^/tmp$' "$out"
+out=$(rdock run --rm busybox ls -l /bin/sh 2>&1)
+check "run busybox ls -l: -l is ls's, not --log-level" '^lrwxrwxrwx .* /bin/sh -> busybox$' "$out"
+out=$(rdock run --rm busybox sh -c 'echo "$@"' x --rm -v --name n 2>&1)
+check "run: rdock's flag names after the image reach the command" '^--rm -v --name n$' "$out"
+rdock run -d --name cl1 -v "$cl/app:/mnt" busybox sleep 100 >/dev/null
+out=$(rdock exec cl1 ls -l -d /tmp 2>&1)
+check "exec CONTAINER ls -l: -l is ls's" '^drwxrwxrwt .* /tmp$' "$out"
+out=$(rdock exec cl1 sh -c 'echo "$@"' x -d -u 1 2>&1)
+check "exec: -d and -u after the container reach the command" '^-d -u 1$' "$out"
+
+# --- commands found from the cwd and in bind mounts
+printf '#!/bin/sh\necho script-ran "$@"\n' >"$cl/app/x.sh"
+chmod +x "$cl/app/x.sh"
+: >"$cl/app/data"
+out=$(rdock run --rm -v "$cl/app:/app" -w /app busybox ./x.sh a 2>&1)
+check_rc "run -v DIR:/app -w /app IMG ./x.sh: exit 0" 0 $? "$out"
+check "a script in the bind mount runs from -w" '^script-ran a$' "$out"
+out=$(rdock run --rm -w /bin busybox ./ls -d / 2>&1)
+check "run -w /bin busybox ./ls: relative to the cwd" '^/$' "$out"
+out=$(rdock run --rm -v "$cl/app:/app" busybox /app/x.sh 2>&1)
+check "run IMG /app/x.sh: an absolute command inside a bind mount" '^script-ran$' "$out"
+out=$(rdock run --rm -w /bin busybox ./nope 2>&1)
+check_rc "a relative command that is missing: 127" 127 $? "$out"
+check "its message names it as given" 'exec: "./nope": stat ./nope: no such file or directory' "$out"
+out=$(rdock run --rm -v "$cl/app:/app" busybox /app/data 2>&1)
+check_rc "a non-executable file in a bind mount: 126" 126 $? "$out"
+out=$(rdock run --rm --tmpfs /app -v "$cl/app:/app/sub" busybox /app/sub/x.sh 2>&1)
+check "a bind mount under a tmpfs is looked up" '^script-ran$' "$out"
+out=$(rdock exec cl1 /mnt/x.sh 2>&1)
+check_rc "exec CONTAINER /mnt/tool (a bind mount): exit 0" 0 $? "$out"
+check "exec of a tool in a bind mount runs it" '^script-ran$' "$out"
+out=$(rdock exec -w /mnt cl1 ./x.sh 2>&1)
+check "exec -w /mnt CONTAINER ./x.sh runs it" '^script-ran$' "$out"
+rdock exec cl1 sh -c 'printf "#!/bin/sh\necho made-inside\n" >/tmp/made; chmod +x /tmp/made'
+out=$(rdock exec cl1 /tmp/made 2>&1)
+check "exec finds a command the container made itself" '^made-inside$' "$out"
+rdock exec cl1 /mnt/nope >/dev/null 2>&1
+check_rc "exec of a missing command in a bind mount: 127" 127 $?
+rdock rm -f cl1 >/dev/null
+
+# --- system prune on a root that never had a network (it used to hang)
+out=$(RDOCK_ROOT=$cl/fresh-root timeout 10 "$RDOCK" --runtime "$runtime" system prune -f 2>&1)
+check_rc "system prune -f on a fresh root returns" 0 $? "$out"
+check "system prune -f on a fresh root reports nothing reclaimed" '^Total reclaimed space: 0B$' "$out"
+rm -rf "$cl/fresh-root"
+
+# --- rmi right after rm: the removed container no longer uses the image
+fails=0
+for i in 1 2 3 4 5 6; do
+    rdock pull -q hello-world >/dev/null 2>&1
+    id=$(rdock create --network none hello-world)
+    rdock rm "$id" >/dev/null
+    out=$(rdock rmi hello-world 2>&1) || { fails=$((fails + 1)); echo "$out" >"$cl/rmi.err"; }
+done
+check_rc "rmi right after rm deletes the image (6 rounds)" 0 "$fails" "$(cat "$cl/rmi.err" 2>/dev/null)"
