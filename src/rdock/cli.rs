@@ -354,6 +354,9 @@ pub struct ContainerOpts {
     /// Signal to stop the container.
     #[arg(long = "stop-signal", value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
+    /// Add additional groups to join.
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -44,7 +44,13 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
         args.push(e.clone());
     }
     if let Some(u) = &a.user {
-        let u = user::resolve(&rootfs::rootfs_of(&dir), u)?;
+        // The container's --group-add applies to exec -u too, as in docker.
+        let group_add: Vec<String> = std::fs::read(dir.join("inspect.json"))
+            .ok()
+            .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
+            .and_then(|v| serde_json::from_value(v["HostConfig"]["GroupAdd"].clone()).ok())
+            .unwrap_or_default();
+        let u = user::resolve(&rootfs::rootfs_of(&dir), u, &group_add)?;
         args.push("--user".into());
         args.push(format!("{}:{}", u.uid, u.gid));
         for g in u.additional_gids {

@@ -173,7 +173,9 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     if !requested {
         warn_foreign_platform(&image);
     }
+    let inspect = inspect_config(a, &host, &network, &runtime);
     let req = CreateRequest {
+        inspect,
         image_name: a.image.clone(),
         name: a.name.clone(),
         run: spec::RunOptions {
@@ -196,6 +198,81 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
         keep_mounted: start_now,
     };
     container::create(&ctx.root, &image, req)
+}
+
+/// What `inspect` shows of the flags, in docker's shape: its HostConfig
+/// (null where docker leaves a flag unset) and Config.User as given.
+fn inspect_config(
+    a: &RunArgs,
+    h: &HostConfig,
+    net: &crate::rdock::network::Plan,
+    runtime: &std::path::Path,
+) -> serde_json::Value {
+    use serde_json::json;
+    let list = |v: &[String]| if v.is_empty() { json!(null) } else { json!(v) };
+    // Host directories and named volumes; anonymous ones (`-v /path`) are not binds.
+    let binds: Vec<&String> = a.volume.iter().filter(|v| v.contains(':')).collect();
+    let mut ports = serde_json::Map::new();
+    for p in &net.publish {
+        let host_port = if p.host_port == 0 {
+            String::new()
+        } else {
+            p.host_port.to_string()
+        };
+        ports
+            .entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .expect("array")
+            .push(json!({ "HostIp": p.host_ip, "HostPort": host_port }));
+    }
+    let tmpfs: serde_json::Map<String, serde_json::Value> = a
+        .opts
+        .tmpfs
+        .iter()
+        .map(|t| {
+            let (d, o) = t.split_once(':').unwrap_or((t, ""));
+            (d.to_string(), json!(o))
+        })
+        .collect();
+    let r = &h.resources;
+    let nano_cpus = r.cpu_quota.map_or(0, |q| {
+        q * 1_000_000_000 / crate::rdock::container::resources::CPU_PERIOD as i64
+    });
+    let privileged = a.opts.privileged;
+    json!({
+        "HostConfig": {
+            "Binds": if binds.is_empty() { json!(null) } else { json!(binds) },
+            "ContainerIDFile": "",
+            "LogConfig": { "Type": "json-file", "Config": {} },
+            "NetworkMode": a.network.clone().unwrap_or_else(|| "default".into()),
+            "PortBindings": ports,
+            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
+            "AutoRemove": a.rm,
+            "CapAdd": list(&a.opts.cap_add),
+            "CapDrop": list(&a.opts.cap_drop),
+            "GroupAdd": list(&a.opts.group_add),
+            "Init": if a.opts.init { json!(true) } else { json!(null) },
+            "IpcMode": "private",
+            "OomScoreAdj": 0,
+            "Privileged": privileged,
+            "PublishAllPorts": false,
+            "ReadonlyRootfs": a.opts.read_only,
+            "SecurityOpt": list(&a.opts.security_opt),
+            "Tmpfs": if tmpfs.is_empty() { json!(null) } else { json!(tmpfs) },
+            "ShmSize": 67108864,
+            "Runtime": runtime.file_name().map(|n| n.to_string_lossy().to_string()),
+            "CpuShares": r.cpu_shares.unwrap_or(0),
+            "Memory": r.memory.unwrap_or(0),
+            "NanoCpus": nano_cpus,
+            // docker's default swap: as much again as the memory.
+            "MemorySwap": r.memory_swap.or(r.memory.map(|m| 2 * m)).unwrap_or(0),
+            "PidsLimit": r.pids_limit,
+            "MaskedPaths": if privileged { json!(null) } else { json!(spec::MASKED) },
+            "ReadonlyPaths": if privileged { json!(null) } else { json!(spec::READONLY) },
+        },
+        "User": a.user,
+    })
 }
 
 /// docker's warning when the image is not for this host.

@@ -29,8 +29,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Present in the container's directory when the OOM killer hit its last run.
+pub const OOM_MARKER: &str = "oom-killed";
+
 /// What `create` needs besides the image.
 pub struct CreateRequest {
+    /// What `inspect` shows of the flags (`HostConfig`, `User` as given),
+    /// kept in `inspect.json`.
+    pub inspect: serde_json::Value,
     pub image_name: String,
     pub name: Option<String>,
     pub run: spec::RunOptions,
@@ -68,6 +74,17 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
         .with_context(|| format!("creating {}", dir.display()))?;
     let res = (|| -> Result<Record> {
         std::fs::write(dir.join("image"), &image.id)?;
+        let mut inspect = std::mem::take(&mut req.inspect);
+        if inspect["User"].is_null() {
+            // Not given: the image's, as docker's Config.User shows it.
+            let img_user = image
+                .config
+                .config()
+                .as_ref()
+                .and_then(|c| c.user().clone());
+            inspect["User"] = serde_json::json!(img_user.unwrap_or_default());
+        }
+        std::fs::write(dir.join("inspect.json"), serde_json::to_vec(&inspect)?)?;
         if req.run.hostname.is_empty() {
             req.run.hostname = id[..12].to_string();
         }
@@ -233,9 +250,16 @@ pub fn supervise(
         foreground,
         stdin: r.interactive,
         tty: r.tty,
+        oom_watch: config["linux"]["resources"]["memory"]["limit"].is_number(),
     };
+    let _ = std::fs::remove_file(dir.join(OOM_MARKER));
     let (code, clients) = match monitor::watch(root, &r, &wiring, listener, first) {
-        Ok(o) => (o.code, o.clients),
+        Ok(o) => {
+            if o.oom_killed {
+                let _ = std::fs::write(dir.join(OOM_MARKER), b"");
+            }
+            (o.code, o.clients)
+        }
         Err(e) => {
             log::error!("running {id}: {e:#}");
             (125, Vec::new())

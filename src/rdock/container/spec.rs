@@ -28,7 +28,7 @@ pub const DEFAULT_CAPS: &[&str] = &[
     "CAP_AUDIT_WRITE",
 ];
 
-const MASKED: &[&str] = &[
+pub const MASKED: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
     "/proc/kcore",
@@ -42,7 +42,7 @@ const MASKED: &[&str] = &[
     "/sys/devices/virtual/powercap",
 ];
 
-const READONLY: &[&str] = &[
+pub const READONLY: &[&str] = &[
     "/proc/bus",
     "/proc/fs",
     "/proc/irq",
@@ -166,7 +166,7 @@ pub fn build(
         .clone()
         .or_else(|| img.and_then(|c| c.user().clone()))
         .unwrap_or_default();
-    let u = user::resolve(rootfs, &user_spec)?;
+    let u = user::resolve(rootfs, &user_spec, &o.host.group_add)?;
     let caps = json!(DEFAULT_CAPS);
     let mut user = json!({ "uid": u.uid, "gid": u.gid });
     if !u.additional_gids.is_empty() {
