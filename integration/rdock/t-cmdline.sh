@@ -65,3 +65,53 @@ for i in 1 2 3 4 5 6; do
     out=$(rdock rmi hello-world 2>&1) || { fails=$((fails + 1)); echo "$out" >"$cl/rmi.err"; }
 done
 check_rc "rmi right after rm deletes the image (6 rounds)" 0 "$fails" "$(cat "$cl/rmi.err" 2>/dev/null)"
+
+# --- usage errors exit as docker's: 125 for a bad flag, 1 for wrong arguments
+for c in "ps --bogus" "run --bogus busybox" "images --bogus" "stop -t abc x" "kill -s"; do
+    out=$(rdock $c 2>&1)
+    check_rc "'rdock $c' (a bad flag) exits 125" 125 $? "$out"
+done
+for c in "rm" "logs a b" "run" "exec" "tag a" "bogus-verb"; do
+    out=$(rdock $c 2>&1)
+    check_rc "'rdock $c' (wrong arguments) exits 1" 1 $? "$out"
+done
+out=$(rdock network 2>&1)
+check_rc "'rdock network' alone shows its usage, exit 0" 0 $? "$out"
+
+# --- one error prefix per kind, as docker's
+out=$(rdock logs no-such-container 2>&1)
+check "other commands: 'Error response from daemon: ...'" '^Error response from daemon: No such container: no-such-container$' "$out"
+out=$(rdock rmi no-such-image 2>&1)
+check "rmi: the same prefix" '^Error response from daemon: No such image' "$out"
+out=$(rdock run --rm --pull never no-such-image 2>&1)
+check_rc "run's own error exits 125" 125 $? "$out"
+check "run: 'rdock: Error response from daemon: MSG.' and the help hint" \
+    "^rdock: Error response from daemon: No such image: no-such-image:latest\\.
+See 'rdock run --help'\\.$" "$out"
+out=$(rdock run -m bogus busybox 2>&1)
+check "run: a bad flag value as docker prints it" "^invalid argument \"bogus\" for \"-m, --memory\" flag.*
+See 'rdock run --help'\\.$" "$out"
+out=$(rdock create -m bogus busybox 2>&1)
+check_rc "create: a bad flag value exits 125" 125 $? "$out"
+out=$(rdock exec no-such-container ls 2>&1)
+check_rc "exec of a missing container exits 1 (docker)" 1 $? "$out"
+out=$(rdock run --rm no-such-image-anywhere 2>&1)
+check "a mirror miss says the manifest is unknown" 'manifest for no-such-image-anywhere:latest not found: .*manifest unknown' "$out"
+if grep -q 'WARN\|dns error' <<<"$out"; then nok "a mirror miss shows no retries nor Docker Hub's DNS error" "$out"
+else ok "a mirror miss shows no retries nor Docker Hub's DNS error"; fi
+
+# --- image prune asks first unless -f (docker prompts on stdout)
+# (a container keeps busybox in use: prune -a must leave it to the next areas)
+rdock create --name cl-keep --network none busybox true >/dev/null
+rdock pull -q hello-world >/dev/null
+rdock tag hello-world cl-dangling:1 >/dev/null
+rdock rmi hello-world >/dev/null
+out=$(echo n | rdock image prune -a 2>&1)
+check "image prune asks for confirmation" 'Are you sure you want to continue\? \[y/N\]' "$out"
+check "image prune answered n removes nothing" 'cl-dangling' "$(rdock images)"
+out=$(echo y | rdock image prune -a 2>&1)
+check "image prune answered y removes" 'Deleted Images:' "$out"
+out=$(rdock image prune -a -f </dev/null 2>&1)
+check "image prune -f does not ask" '^Total reclaimed space: 0B$' "$out"
+check "image prune -a keeps an image a container uses" 'busybox' "$(rdock images)"
+rdock rm cl-keep >/dev/null

@@ -29,7 +29,7 @@ pub fn main() -> ! {
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error response from rdock: {e:#}");
+            eprintln!("Error response from daemon: {e:#}");
             1
         }
     };

@@ -82,12 +82,7 @@ pub fn image_for(
     });
     match (policy, local) {
         (PullPolicy::Never, Some(img)) | (PullPolicy::Missing, Some(img)) => return Ok(img),
-        (PullPolicy::Never, None) => {
-            bail!(
-                "Error response from daemon: No such image: {}",
-                with_default_tag(name)
-            )
-        }
+        (PullPolicy::Never, None) => bail!("No such image: {}", with_default_tag(name)),
         (PullPolicy::Missing, None) => {
             eprintln!("Unable to find image '{}' locally", with_default_tag(name));
         }
@@ -113,15 +108,29 @@ pub fn image_for(
     pulled
 }
 
-/// docker's exit code for its own errors, with the message on stderr.
+/// A bad flag value of `run`/`create`: printed as docker prints flag
+/// errors (no daemon prefix, with the help hint), exit 125.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// docker's exit code and message for `run`'s own errors: 125 and
+/// `rdock: Error response from daemon: MSG.` with the help hint.
 pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
     match run_container(ctx, a) {
         Ok(code) => Ok(code),
-        Err(e) => {
-            eprintln!("rdock: {e:#}.");
-            Ok(125)
-        }
+        Err(e) => Ok(report_125(&e, "run")),
     }
+}
+
+/// Prints `e` the way docker's run/create print their failures; 125.
+pub fn report_125(e: &anyhow::Error, verb: &str) -> i32 {
+    let hint = format!("See 'rdock {verb} --help'.");
+    match e.downcast_ref::<UsageError>() {
+        Some(u) => eprintln!("{u}.\n{hint}"),
+        None => eprintln!("rdock: Error response from daemon: {e:#}.\n{hint}"),
+    }
+    125
 }
 
 /// The flags of `run`/`create` checked before anything is pulled or made:
@@ -130,9 +139,9 @@ pub fn check_container_opts(
     o: &ContainerOpts,
     env: &[String],
 ) -> Result<(HostConfig, Vec<String>, PullPolicy, Option<Platform>)> {
-    let usage = "See 'rdock run --help'";
-    let host = HostConfig::from_opts(o).map_err(|e| anyhow::anyhow!("{e:#}.\n{usage}"))?;
-    let policy = parse_pull_policy(&o.pull).map_err(|e| anyhow::anyhow!("{e:#}.\n{usage}"))?;
+    let usage = |e: anyhow::Error| anyhow::Error::new(UsageError(format!("{e:#}")));
+    let host = HostConfig::from_opts(o).map_err(usage)?;
+    let policy = parse_pull_policy(&o.pull).map_err(usage)?;
     let platform = o.platform.as_deref().map(Platform::parse).transpose()?;
     let mut all_env = read_env_files(&o.env_file)?;
     all_env.extend(env.iter().cloned());
@@ -147,21 +156,14 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         return Ok(0);
     }
     // The monitor loop runs here: output logged and shown, signals forwarded.
-    match container::supervise(&ctx.root, &r.id, true, None, None) {
-        Ok(code) => Ok(code),
-        Err(e) => {
-            eprintln!("rdock: Error response from daemon: {e:#}.");
-            Ok(125)
-        }
-    }
+    container::supervise(&ctx.root, &r.id, true, None, None)
 }
 
 /// Pulls the image if needed and creates the container (`run` and `create`);
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
-    let network = crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish)
-        .map_err(|e| anyhow::anyhow!("Error response from daemon: {e:#}"))?;
+    let network = crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
     let volumes = a
         .volume
         .iter()
