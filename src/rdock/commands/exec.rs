@@ -64,6 +64,11 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
     }
     args.push(r.id.clone());
     args.extend(a.command.iter().cloned());
+    // SAFETY: isatty only queries fd 0.
+    if a.tty && a.interactive && !a.detach && unsafe { libc::isatty(0) } == 1 {
+        // rdock holds the pty, so that ctrl-p ctrl-q can detach.
+        return super::exec_tty::run(&r.runtime, &r.runtime_root, &dir, &args[1..]);
+    }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = runtime::command(&r.runtime, &r.runtime_root, &argv);
     if !(a.interactive || a.tty) {

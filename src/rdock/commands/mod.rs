@@ -11,6 +11,7 @@ pub mod attach;
 pub mod container_inspect;
 pub mod create;
 pub mod exec;
+pub mod exec_tty;
 pub mod images;
 pub mod info;
 pub mod inspect;

@@ -155,6 +155,14 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         println!("{}", r.id);
         return Ok(0);
     }
+    if a.tty && a.interactive {
+        // A monitor of its own and an attach client here, so that
+        // ctrl-p ctrl-q can leave the container running, as docker's.
+        let dir = container::record::dir_of(&ctx.root, &r.id);
+        container::monitor::set_console_size(&dir.join("bundle/config.json"));
+        container::start_detached(&ctx.root, &r.id, true)?;
+        return super::attach::attach(&dir, true, true);
+    }
     // The monitor loop runs here: output logged and shown, signals forwarded.
     container::supervise(&ctx.root, &r.id, true, None, None)
 }

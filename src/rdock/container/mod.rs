@@ -219,6 +219,11 @@ pub fn supervise(
             eprint!("{msg}");
         } else {
             let _ = jsonlog::append(&dir.join(format!("{id}-json.log")), "stderr", &msg);
+            if let Some(c) = &first {
+                // `start -a`, `run -it`: the client shows why.
+                use std::io::Write;
+                let _ = (&*c).write_all(&monitor::frame(2, msg.as_bytes()));
+            }
         }
         let _ = rootfs::unmount(&dir);
         finish(root, id, code)?;

@@ -137,6 +137,8 @@ struct Client {
     conn: UnixStream,
     /// None until the mode byte came; Some(true) for a client sending stdin.
     interactive: Option<bool>,
+    /// Sends window sizes (mode byte `r`), not input; gets no output.
+    resizer: bool,
     reading: bool,
     /// Gone (a failed write or read): dropped after the poll round, so the
     /// indices of that round stay valid.
@@ -238,8 +240,19 @@ fn copy_winsize(from: RawFd, to: RawFd) {
     }
 }
 
+/// Applies a window size sent by an attach client: rows and cols, u16 BE.
+fn set_winsize(master: RawFd, ws: &[u8]) {
+    // SAFETY: TIOCSWINSZ reads one winsize struct from our stack.
+    unsafe {
+        let mut w: libc::winsize = std::mem::zeroed();
+        w.ws_row = u16::from_be_bytes([ws[0], ws[1]]);
+        w.ws_col = u16::from_be_bytes([ws[2], ws[3]]);
+        libc::ioctl(master, libc::TIOCSWINSZ, &w);
+    }
+}
+
 /// Writes our terminal's size as the bundle's `process.consoleSize`.
-fn set_console_size(config: &Path) {
+pub fn set_console_size(config: &Path) {
     // SAFETY: TIOCGWINSZ writes one winsize struct on our stack.
     let ws = unsafe {
         let mut ws: libc::winsize = std::mem::zeroed();
@@ -411,7 +424,7 @@ pub fn watch(
             write_all_fd(unsafe { BorrowedFd::borrow_raw(fd) }, data);
         }
         let f = frame(s as u8 + 1, data);
-        for c in clients.iter_mut().filter(|c| !c.dead) {
+        for c in clients.iter_mut().filter(|c| !c.dead && !c.resizer) {
             c.dead = !send_all(&c.conn, &f);
         }
     };
@@ -420,6 +433,7 @@ pub fn watch(
         .map(|conn| Client {
             conn,
             interactive: None,
+            resizer: false,
             reading: true,
             dead: false,
         })
@@ -552,6 +566,7 @@ pub fn watch(
                         clients.push(Client {
                             conn,
                             interactive: None,
+                            resizer: false,
                             reading: true,
                             dead: false,
                         });
@@ -564,10 +579,20 @@ pub fn watch(
                         Ok(n) if n > 0 => {
                             let mut data = &buf[..n];
                             if c.interactive.is_none() {
+                                if data[0] == b'r' {
+                                    // A resize channel: no output for it.
+                                    c.resizer = true;
+                                }
                                 c.interactive = Some(data[0] == b'i');
                                 data = &data[1..];
                             }
-                            if c.interactive == Some(true) && !data.is_empty() {
+                            if c.resizer {
+                                // Window sizes, 4 bytes each (rows, cols): the last one counts.
+                                if let (Some(m), Some(ws)) = (&master, data.rchunks_exact(4).next())
+                                {
+                                    set_winsize(m.as_raw_fd(), ws);
+                                }
+                            } else if c.interactive == Some(true) && !data.is_empty() {
                                 if let Some(m) = &master {
                                     write_all_fd(m.as_fd(), data);
                                 } else if let Some(w) = &stdin_w {
