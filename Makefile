@@ -6,11 +6,12 @@ TARGET := x86_64-unknown-linux-gnu
 OUT := target/$(TARGET)/release
 PREFIX ?= /usr/local
 CARGO ?= cargo
-# Debian packages the tests and the demo need (installed by `make test-deps`).
-TEST_PKGS := busybox-static uidmap runc crun jq docker-registry skopeo umoci golang-github-containers-common apache2-utils openssl \
-	podman conmon containerd catatonit netavark aardvark-dns iptables curl bc bsdutils strace
+# Debian packages the demo needs (`make deps`) and the tests need (`make test-deps`).
+DEMO_PKGS := busybox-static docker-registry skopeo jq zstd curl python3
+TEST_PKGS := $(DEMO_PKGS) uidmap runc crun umoci golang-github-containers-common apache2-utils openssl \
+	podman conmon containerd catatonit netavark aardvark-dns iptables bc bsdutils strace
 
-.PHONY: all build install demo bundle test test-deps unit integration lint bench clean clients tutorial rdock-tests
+.PHONY: all build install demo bundle deps test test-deps unit integration lint bench clean clients tutorial rdock-tests
 
 all: build
 
@@ -26,19 +27,27 @@ install: build
 
 bundle: bundles/busybox/config.json
 
-bundles/busybox/config.json: hack/mkbundle.sh hack/mkrootfs.sh | build
+bundles/busybox/config.json: hack/mkbundle.sh hack/mkrootfs.sh | deps build
 	hack/mkbundle.sh bundles/busybox $(OUT)/runr
 
-demo: build bundle
+demo: deps build bundle
 	hack/demo.sh $(OUT)/runr bundles/busybox
 	hack/demo-rdock.sh
 
-test-deps:
-	@missing=""; for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# apt-get install PKGS that are not installed yet (apt-get update first).
+define apt_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_missing,$(DEMO_PKGS))
+
+test-deps:
+	$(call apt_missing,$(TEST_PKGS))
 
 unit: build
 	$(CARGO) test --release --lib --bins

@@ -102,6 +102,31 @@ rdock network rm rdtestnet2 >/dev/null 2>&1
 out=$(rdock run --rm --network nosuchnet busybox true 2>&1)
 check_rc "an unknown network is refused" 125 $? "$out"
 
+# An address reused at once keeps its MAC (docker's 02:42 + the address),
+# so peers reach the new container; names resolve from the first instant
+# (rdock waits for aardvark-dns); network rm right after rm -f.
+rdock network create rdtestnet3 >/dev/null 2>&1
+rdock run -d --name netpeer --network rdtestnet3 busybox sh -c "$web" >/dev/null 2>&1
+pip=$(ipof netpeer)
+id1=$(rdock run -d --network rdtestnet3 busybox sleep 100 2>&1)
+ip1=$(ipof "$id1")
+mac1=$(rdock exec "$id1" cat /sys/class/net/eth0/address 2>&1)
+check "the MAC is derived from the address as docker's" "^02:42:$(printf '%02x:%02x:%02x:%02x' ${ip1//./ })$" "$mac1"
+rdock exec netpeer ping -c1 -W2 "$ip1" >/dev/null 2>&1
+rdock rm -f "$id1" >/dev/null 2>&1
+out=$(rdock run --rm --network rdtestnet3 busybox sh -c "ip -4 -o addr show eth0; cat /sys/class/net/eth0/address; timeout 3 wget -qO- http://$pip/" 2>&1)
+check "the next container gets the freed address" "inet $ip1/" "$out"
+check "... and the same MAC" "^$mac1$" "$out"
+check "... and reaches a peer that knew the old one at once" '^hello-' "$out"
+dns_ok=0
+for _ in 1 2 3; do
+    rdock run --rm --network rdtestnet3 busybox nslookup netpeer 2>&1 | grep -Eq "Address:? +$pip" && dns_ok=$((dns_ok + 1))
+done
+check_rc "a name resolves from a container's first instant (3 of 3)" 3 "$dns_ok"
+rdock rm -f netpeer >/dev/null 2>&1
+out=$(rdock network rm rdtestnet3 2>&1)
+check "network rm right after rm -f" '^rdtestnet3$' "$out"
+
 # host and none.
 out=$(rdock run --rm --network none busybox ip -o link 2>&1)
 check "--network none has only lo" '^1: lo:' "$out"

@@ -120,11 +120,53 @@ check_rc "--memory-swap without --memory: exit 125" 125 $? "$out"
 
 # --- read-only root, tmpfs
 out=$(rdock run --rm --read-only busybox sh -c 'touch /x; touch /dev/shm/x && echo shm-ok;
-    echo "# more" >>/etc/hosts && echo etc-ok; echo 1 >/proc/self/comm && echo proc-ok' 2>&1)
+    for f in hosts hostname resolv.conf; do echo "# more" >>/etc/$f && echo "$f-written"; done;
+    echo 1 >/proc/self/comm && echo proc-ok' 2>&1)
 check "--read-only: root refuses writes" 'touch: /x: Read-only file system' "$out"
 check "--read-only: /dev/shm stays writable" '^shm-ok$' "$out"
-check "--read-only: /etc/hosts stays writable" '^etc-ok$' "$out"
+check "--read-only: /etc/hosts is read-only too (docker)" "can't create /etc/hosts: Read-only file system" "$out"
+check "--read-only: /etc/hostname is read-only too" "can't create /etc/hostname: Read-only file system" "$out"
+check "--read-only: /etc/resolv.conf is read-only too" "can't create /etc/resolv.conf: Read-only file system" "$out"
+check_rc "--read-only: none of the /etc files was written" 0 "$(grep -c written <<<"$out")"
 check "--read-only: /proc stays writable" '^proc-ok$' "$out"
+out=$(rdock run --rm busybox sh -c 'echo "# more" >>/etc/hosts && echo etc-ok' 2>&1)
+check "without --read-only /etc/hosts is writable" '^etc-ok$' "$out"
+
+# --- -u and --group-add: docker's groups (the primary gid is one of them)
+out=$(rdock run --rm busybox id 2>&1)
+check "root's groups include its primary group" '^uid=0\(root\) gid=0\(root\) groups=0\(root\)$' "$out"
+out=$(rdock run --rm -u nobody busybox id 2>&1)
+check "-u nobody keeps its primary group as a group" 'groups=65534\(nogroup\)$' "$out"
+out=$(rdock run --rm -u 1234 busybox id 2>&1)
+check "-u UID without a passwd entry: gid 0 and group 0" '^uid=1234 gid=0\(root\) groups=0\(root\)$' "$out"
+out=$(rdock run --rm -u nobody --group-add root --group-add 4321 busybox id -G 2>&1)
+for g in 0 4321 65534; do check "--group-add NAME and --group-add GID: group $g" "(^| )$g( |\$)" "$out"; done
+out=$(rdock run --rm --group-add no-such-group busybox id 2>&1)
+check_rc "--group-add of an unknown group: exit 125" 125 $? "$out"
+check "--group-add of an unknown group: docker's message" 'Unable to find group no-such-group: no matching entries in group file' "$out"
+id=$(rdock run -d --group-add 4321 busybox sleep 30)
+out=$(rdock exec -u nobody "$id" id -G 2>&1)
+check "exec -u keeps the container's --group-add" '4321' "$out"
+rdock rm -f "$id" >/dev/null
+
+# --- inspect: HostConfig as docker fills it, OOMKilled, RestartCount, Config.User
+id=$(rdock create -m 64m --cpus 1.5 --pids-limit 50 --read-only -u nobody --group-add 4321 \
+    --cap-add NET_ADMIN -v "$rf:/app:ro" --tmpfs /run --network none busybox true)
+out=$(rdock inspect "$id" | jq -c '.[0] | [.HostConfig.Memory, .HostConfig.MemorySwap,
+    .HostConfig.NanoCpus, .HostConfig.PidsLimit, .HostConfig.ReadonlyRootfs, .HostConfig.GroupAdd,
+    .HostConfig.CapAdd, .HostConfig.Binds, .HostConfig.Tmpfs, .HostConfig.RestartPolicy,
+    .HostConfig.NetworkMode, .HostConfig.LogConfig.Type, .RestartCount, .State.OOMKilled, .Config.User]')
+check "inspect: HostConfig, RestartCount, OOMKilled and Config.User as docker's" \
+    '^\[67108864,134217728,1500000000,50,true,\["4321"\],\["NET_ADMIN"\],\[".*/runflags:/app:ro"\],\{"/run":""\},\{"MaximumRetryCount":0,"Name":"no"\},"none","json-file",0,false,"nobody"\]$' "$out"
+rdock rm "$id" >/dev/null
+id=$(rdock create busybox true)
+out=$(rdock inspect "$id" | jq -c '.[0] | [.HostConfig.PortBindings, .HostConfig.Memory, .HostConfig.PidsLimit, .HostConfig.CapAdd, .Config.User]')
+check "inspect: the defaults of an unset flag" '^\[\{\},0,null,null,""\]$' "$out"
+rdock rm "$id" >/dev/null
+out=$(rdock run --name oom1 -m 8m busybox sh -c 'x=$(head -c 50000000 /dev/zero | tr "\\0" a); echo survived' 2>&1)
+check_rc "a container over its memory limit is killed: 137" 137 $? "$out"
+check "inspect: State.OOMKilled after the OOM kill" '^\[true,137\]$' "$(rdock inspect oom1 | jq -c '.[0].State | [.OOMKilled, .ExitCode]')"
+rdock rm oom1 >/dev/null
 out=$(rdock run --rm --read-only --tmpfs /run:size=1m busybox sh -c \
     'touch /run/x && echo run-ok; grep " /run " /proc/mounts' 2>&1)
 check "--tmpfs /run on a read-only root is writable" '^run-ok$' "$out"

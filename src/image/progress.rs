@@ -59,6 +59,7 @@ impl Progress {
         });
         LayerProgress {
             bar,
+            multi: self.multi.clone(),
             id,
             plain: self.plain,
         }
@@ -67,6 +68,7 @@ impl Progress {
 
 pub struct LayerProgress {
     bar: Option<ProgressBar>,
+    multi: Option<MultiProgress>,
     id: String,
     plain: bool,
 }
@@ -93,8 +95,12 @@ impl LayerProgress {
     }
 
     pub fn done(&self, msg: &str) {
-        if let Some(b) = &self.bar {
-            b.finish_with_message(msg.to_string());
+        if let (Some(b), Some(m)) = (&self.bar, &self.multi) {
+            // A finished bar would be wiped by a later redraw: its last
+            // line goes above the live bars and stays, as docker's do.
+            b.finish_and_clear();
+            m.remove(b);
+            let _ = m.println(format!("{}: {msg}", self.id));
         } else if self.plain {
             println!("{}: {msg}", self.id);
         }

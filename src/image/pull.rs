@@ -107,6 +107,9 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
     }
     let stall = limits::stall_timeout()?;
     let mut last_err = None;
+    // A mirror's answer that it lacks the image: what the user is shown if
+    // Docker Hub itself cannot be reached after it (not the DNS error).
+    let mut mirror_miss: Option<anyhow::Error> = None;
     for ep in registry::endpoints(&r, &opts.registry) {
         let client = registry::client_for(&ep, &opts.registry);
         let http = registry::http_for(&ep, &opts.registry)?;
@@ -117,7 +120,9 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
             ep.mirror,
             ep.plain_http
         );
-        let resolving = resolve(&client, &http, &ep, &auth, &want, r.digest());
+        // After a mirror said it lacks the image, Docker Hub gets one try.
+        let once = mirror_miss.is_some();
+        let resolving = resolve(&client, &http, &ep, &auth, &want, r.digest(), once);
         let resolved = match with_stall_deadline(stall, resolving).await {
             Ok(x) => x,
             Err(e) if ep.http_fallback_next && e.downcast_ref::<TransportError>().is_some() => {
@@ -130,8 +135,20 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
                     "mirror {} cannot serve {name}: {e:#}; trying the next endpoint",
                     ep.host
                 );
+                if e.downcast_ref::<TransportError>().is_none() {
+                    let tagged = if shown == "latest" && !name.ends_with(":latest") {
+                        format!("{name}:latest")
+                    } else {
+                        name.to_string()
+                    };
+                    mirror_miss = Some(anyhow!("manifest for {tagged} not found: {e:#}"));
+                }
                 last_err = Some(e);
                 continue;
+            }
+            Err(e) if e.downcast_ref::<TransportError>().is_some() && mirror_miss.is_some() => {
+                log::info!("{} cannot be reached either: {e:#}", ep.host);
+                return Err(mirror_miss.take().expect("checked"));
             }
             Err(e) => return Err(e).with_context(|| format!("pulling {name} from {}", ep.host)),
         };
@@ -195,10 +212,11 @@ async fn resolve(
     auth: &RegistryAuth,
     want: &Platform,
     pinned: Option<&str>,
+    once: bool,
 ) -> Result<Resolved> {
     // An HTTPS probe before plain HTTP is not retried: a transport failure moves on.
     // A mirror that cannot be reached gets one more try, then the next endpoint.
-    let attempts = if ep.http_fallback_next {
+    let attempts = if ep.http_fallback_next || once {
         1
     } else if ep.mirror {
         2
@@ -526,7 +544,7 @@ where
         match f().await {
             Ok(v) => return Ok(v),
             Err(e) if attempt < attempts && is_transient(&e) => {
-                log::warn!("{what}: {e}; retrying in {delay:?}");
+                log::info!("{what}: {e}; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }

@@ -354,6 +354,9 @@ pub struct ContainerOpts {
     /// Signal to stop the container.
     #[arg(long = "stop-signal", value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
+    /// Add additional groups to join.
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -586,4 +589,208 @@ pub struct LoginArgs {
 pub struct LogoutArgs {
     /// Registry (Docker Hub when left out).
     pub server: Option<String>,
+}
+
+/// The verbs whose arguments after the first positional (the image, or the
+/// container) belong to the container's command, as docker parses them:
+/// `rdock run busybox ls -l` runs `ls -l`, `-l` is not rdock's flag.
+const COMMAND_AFTER_FIRST_POSITIONAL: &[&str] = &["run", "create", "exec", "top"];
+
+/// Puts a `--` after the image of `run`/`create` (the container of
+/// `exec`/`top`), so that clap takes every later argument as the command's
+/// even when it looks like one of rdock's flags. Which flags take a value
+/// comes from the grammar itself; an unknown flag leaves the line as it is
+/// (clap reports it).
+pub fn separate_command(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let mut root = Cli::command();
+    root.build();
+    let text: Vec<Option<&str>> = args.iter().map(|a| a.to_str()).collect();
+    // Skips the flags of `cmd` from `i`; returns the index of the first
+    // positional, None at `--`, an unknown flag or the end.
+    let first_positional = |cmd: &clap::Command, mut i: usize| -> Option<usize> {
+        while i < text.len() {
+            let t = text[i]?;
+            if t == "--" {
+                return None;
+            }
+            if let Some(long) = t.strip_prefix("--") {
+                if !long.contains('=') {
+                    let a = cmd.get_arguments().find(|a| {
+                        a.get_long() == Some(long)
+                            || a.get_all_aliases().is_some_and(|v| v.contains(&long))
+                    })?;
+                    if a.get_action().takes_values() {
+                        i += 1;
+                    }
+                }
+            } else if t.len() > 1 && t.starts_with('-') {
+                for (n, c) in t[1..].char_indices() {
+                    let a = cmd.get_arguments().find(|a| a.get_short() == Some(c))?;
+                    if a.get_action().takes_values() {
+                        // `-wDIR` carries its value; `-w DIR` takes the next one.
+                        if n + c.len_utf8() == t.len() - 1 {
+                            i += 1;
+                        }
+                        break;
+                    }
+                }
+            } else {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
+    };
+    let Some(verb_at) = first_positional(&root, 1) else {
+        return args;
+    };
+    let Some(verb) = text[verb_at].filter(|v| COMMAND_AFTER_FIRST_POSITIONAL.contains(v)) else {
+        return args;
+    };
+    let Some(sub) = root.find_subcommand(verb) else {
+        return args;
+    };
+    match first_positional(sub, verb_at + 1) {
+        Some(p) if p + 1 < args.len() => {
+            let mut out = args;
+            out.insert(p + 1, "--".into());
+            out
+        }
+        _ => args,
+    }
+}
+
+/// docker's exit code for a command line it cannot parse: 125 for a bad
+/// flag or flag value, 1 for a wrong number of arguments or an unknown
+/// verb, 0 for a group named without its verb (its usage is printed).
+pub fn usage_exit_code(e: &clap::Error) -> i32 {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => 0,
+        ErrorKind::MissingRequiredArgument | ErrorKind::InvalidSubcommand => 1,
+        // clap calls both `--bogus` and a positional too many "unexpected".
+        ErrorKind::UnknownArgument => match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(a)) if !a.starts_with('-') => 1,
+            _ => 125,
+        },
+        _ => 125,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(line: &str) -> Vec<String> {
+        let args = line.split(' ').map(std::ffi::OsString::from).collect();
+        separate_command(args)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn arguments_after_the_image_are_the_command() {
+        assert_eq!(
+            split("rdock run --entrypoint /bin/ls busybox -d /tmp"),
+            [
+                "rdock",
+                "run",
+                "--entrypoint",
+                "/bin/ls",
+                "busybox",
+                "--",
+                "-d",
+                "/tmp"
+            ]
+        );
+        assert_eq!(
+            split("rdock -l debug run -it -w /x -eA=1 --rm busybox ls -l"),
+            [
+                "rdock", "-l", "debug", "run", "-it", "-w", "/x", "-eA=1", "--rm", "busybox", "--",
+                "ls", "-l"
+            ]
+        );
+        assert_eq!(
+            split("rdock exec -u 1 c /mnt/tool --root x"),
+            [
+                "rdock",
+                "exec",
+                "-u",
+                "1",
+                "c",
+                "--",
+                "/mnt/tool",
+                "--root",
+                "x"
+            ]
+        );
+        assert_eq!(
+            split("rdock --root /r create --network=none busybox -d"),
+            [
+                "rdock",
+                "--root",
+                "/r",
+                "create",
+                "--network=none",
+                "busybox",
+                "--",
+                "-d"
+            ]
+        );
+        // Nothing after the image, an explicit `--`, other verbs, unknown flags.
+        assert_eq!(split("rdock run busybox"), ["rdock", "run", "busybox"]);
+        assert_eq!(
+            split("rdock run -- busybox -d"),
+            ["rdock", "run", "--", "busybox", "-d"]
+        );
+        assert_eq!(split("rdock ps -a -q"), ["rdock", "ps", "-a", "-q"]);
+        assert_eq!(
+            split("rdock run --bogus busybox -d"),
+            ["rdock", "run", "--bogus", "busybox", "-d"]
+        );
+    }
+
+    #[test]
+    fn the_separated_line_parses_as_the_command() {
+        let cli = Cli::try_parse_from(separate_command(
+            "rdock run --entrypoint /bin/ls busybox -d -l /tmp"
+                .split(' ')
+                .map(Into::into)
+                .collect(),
+        ))
+        .unwrap();
+        let Some(Command::Run(a)) = cli.command else {
+            panic!("not run")
+        };
+        assert!(!a.detach);
+        assert_eq!(cli.log_level, "warn");
+        assert_eq!(
+            (a.image.as_str(), a.command.as_slice()),
+            (
+                "busybox",
+                &["-d".to_string(), "-l".into(), "/tmp".into()][..]
+            )
+        );
+    }
+
+    #[test]
+    fn usage_errors_exit_as_docker() {
+        let code = |line: &str| {
+            let e =
+                Cli::try_parse_from(separate_command(line.split(' ').map(Into::into).collect()))
+                    .unwrap_err();
+            usage_exit_code(&e)
+        };
+        assert_eq!(code("rdock ps --bogus"), 125);
+        assert_eq!(code("rdock run --bogus busybox"), 125);
+        assert_eq!(code("rdock stop -t abc x"), 125);
+        assert_eq!(code("rdock rm"), 1);
+        assert_eq!(code("rdock logs a b"), 1);
+        assert_eq!(code("rdock run"), 1);
+        assert_eq!(code("rdock bogus"), 1);
+        assert_eq!(code("rdock network"), 0);
+    }
 }

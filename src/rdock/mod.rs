@@ -13,10 +13,10 @@ pub fn main() -> ! {
     // Die quietly on a closed pipe (`rdock ps | head`), as CLI tools do.
     // SAFETY: restoring the default disposition installs no handler code.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    // docker exits 125 on a bad flag (help and version still exit 0).
-    let cli = cli::Cli::try_parse().unwrap_or_else(|e| {
+    let args = cli::separate_command(std::env::args_os().collect());
+    let cli = cli::Cli::try_parse_from(args).unwrap_or_else(|e| {
         let _ = e.print();
-        std::process::exit(if e.use_stderr() { 125 } else { 0 })
+        std::process::exit(cli::usage_exit_code(&e))
     });
     let level = if cli.debug {
         "debug"
@@ -29,7 +29,7 @@ pub fn main() -> ! {
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error response from rdock: {e:#}");
+            eprintln!("Error response from daemon: {e:#}");
             1
         }
     };

@@ -210,7 +210,7 @@ impl Finish<'_> {
         let env = process::environment(p);
         let args = p.args().clone().unwrap_or_default();
         let arg0 = args.first().context("process.args is empty")?;
-        let exe = process::find_executable(arg0, &env)?;
+        let exe = process::find_executable(arg0, &env, p.cwd())?;
         let exec = Exec::new(&exe, &args, &env)?;
         if self.nnp() {
             nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;

@@ -93,9 +93,12 @@ fn home_of(uid: u32) -> String {
 
 /// Finds args[0] the way execvp would, in the container's PATH, so that
 /// `create` can fail with "executable file not found" before the container starts.
-pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
+/// A relative path (`./x.sh`, a relative PATH entry) is looked up from
+/// `cwd`, where the process is when it execs.
+pub fn find_executable(arg0: &str, env: &[String], cwd: &Path) -> Result<PathBuf> {
     if arg0.contains('/') {
-        check_executable(Path::new(arg0)).with_context(|| format!("exec: {arg0:?}"))?;
+        check_executable(&cwd.join(arg0), Path::new(arg0))
+            .with_context(|| format!("exec: {arg0:?}"))?;
         return Ok(PathBuf::from(arg0));
     }
     let path = env
@@ -107,7 +110,7 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let cand = Path::new(dir).join(arg0);
-        match check_executable(&cand) {
+        match check_executable(&cwd.join(&cand), &cand) {
             Ok(()) => return Ok(cand),
             Err(e) if e.to_string().contains("permission denied") => denied = Some(e),
             Err(_) => {}
@@ -119,15 +122,16 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
     }
 }
 
-fn check_executable(p: &Path) -> Result<()> {
+/// Checks `p`; errors name it `shown` (as the process asked for it).
+fn check_executable(p: &Path, shown: &Path) -> Result<()> {
     let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
-            anyhow::anyhow!("stat {}: no such file or directory", p.display())
+            anyhow::anyhow!("stat {}: no such file or directory", shown.display())
         }
-        _ => anyhow::anyhow!("stat {}: {e}", p.display()),
+        _ => anyhow::anyhow!("stat {}: {e}", shown.display()),
     })?;
     if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
-        bail!("{}: permission denied", p.display());
+        bail!("{}: permission denied", shown.display());
     }
     Ok(())
 }

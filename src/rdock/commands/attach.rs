@@ -33,7 +33,13 @@ pub fn attach(dir: &Path, stdin: bool, tty: bool) -> Result<i32> {
     conn.write_all(if stdin { b"i" } else { b"o" })
         .context("talking to the container monitor")?;
     // SAFETY: isatty only queries fd 0.
-    let raw = (stdin && tty && unsafe { libc::isatty(0) } == 1).then(monitor::RawMode::new);
+    let on_terminal = tty && unsafe { libc::isatty(0) } == 1;
+    let raw = (stdin && on_terminal).then(monitor::RawMode::new);
+    if on_terminal {
+        if let Ok(r) = monitor::connect_attach(dir) {
+            std::thread::spawn(move || forward_window_size(r));
+        }
+    }
     if stdin {
         let w = conn.try_clone()?;
         std::thread::spawn(move || forward_stdin(w, tty));
@@ -69,6 +75,31 @@ fn forward_stdin(mut w: UnixStream, tty: bool) {
                 }
             }
         }
+    }
+}
+
+/// Our terminal's size to the container's pty, now and whenever it
+/// changes (checked every 100 ms: no signal handler in a client thread).
+fn forward_window_size(mut conn: UnixStream) {
+    if conn.write_all(b"r").is_err() {
+        return;
+    }
+    let mut last = (0, 0);
+    loop {
+        // SAFETY: TIOCGWINSZ writes one winsize struct on our stack.
+        let ws = unsafe {
+            let mut ws: libc::winsize = std::mem::zeroed();
+            (libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) == 0).then_some((ws.ws_row, ws.ws_col))
+        };
+        if let Some(ws) = ws.filter(|w| *w != last && w.0 > 0) {
+            let mut msg = ws.0.to_be_bytes().to_vec();
+            msg.extend_from_slice(&ws.1.to_be_bytes());
+            if conn.write_all(&msg).is_err() {
+                return;
+            }
+            last = ws;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -17,6 +17,17 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         0
     };
     let zero = "0001-01-01T00:00:00Z";
+    // The flags as docker shows them (containers made before inspect.json: defaults).
+    let asked: Value = std::fs::read(dir.join("inspect.json"))
+        .ok()
+        .and_then(|d| serde_json::from_slice(&d).ok())
+        .unwrap_or_else(|| json!({ "HostConfig": {}, "User": "" }));
+    let mut host_config = asked["HostConfig"].clone();
+    host_config["AutoRemove"] = json!(r.auto_remove);
+    host_config["NetworkMode"] = json!(network::mode_name(&ctx.root, &r.id));
+    if host_config["Runtime"].is_null() {
+        host_config["Runtime"] = json!(r.runtime);
+    }
     Ok(json!({
         "Id": r.id,
         "Created": r.created,
@@ -26,8 +37,12 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "Status": state_name(&state),
             "Running": state == State::Running,
             "Paused": false,
+            "Restarting": false,
+            "OOMKilled": dir.join(crate::rdock::container::OOM_MARKER).exists(),
+            "Dead": false,
             "Pid": pid,
             "ExitCode": r.exit_code.unwrap_or(0),
+            "Error": "",
             "StartedAt": r.started.clone().unwrap_or_else(|| zero.into()),
             "FinishedAt": r.finished.clone().unwrap_or_else(|| zero.into()),
         },
@@ -37,18 +52,20 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         "HostsPath": dir.join("hosts"),
         "ResolvConfPath": dir.join("resolv.conf"),
         "Name": format!("/{}", r.name),
+        "RestartCount": 0,
         "Driver": "overlay",
-        "HostConfig": { "AutoRemove": r.auto_remove, "Runtime": r.runtime,
-            "NetworkMode": network::mode_name(&ctx.root, &r.id) },
+        "HostConfig": host_config,
         "NetworkSettings": network::settings_json(&ctx.root, &r.id),
         "Mounts": bundle["mounts"].as_array().map(|m| m.iter()
             .filter(|m| m["type"] == "bind" && !m["destination"].as_str().unwrap_or("").starts_with("/etc/"))
             .map(|m| json!({"Type": "bind", "Source": m["source"], "Destination": m["destination"],
-                "RW": !m["options"].as_array().is_some_and(|o| o.iter().any(|x| x == "ro"))}))
+                "Mode": if m["options"].as_array().is_some_and(|o| o.iter().any(|x| x == "ro")) { "ro" } else { "" },
+                "RW": !m["options"].as_array().is_some_and(|o| o.iter().any(|x| x == "ro")),
+                "Propagation": "rprivate"}))
             .collect::<Vec<_>>()).unwrap_or_default(),
         "Config": {
             "Hostname": bundle["hostname"],
-            "User": format!("{}:{}", bundle["process"]["user"]["uid"], bundle["process"]["user"]["gid"]),
+            "User": asked["User"],
             "Tty": r.tty,
             "OpenStdin": r.interactive,
             "Env": bundle["process"]["env"],

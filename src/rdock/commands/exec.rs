@@ -12,11 +12,19 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
     }
     let dir = record::dir_of(&ctx.root, &r.id);
     // docker's 127/126 for a command that cannot run, checked in the rootfs.
-    let (_, mut env) = container::process_of(&dir)?;
+    let config = container::bundle_config(&dir)?;
+    let (_, mut env) = container::process_of(&config);
     env.extend(a.env.iter().cloned());
-    if let Err((code, msg)) =
-        rootfs::check_executable(&rootfs::rootfs_of(&dir), &a.command[0], &env)
-    {
+    // Looked up in the container's own view (its mounts, `-w` or its cwd).
+    let cwd = a
+        .workdir
+        .clone()
+        .unwrap_or_else(|| config["process"]["cwd"].as_str().unwrap_or("/").to_string());
+    let view = match runtime::pid(&r.runtime, &r.runtime_root, &r.id) {
+        Some(pid) => rootfs::View::of_process(pid, &cwd),
+        None => rootfs::View::of_config(&rootfs::rootfs_of(&dir), &config),
+    };
+    if let Err((code, msg)) = rootfs::check_executable(&view, &a.command[0], &env) {
         eprintln!("OCI runtime exec failed: exec failed: {msg}: unknown");
         return Ok(code);
     }
@@ -36,7 +44,13 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
         args.push(e.clone());
     }
     if let Some(u) = &a.user {
-        let u = user::resolve(&rootfs::rootfs_of(&dir), u)?;
+        // The container's --group-add applies to exec -u too, as in docker.
+        let group_add: Vec<String> = std::fs::read(dir.join("inspect.json"))
+            .ok()
+            .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
+            .and_then(|v| serde_json::from_value(v["HostConfig"]["GroupAdd"].clone()).ok())
+            .unwrap_or_default();
+        let u = user::resolve(&rootfs::rootfs_of(&dir), u, &group_add)?;
         args.push("--user".into());
         args.push(format!("{}:{}", u.uid, u.gid));
         for g in u.additional_gids {
@@ -50,6 +64,11 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
     }
     args.push(r.id.clone());
     args.extend(a.command.iter().cloned());
+    // SAFETY: isatty only queries fd 0.
+    if a.tty && a.interactive && !a.detach && unsafe { libc::isatty(0) } == 1 {
+        // rdock holds the pty, so that ctrl-p ctrl-q can detach.
+        return super::exec_tty::run(&r.runtime, &r.runtime_root, &dir, &args[1..]);
+    }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = runtime::command(&r.runtime, &r.runtime_root, &argv);
     if !(a.interactive || a.tty) {

@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {
         let img = match store.resolve(name) {
             Ok(i) => i,
             Err(e) => {
-                eprintln!("Error response from rdock: {e:#}");
+                eprintln!("Error response from daemon: {e:#}");
                 code = 1;
                 continue;
             }

@@ -11,6 +11,7 @@ pub mod attach;
 pub mod container_inspect;
 pub mod create;
 pub mod exec;
+pub mod exec_tty;
 pub mod images;
 pub mod info;
 pub mod inspect;
@@ -105,11 +106,11 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Image(ImageCommand::Prune(a)) => prune::run(&ctx, a),
         Command::Login(a) => login::login(&ctx, a),
         Command::Logout(a) => login::logout(&ctx, a),
-        Command::Run(a) => own_error_125(run::run(&ctx, a)),
+        Command::Run(a) => run::run(&ctx, a),
         Command::Ps(a) => ps::run(&ctx, a),
         Command::Rm(a) => rm::run(&ctx, a),
         Command::Logs(a) => logs::run(&ctx, a),
-        Command::Exec(a) => own_error_125(exec::run(&ctx, a)),
+        Command::Exec(a) => exec::run(&ctx, a),
         Command::Stop(a) => lifecycle::stop(&ctx, a),
         Command::Start(a) => lifecycle::start(&ctx, a),
         Command::Kill(a) => lifecycle::kill(&ctx, a),
@@ -135,8 +136,6 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// docker's rule for `run` and `exec`: rdock's own failures exit 125, so
-/// that they differ from the container's codes.
 /// Applies `f` to each named object as docker does: the name printed on
 /// success, the error on stderr, exit 1 if any failed.
 pub(super) fn each(names: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i32 {
@@ -151,13 +150,6 @@ pub(super) fn each(names: &[String], mut f: impl FnMut(&str) -> Result<()>) -> i
         }
     }
     code
-}
-
-fn own_error_125(res: Result<i32>) -> Result<i32> {
-    res.or_else(|e| {
-        eprintln!("rdock: Error response from daemon: {e:#}.");
-        Ok(125)
-    })
 }
 
 /// `rdock version 0.1.0, build abc1234`, the shape of docker's `-v`.

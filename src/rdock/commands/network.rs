@@ -87,9 +87,12 @@ fn rm(ctx: &Context, what: &str) -> Result<()> {
 
 /// `system prune`: the user networks no container is on (the default bridge stays).
 pub(super) fn prune(root: &std::path::Path) -> Result<Vec<String>> {
+    // Listed before the lock: listing writes the default bridge on first
+    // use under the same lock (flock is per open file: taken twice, it hangs).
+    let networks = store::list(root)?;
     let _l = store::lock(root)?;
     let mut gone = Vec::new();
-    for n in store::list(root)? {
+    for n in networks {
         if n.name != store::DEFAULT && network::containers_on(root, &n.id).is_empty() {
             store::remove(root, &n)?;
             gone.push(n.name);

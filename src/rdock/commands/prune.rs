@@ -6,17 +6,24 @@ use anyhow::Result;
 use std::io::BufRead;
 
 pub fn run(ctx: &Context, a: PruneArgs) -> Result<i32> {
-    let lines = ctx.store()?.prune(a.all)?;
-    if !lines.is_empty() {
-        println!("Deleted Images:");
-        lines.iter().for_each(|l| println!("{l}"));
+    let warning = if a.all {
+        "WARNING! This will remove all images without at least one container associated to them."
+    } else {
+        "WARNING! This will remove all dangling images."
+    };
+    // Declined: docker 20.10 still prints the (empty) total.
+    if a.force || confirm(warning)? {
+        print_section("Deleted Images", &ctx.store()?.prune(a.all)?);
     }
+    println!("Total reclaimed space: 0B");
     Ok(0)
 }
 
-/// docker's prompt: true when the user answers y.
+/// docker's prompt, on stdout as docker's: true when the user answers y.
 pub fn confirm(warning: &str) -> Result<bool> {
-    eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
+    use std::io::Write;
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    std::io::stdout().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
@@ -38,11 +45,9 @@ fn prune_containers(ctx: &Context) -> Result<Vec<String>> {
 }
 
 pub fn containers(ctx: &Context, a: ForceArgs) -> Result<i32> {
-    if !a.force && !confirm("WARNING! This will remove all stopped containers.")? {
-        return Ok(0);
+    if a.force || confirm("WARNING! This will remove all stopped containers.")? {
+        print_section("Deleted Containers", &prune_containers(ctx)?);
     }
-    let gone = prune_containers(ctx)?;
-    print_section("Deleted Containers", &gone);
     println!("Total reclaimed space: 0B");
     Ok(0)
 }

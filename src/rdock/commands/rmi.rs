@@ -10,7 +10,7 @@ pub fn run(ctx: &Context, a: RmiArgs) -> Result<i32> {
         match store.remove(name, a.force) {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(e) => {
-                eprintln!("Error response from rdock: {e:#}");
+                eprintln!("Error response from daemon: {e:#}");
                 code = 1;
             }
         }

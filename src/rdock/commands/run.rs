@@ -82,12 +82,7 @@ pub fn image_for(
     });
     match (policy, local) {
         (PullPolicy::Never, Some(img)) | (PullPolicy::Missing, Some(img)) => return Ok(img),
-        (PullPolicy::Never, None) => {
-            bail!(
-                "Error response from daemon: No such image: {}",
-                with_default_tag(name)
-            )
-        }
+        (PullPolicy::Never, None) => bail!("No such image: {}", with_default_tag(name)),
         (PullPolicy::Missing, None) => {
             eprintln!("Unable to find image '{}' locally", with_default_tag(name));
         }
@@ -113,15 +108,29 @@ pub fn image_for(
     pulled
 }
 
-/// docker's exit code for its own errors, with the message on stderr.
+/// A bad flag value of `run`/`create`: printed as docker prints flag
+/// errors (no daemon prefix, with the help hint), exit 125.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// docker's exit code and message for `run`'s own errors: 125 and
+/// `rdock: Error response from daemon: MSG.` with the help hint.
 pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
     match run_container(ctx, a) {
         Ok(code) => Ok(code),
-        Err(e) => {
-            eprintln!("rdock: {e:#}.");
-            Ok(125)
-        }
+        Err(e) => Ok(report_125(&e, "run")),
     }
+}
+
+/// Prints `e` the way docker's run/create print their failures; 125.
+pub fn report_125(e: &anyhow::Error, verb: &str) -> i32 {
+    let hint = format!("See 'rdock {verb} --help'.");
+    match e.downcast_ref::<UsageError>() {
+        Some(u) => eprintln!("{u}.\n{hint}"),
+        None => eprintln!("rdock: Error response from daemon: {e:#}.\n{hint}"),
+    }
+    125
 }
 
 /// The flags of `run`/`create` checked before anything is pulled or made:
@@ -130,9 +139,9 @@ pub fn check_container_opts(
     o: &ContainerOpts,
     env: &[String],
 ) -> Result<(HostConfig, Vec<String>, PullPolicy, Option<Platform>)> {
-    let usage = "See 'rdock run --help'";
-    let host = HostConfig::from_opts(o).map_err(|e| anyhow::anyhow!("{e:#}.\n{usage}"))?;
-    let policy = parse_pull_policy(&o.pull).map_err(|e| anyhow::anyhow!("{e:#}.\n{usage}"))?;
+    let usage = |e: anyhow::Error| anyhow::Error::new(UsageError(format!("{e:#}")));
+    let host = HostConfig::from_opts(o).map_err(usage)?;
+    let policy = parse_pull_policy(&o.pull).map_err(usage)?;
     let platform = o.platform.as_deref().map(Platform::parse).transpose()?;
     let mut all_env = read_env_files(&o.env_file)?;
     all_env.extend(env.iter().cloned());
@@ -146,22 +155,23 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         println!("{}", r.id);
         return Ok(0);
     }
-    // The monitor loop runs here: output logged and shown, signals forwarded.
-    match container::supervise(&ctx.root, &r.id, true, None, None) {
-        Ok(code) => Ok(code),
-        Err(e) => {
-            eprintln!("rdock: Error response from daemon: {e:#}.");
-            Ok(125)
-        }
+    if a.tty && a.interactive {
+        // A monitor of its own and an attach client here, so that
+        // ctrl-p ctrl-q can leave the container running, as docker's.
+        let dir = container::record::dir_of(&ctx.root, &r.id);
+        container::monitor::set_console_size(&dir.join("bundle/config.json"));
+        container::start_detached(&ctx.root, &r.id, true)?;
+        return super::attach::attach(&dir, true, true);
     }
+    // The monitor loop runs here: output logged and shown, signals forwarded.
+    container::supervise(&ctx.root, &r.id, true, None, None)
 }
 
 /// Pulls the image if needed and creates the container (`run` and `create`);
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
-    let network = crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish)
-        .map_err(|e| anyhow::anyhow!("Error response from daemon: {e:#}"))?;
+    let network = crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
     let volumes = a
         .volume
         .iter()
@@ -173,7 +183,9 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     if !requested {
         warn_foreign_platform(&image);
     }
+    let inspect = inspect_config(a, &host, &network, &runtime);
     let req = CreateRequest {
+        inspect,
         image_name: a.image.clone(),
         name: a.name.clone(),
         run: spec::RunOptions {
@@ -196,6 +208,81 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
         keep_mounted: start_now,
     };
     container::create(&ctx.root, &image, req)
+}
+
+/// What `inspect` shows of the flags, in docker's shape: its HostConfig
+/// (null where docker leaves a flag unset) and Config.User as given.
+fn inspect_config(
+    a: &RunArgs,
+    h: &HostConfig,
+    net: &crate::rdock::network::Plan,
+    runtime: &std::path::Path,
+) -> serde_json::Value {
+    use serde_json::json;
+    let list = |v: &[String]| if v.is_empty() { json!(null) } else { json!(v) };
+    // Host directories and named volumes; anonymous ones (`-v /path`) are not binds.
+    let binds: Vec<&String> = a.volume.iter().filter(|v| v.contains(':')).collect();
+    let mut ports = serde_json::Map::new();
+    for p in &net.publish {
+        let host_port = if p.host_port == 0 {
+            String::new()
+        } else {
+            p.host_port.to_string()
+        };
+        ports
+            .entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .expect("array")
+            .push(json!({ "HostIp": p.host_ip, "HostPort": host_port }));
+    }
+    let tmpfs: serde_json::Map<String, serde_json::Value> = a
+        .opts
+        .tmpfs
+        .iter()
+        .map(|t| {
+            let (d, o) = t.split_once(':').unwrap_or((t, ""));
+            (d.to_string(), json!(o))
+        })
+        .collect();
+    let r = &h.resources;
+    let nano_cpus = r.cpu_quota.map_or(0, |q| {
+        q * 1_000_000_000 / crate::rdock::container::resources::CPU_PERIOD as i64
+    });
+    let privileged = a.opts.privileged;
+    json!({
+        "HostConfig": {
+            "Binds": if binds.is_empty() { json!(null) } else { json!(binds) },
+            "ContainerIDFile": "",
+            "LogConfig": { "Type": "json-file", "Config": {} },
+            "NetworkMode": a.network.clone().unwrap_or_else(|| "default".into()),
+            "PortBindings": ports,
+            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
+            "AutoRemove": a.rm,
+            "CapAdd": list(&a.opts.cap_add),
+            "CapDrop": list(&a.opts.cap_drop),
+            "GroupAdd": list(&a.opts.group_add),
+            "Init": if a.opts.init { json!(true) } else { json!(null) },
+            "IpcMode": "private",
+            "OomScoreAdj": 0,
+            "Privileged": privileged,
+            "PublishAllPorts": false,
+            "ReadonlyRootfs": a.opts.read_only,
+            "SecurityOpt": list(&a.opts.security_opt),
+            "Tmpfs": if tmpfs.is_empty() { json!(null) } else { json!(tmpfs) },
+            "ShmSize": 67108864,
+            "Runtime": runtime.file_name().map(|n| n.to_string_lossy().to_string()),
+            "CpuShares": r.cpu_shares.unwrap_or(0),
+            "Memory": r.memory.unwrap_or(0),
+            "NanoCpus": nano_cpus,
+            // docker's default swap: as much again as the memory.
+            "MemorySwap": r.memory_swap.or(r.memory.map(|m| 2 * m)).unwrap_or(0),
+            "PidsLimit": r.pids_limit,
+            "MaskedPaths": if privileged { json!(null) } else { json!(spec::MASKED) },
+            "ReadonlyPaths": if privileged { json!(null) } else { json!(spec::READONLY) },
+        },
+        "User": a.user,
+    })
 }
 
 /// docker's warning when the image is not for this host.

@@ -24,6 +24,8 @@ pub struct HostConfig {
     pub init: Option<PathBuf>,
     /// `--stop-signal`, as the runtime's `kill` takes it (`USR1`, `10`).
     pub stop_signal: Option<String>,
+    /// `--group-add`: group names or numbers, resolved in the image.
+    pub group_add: Vec<String>,
 }
 
 impl HostConfig {
@@ -63,6 +65,7 @@ impl HostConfig {
             tmpfs,
             init,
             stop_signal,
+            group_add: o.group_add.clone(),
         })
     }
 }
@@ -166,6 +169,15 @@ pub fn apply(v: &mut Value, h: &HostConfig) {
     );
     if h.read_only {
         v["root"]["readonly"] = json!(true);
+        // The files rdock bind-mounts into /etc are read-only too, as docker's.
+        for m in v["mounts"].as_array_mut().expect("spec has mounts") {
+            let etc = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
+            if etc.iter().any(|e| m["destination"] == *e) {
+                if let Some(o) = m["options"].as_array_mut() {
+                    o.push(json!("ro"));
+                }
+            }
+        }
     }
     let mounts = v["mounts"].as_array_mut().expect("spec has mounts");
     for (dest, opts) in &h.tmpfs {

@@ -30,8 +30,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Present in the container's directory when the OOM killer hit its last run.
+pub const OOM_MARKER: &str = "oom-killed";
+
 /// What `create` needs besides the image.
 pub struct CreateRequest {
+    /// What `inspect` shows of the flags (`HostConfig`, `User` as given),
+    /// kept in `inspect.json`.
+    pub inspect: serde_json::Value,
     pub image_name: String,
     pub name: Option<String>,
     pub run: spec::RunOptions,
@@ -78,6 +84,17 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
         .with_context(|| format!("creating {}", dir.display()))?;
     let res = (|| -> Result<Record> {
         std::fs::write(dir.join("image"), &image.id)?;
+        let mut inspect = std::mem::take(&mut req.inspect);
+        if inspect["User"].is_null() {
+            // Not given: the image's, as docker's Config.User shows it.
+            let img_user = image
+                .config
+                .config()
+                .as_ref()
+                .and_then(|c| c.user().clone());
+            inspect["User"] = serde_json::json!(img_user.unwrap_or_default());
+        }
+        std::fs::write(dir.join("inspect.json"), serde_json::to_vec(&inspect)?)?;
         if req.run.hostname.is_empty() {
             req.run.hostname = id[..12].to_string();
         }
@@ -161,11 +178,15 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
     res
 }
 
-/// The bundle's process args and env, for the executable check.
-pub fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
+/// The bundle's config.json.
+pub fn bundle_config(dir: &Path) -> Result<serde_json::Value> {
     let p = dir.join("bundle/config.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p)?)
-        .with_context(|| format!("parsing {}", p.display()))?;
+    let data = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+    serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))
+}
+
+/// The bundle's process args and env, for the executable check.
+pub fn process_of(v: &serde_json::Value) -> (Vec<String>, Vec<String>) {
     let strs = |k: &str| -> Vec<String> {
         v["process"][k]
             .as_array()
@@ -176,7 +197,7 @@ pub fn process_of(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
             })
             .unwrap_or_default()
     };
-    Ok((strs("args"), strs("env")))
+    (strs("args"), strs("env"))
 }
 
 /// Mounts the rootfs, checks the command exists, runs the container under
@@ -195,9 +216,11 @@ pub fn supervise(
     let store = crate::image::store::Store::open(root)?;
     let img = store.resolve(image.trim())?;
     let rootfs = rootfs::mount_overlay(&dir, &img.layers)?;
-    let (args, env) = process_of(&dir)?;
+    let config = bundle_config(&dir)?;
+    let (args, env) = process_of(&config);
     let cmd = hostconfig::user_command(&args).map_or("", String::as_str);
-    if let Err((code, msg)) = rootfs::check_executable(&rootfs, cmd, &env) {
+    let view = rootfs::View::of_config(&rootfs, &config);
+    if let Err((code, msg)) = rootfs::check_executable(&view, cmd, &env) {
         let msg = format!(
             "rdock: Error response from daemon: failed to create task for container: \
              OCI runtime create failed: {msg}: unknown.\n"
@@ -206,6 +229,11 @@ pub fn supervise(
             eprint!("{msg}");
         } else {
             let _ = jsonlog::append(&dir.join(format!("{id}-json.log")), "stderr", &msg);
+            if let Some(c) = &first {
+                // `start -a`, `run -it`: the client shows why.
+                use std::io::Write;
+                let _ = (&*c).write_all(&monitor::frame(2, msg.as_bytes()));
+            }
         }
         let _ = rootfs::unmount(&dir);
         finish(root, id, code)?;
@@ -237,9 +265,16 @@ pub fn supervise(
         foreground,
         stdin: r.interactive,
         tty: r.tty,
+        oom_watch: config["linux"]["resources"]["memory"]["limit"].is_number(),
     };
+    let _ = std::fs::remove_file(dir.join(OOM_MARKER));
     let (code, clients) = match monitor::watch(root, &r, &wiring, listener, first) {
-        Ok(o) => (o.code, o.clients),
+        Ok(o) => {
+            if o.oom_killed {
+                let _ = std::fs::write(dir.join(OOM_MARKER), b"");
+            }
+            (o.code, o.clients)
+        }
         Err(e) => {
             log::error!("running {id}: {e:#}");
             (125, Vec::new())
@@ -446,6 +481,9 @@ fn remove_stopped(root: &Path, r: &Record) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).with_context(|| format!("removing {}", dir.display())),
     }
+    // The trash no longer uses its image: `rmi` right after `rm` must not
+    // find it there while the background `rm -rf` runs.
+    let _ = std::fs::remove_file(trash.join("image"));
     let spawned = Command::new("rm")
         .arg("-rf")
         .arg(&trash)

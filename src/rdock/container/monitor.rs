@@ -38,6 +38,10 @@ pub struct Wiring {
     /// Forward stdin (`-i`; with `-t` also in the foreground).
     pub stdin: bool,
     pub tty: bool,
+    /// Tell whether the kernel's OOM killer hit the container (it has a
+    /// memory limit): the runtime then runs detached, so that its cgroup
+    /// outlives the init and its OOM count can be read.
+    pub oom_watch: bool,
 }
 
 /// The signals a monitor forwards to the container (SIGWINCH resizes the
@@ -133,6 +137,8 @@ struct Client {
     conn: UnixStream,
     /// None until the mode byte came; Some(true) for a client sending stdin.
     interactive: Option<bool>,
+    /// Sends window sizes (mode byte `r`), not input; gets no output.
+    resizer: bool,
     reading: bool,
     /// Gone (a failed write or read): dropped after the poll round, so the
     /// indices of that round stay valid.
@@ -144,6 +150,34 @@ struct Client {
 pub struct Outcome {
     pub code: i32,
     pub clients: Vec<UnixStream>,
+    /// The OOM killer killed a process of the container.
+    pub oom_killed: bool,
+}
+
+/// The file counting the OOM kills of `pid`'s memory cgroup: `memory.events`
+/// on cgroup v2, `memory.oom_control` on v1 (both have an `oom_kill N` line).
+fn oom_counter(pid: i32) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    for l in text.lines() {
+        let mut f = l.splitn(3, ':');
+        let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
+        if ctrl.split(',').any(|c| c == "memory") {
+            return Some(PathBuf::from(format!(
+                "/sys/fs/cgroup/memory{path}/memory.oom_control"
+            )));
+        }
+    }
+    let v2 = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(PathBuf::from(format!("/sys/fs/cgroup{v2}/memory.events")))
+}
+
+fn oom_kills(counter: &Path) -> u64 {
+    std::fs::read_to_string(counter)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Sends the exit frame to the clients and closes them.
@@ -206,8 +240,19 @@ fn copy_winsize(from: RawFd, to: RawFd) {
     }
 }
 
+/// Applies a window size sent by an attach client: rows and cols, u16 BE.
+fn set_winsize(master: RawFd, ws: &[u8]) {
+    // SAFETY: TIOCSWINSZ reads one winsize struct from our stack.
+    unsafe {
+        let mut w: libc::winsize = std::mem::zeroed();
+        w.ws_row = u16::from_be_bytes([ws[0], ws[1]]);
+        w.ws_col = u16::from_be_bytes([ws[2], ws[3]]);
+        libc::ioctl(master, libc::TIOCSWINSZ, &w);
+    }
+}
+
 /// Writes our terminal's size as the bundle's `process.consoleSize`.
-fn set_console_size(config: &Path) {
+pub fn set_console_size(config: &Path) {
     // SAFETY: TIOCGWINSZ writes one winsize struct on our stack.
     let ws = unsafe {
         let mut ws: libc::winsize = std::mem::zeroed();
@@ -296,8 +341,9 @@ pub fn watch(
     // With a terminal, `run -d` (runc accepts --console-socket only when
     // detaching) and the init becomes our child; without, a foreground
     // `run` (one runtime process: it waits, forwards signals, deletes).
+    let detach = wiring.tty || wiring.oom_watch;
     let mut args = vec!["run", "--bundle", &bundle];
-    if wiring.tty {
+    if detach {
         args.extend(["-d", "--pid-file", &pid_arg]);
     }
     let console_path = socket_path(&dirf, "console.sock");
@@ -347,7 +393,7 @@ pub fn watch(
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .context("creating signalfd")?;
     drop(cmd); // closes our copies of the container's pipe ends
-    let status = if wiring.tty {
+    let status = if detach {
         child.wait().context("waiting for the runtime")?
     } else {
         // Exits with the container; the loop below waits for it.
@@ -378,7 +424,7 @@ pub fn watch(
             write_all_fd(unsafe { BorrowedFd::borrow_raw(fd) }, data);
         }
         let f = frame(s as u8 + 1, data);
-        for c in clients.iter_mut().filter(|c| !c.dead) {
+        for c in clients.iter_mut().filter(|c| !c.dead && !c.resizer) {
             c.dead = !send_all(&c.conn, &f);
         }
     };
@@ -387,6 +433,7 @@ pub fn watch(
         .map(|conn| Client {
             conn,
             interactive: None,
+            resizer: false,
             reading: true,
             dead: false,
         })
@@ -407,7 +454,7 @@ pub fn watch(
         bail!("the runtime failed to start the container ({status})");
     }
     // The process whose exit is the container's: the init (tty) or the runtime.
-    let pid: i32 = if wiring.tty {
+    let pid: i32 = if detach {
         std::fs::read_to_string(&pid_file)
             .with_context(|| format!("reading {}", pid_file.display()))?
             .trim()
@@ -416,6 +463,7 @@ pub fn watch(
     } else {
         child.id() as i32
     };
+    let oom = wiring.oom_watch.then(|| oom_counter(pid)).flatten();
     let raw = match (&master, wiring.foreground) {
         (Some(m), true) => {
             copy_winsize(0, m.as_raw_fd());
@@ -518,6 +566,7 @@ pub fn watch(
                         clients.push(Client {
                             conn,
                             interactive: None,
+                            resizer: false,
                             reading: true,
                             dead: false,
                         });
@@ -530,10 +579,20 @@ pub fn watch(
                         Ok(n) if n > 0 => {
                             let mut data = &buf[..n];
                             if c.interactive.is_none() {
+                                if data[0] == b'r' {
+                                    // A resize channel: no output for it.
+                                    c.resizer = true;
+                                }
                                 c.interactive = Some(data[0] == b'i');
                                 data = &data[1..];
                             }
-                            if c.interactive == Some(true) && !data.is_empty() {
+                            if c.resizer {
+                                // Window sizes, 4 bytes each (rows, cols): the last one counts.
+                                if let (Some(m), Some(ws)) = (&master, data.rchunks_exact(4).next())
+                                {
+                                    set_winsize(m.as_raw_fd(), ws);
+                                }
+                            } else if c.interactive == Some(true) && !data.is_empty() {
                                 if let Some(m) = &master {
                                     write_all_fd(m.as_fd(), data);
                                 } else if let Some(w) = &stdin_w {
@@ -561,6 +620,7 @@ pub fn watch(
     Ok(Outcome {
         code,
         clients: clients.into_iter().map(|c| c.conn).collect(),
+        oom_killed: oom.is_some_and(|c| oom_kills(&c) > 0),
     })
 }
 

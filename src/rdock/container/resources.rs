@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 /// docker refuses less memory than this.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 /// CFS period docker uses with `--cpus`.
-const CPU_PERIOD: u64 = 100_000;
+pub const CPU_PERIOD: u64 = 100_000;
 
 /// The checked resource flags.
 #[derive(Debug, Clone, Default, PartialEq)]

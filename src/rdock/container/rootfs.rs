@@ -63,9 +63,78 @@ pub fn unmount(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Where `cmd` lives inside `rootfs`, following PATH and symlinks within
-/// the rootfs; `Err(126|127, message)` the way docker reports it.
-pub fn check_executable(rootfs: &Path, cmd: &str, env: &[String]) -> Result<(), (i32, String)> {
+/// The container's file tree as its process sees it, for the 126/127 check:
+/// the rootfs with the config's bind mounts (volumes, the /etc files) and
+/// tmpfs mounts (empty at start) over it, and the process's cwd, against
+/// which relative commands resolve. For `exec`, the running container's own
+/// view through `/proc/PID/root`.
+pub struct View {
+    root: PathBuf,
+    /// (destination, host source; None: an empty tmpfs), in config order.
+    mounts: Vec<(PathBuf, Option<PathBuf>)>,
+    cwd: String,
+}
+
+impl View {
+    /// Before the start: the bundle's config (`mounts`, `process.cwd`) over `rootfs`.
+    pub fn of_config(rootfs: &Path, config: &serde_json::Value) -> View {
+        let mounts = config["mounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| {
+                let dest = PathBuf::from(m["destination"].as_str()?);
+                let bind = m["type"] == "bind"
+                    || m["options"]
+                        .as_array()
+                        .is_some_and(|o| o.iter().any(|o| o == "bind" || o == "rbind"));
+                if bind {
+                    Some((dest, Some(PathBuf::from(m["source"].as_str()?))))
+                } else if m["type"] == "tmpfs" {
+                    Some((dest, None))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        View {
+            root: rootfs.to_path_buf(),
+            mounts,
+            cwd: config["process"]["cwd"].as_str().unwrap_or("/").to_string(),
+        }
+    }
+
+    /// A running container: its init's root, every mount included.
+    pub fn of_process(pid: i32, cwd: &str) -> View {
+        View {
+            root: PathBuf::from(format!("/proc/{pid}/root")),
+            mounts: Vec::new(),
+            cwd: cwd.to_string(),
+        }
+    }
+
+    /// The host path of the absolute, normalized container path `p`; None
+    /// when it is inside a fresh tmpfs (nothing there yet).
+    fn host_path(&self, p: &Path) -> Option<PathBuf> {
+        // The last mount over `p` wins: a later mount hides an earlier one.
+        for (dest, src) in self.mounts.iter().rev() {
+            if let Ok(rest) = p.strip_prefix(dest) {
+                return match src {
+                    Some(s) if rest.as_os_str().is_empty() => Some(s.clone()),
+                    Some(s) => Some(s.join(rest)),
+                    None if rest.as_os_str().is_empty() => Some(PathBuf::from("/")),
+                    None => None,
+                };
+            }
+        }
+        Some(self.root.join(p.strip_prefix("/").ok()?))
+    }
+}
+
+/// Whether `cmd` can be executed in `view`, following PATH (for a bare
+/// name), the cwd (for a relative path) and symlinks within the
+/// container; `Err(126|127, message)` the way docker reports it.
+pub fn check_executable(view: &View, cmd: &str, env: &[String]) -> Result<(), (i32, String)> {
     let path = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
@@ -76,7 +145,12 @@ pub fn check_executable(rootfs: &Path, cmd: &str, env: &[String]) -> Result<(), 
         path.split(':').map(|d| format!("{d}/{cmd}")).collect()
     };
     for c in &candidates {
-        if let Some(p) = resolve_in(rootfs, c) {
+        let c = if c.starts_with('/') {
+            c.clone()
+        } else {
+            format!("{}/{c}", view.cwd)
+        };
+        if let Some(p) = resolve_in(view, &c) {
             use std::os::unix::fs::PermissionsExt;
             let md = match std::fs::metadata(&p) {
                 Ok(m) => m,
@@ -101,9 +175,9 @@ pub fn check_executable(rootfs: &Path, cmd: &str, env: &[String]) -> Result<(), 
     }
 }
 
-/// `p` (absolute inside the container) resolved within `rootfs`, symlinks
+/// `p` (absolute inside the container) resolved within `view`, symlinks
 /// included; None when it does not exist.
-fn resolve_in(rootfs: &Path, p: &str) -> Option<PathBuf> {
+fn resolve_in(view: &View, p: &str) -> Option<PathBuf> {
     let mut cur = PathBuf::from("/");
     let mut parts: Vec<String> = p
         .split('/')
@@ -121,7 +195,7 @@ fn resolve_in(rootfs: &Path, p: &str) -> Option<PathBuf> {
             continue;
         }
         let next = cur.join(&part);
-        let host = rootfs.join(next.strip_prefix("/").ok()?);
+        let host = view.host_path(&next)?;
         let md = std::fs::symlink_metadata(&host).ok()?;
         if md.file_type().is_symlink() {
             hops += 1;
@@ -140,7 +214,7 @@ fn resolve_in(rootfs: &Path, p: &str) -> Option<PathBuf> {
             cur = next;
         }
     }
-    Some(rootfs.join(cur.strip_prefix("/").ok()?))
+    view.host_path(&cur)
 }
 
 #[cfg(test)]
@@ -162,9 +236,49 @@ mod tests {
         std::os::unix::fs::symlink("/bin/busybox", r.join("bin/sh")).unwrap();
         std::fs::write(r.join("bin/data"), "").unwrap();
         let env = vec!["PATH=/usr/bin:/bin".to_string()];
-        assert!(check_executable(r, "sh", &env).is_ok());
-        assert_eq!(check_executable(r, "nope", &env).unwrap_err().0, 127);
-        assert_eq!(check_executable(r, "/bin/nope", &env).unwrap_err().0, 127);
-        assert_eq!(check_executable(r, "/bin/data", &env).unwrap_err().0, 126);
+        let v = View::of_config(r, &serde_json::json!({}));
+        assert!(check_executable(&v, "sh", &env).is_ok());
+        assert_eq!(check_executable(&v, "nope", &env).unwrap_err().0, 127);
+        assert_eq!(check_executable(&v, "/bin/nope", &env).unwrap_err().0, 127);
+        assert_eq!(check_executable(&v, "/bin/data", &env).unwrap_err().0, 126);
+        assert_eq!(check_executable(&v, "./sh", &env).unwrap_err().0, 127);
+        let in_bin = View::of_config(r, &serde_json::json!({"process": {"cwd": "/bin"}}));
+        assert!(check_executable(&in_bin, "./sh", &env).is_ok());
+        assert!(check_executable(&in_bin, "../bin/busybox", &env).is_ok());
+    }
+
+    #[test]
+    fn commands_are_found_in_bind_mounts_not_in_tmpfs() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let (r, host) = (d.path().join("rootfs"), d.path().join("host"));
+        std::fs::create_dir_all(&r).unwrap();
+        std::fs::create_dir_all(host.join("sub")).unwrap();
+        std::fs::write(host.join("sub/tool"), "").unwrap();
+        std::fs::set_permissions(
+            host.join("sub/tool"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("sub/tool", host.join("link")).unwrap();
+        let config = serde_json::json!({
+            "process": {"cwd": "/app"},
+            "mounts": [
+                {"destination": "/app", "type": "bind", "source": host, "options": ["rbind"]},
+                {"destination": "/app/sub", "type": "tmpfs", "source": "tmpfs"},
+                {"destination": "/mnt", "type": "none", "source": host, "options": ["rbind", "ro"]},
+            ]
+        });
+        let v = View::of_config(&r, &config);
+        let env = vec!["PATH=/bin".to_string()];
+        assert!(check_executable(&v, "/mnt/sub/tool", &env).is_ok());
+        assert!(check_executable(&v, "/mnt/link", &env).is_ok());
+        assert_eq!(
+            check_executable(&v, "./sub/tool", &env).unwrap_err().0,
+            127,
+            "under the tmpfs"
+        );
+        assert_eq!(check_executable(&v, "/app/link", &env).unwrap_err().0, 127);
+        assert_eq!(check_executable(&v, "/app/sub", &env).unwrap_err().0, 126);
     }
 }

@@ -28,7 +28,7 @@ pub const DEFAULT_CAPS: &[&str] = &[
     "CAP_AUDIT_WRITE",
 ];
 
-const MASKED: &[&str] = &[
+pub const MASKED: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
     "/proc/kcore",
@@ -42,7 +42,7 @@ const MASKED: &[&str] = &[
     "/sys/devices/virtual/powercap",
 ];
 
-const READONLY: &[&str] = &[
+pub const READONLY: &[&str] = &[
     "/proc/bus",
     "/proc/fs",
     "/proc/irq",
@@ -166,7 +166,7 @@ pub fn build(
         .clone()
         .or_else(|| img.and_then(|c| c.user().clone()))
         .unwrap_or_default();
-    let u = user::resolve(rootfs, &user_spec)?;
+    let u = user::resolve(rootfs, &user_spec, &o.host.group_add)?;
     let caps = json!(DEFAULT_CAPS);
     let mut user = json!({ "uid": u.uid, "gid": u.gid });
     if !u.additional_gids.is_empty() {
@@ -211,6 +211,14 @@ pub fn build(
         ns.push(json!({ "type": "network", "path": p }));
     }
     crate::rdock::container::hostconfig::apply(&mut v, &o.host);
+    // Parents before children, as docker orders them: `--tmpfs /app` must
+    // not hide `-v DIR:/app/sub` given before it.
+    if let Some(m) = v["mounts"].as_array_mut() {
+        m.sort_by_key(|m| {
+            let d = m["destination"].as_str().unwrap_or_default();
+            d.split('/').filter(|c| !c.is_empty()).count()
+        });
+    }
     Ok(v)
 }
 
@@ -320,6 +328,11 @@ mod tests {
         for d in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/c"] {
             assert!(dests.contains(&d), "{d} missing");
         }
+        let depth = |d: &&str| d.matches('/').count();
+        assert!(
+            dests.windows(2).all(|w| depth(&w[0]) <= depth(&w[1])),
+            "parents first: {dests:?}"
+        );
         let ns = v["linux"]["namespaces"].as_array().unwrap();
         assert!(
             !ns.iter().any(|n| n["type"] == "network"),

@@ -8,6 +8,7 @@
 //! `network.json`. Each start runs `netavark setup` ([`netavark`]) after
 //! claiming the published host ports ([`ports`]); each stop runs `teardown`;
 //! `rm` unpins the namespace. The address stays the container's until rm.
+pub mod dns;
 pub mod etc;
 pub mod ipam;
 pub mod netavark;
@@ -99,6 +100,10 @@ fn all(root: &Path) -> Vec<(String, Attachment)> {
     rd.flatten()
         .filter_map(|e| {
             let id = e.file_name().to_string_lossy().to_string();
+            // `.trash-*`: removed containers whose files are being deleted.
+            if id.starts_with('.') {
+                return None;
+            }
             Attachment::load(root, &id).map(|a| (id, a))
         })
         .collect()
@@ -218,7 +223,7 @@ pub fn up(root: &Path, id: &str, name: &str) -> Result<()> {
         .netns
         .clone()
         .context("bridge container without a netns")?;
-    let _l = store::lock(root)?;
+    let lock = store::lock(root)?;
     a.ports = ports::claim(&a.publish, &ports_in_use(root, id))?;
     a.up = true;
     a.save(root, id)?;
@@ -228,7 +233,20 @@ pub fn up(root: &Path, id: &str, name: &str) -> Result<()> {
     match res {
         Ok(mac) => {
             a.mac = mac;
-            a.save(root, id)
+            a.save(root, id)?;
+            drop(lock);
+            if n.dns_enabled {
+                // aardvark-dns answers some time after netavark returns.
+                let (gw, t) = (
+                    a.gateway.unwrap_or(n.subnet()?.1),
+                    std::time::Instant::now(),
+                );
+                if !dns::wait_ready(gw, name, std::time::Duration::from_secs(10)) {
+                    log::warn!("aardvark-dns on {gw} did not answer for {name} within 10s");
+                }
+                log::debug!("aardvark-dns ready for {name}: {:?}", t.elapsed());
+            }
+            Ok(())
         }
         Err(e) => {
             let _ = netavark::teardown(root, &ns, &request(id, name, &n, &a)?);

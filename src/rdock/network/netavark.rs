@@ -54,11 +54,20 @@ fn options(a: &Attach) -> Value {
         "port_mappings": a.ports,
         "networks": { &a.network.name: {
             "static_ips": [a.ip],
+            "static_mac": mac_for(a.ip),
             "aliases": a.aliases,
             "interface_name": "eth0",
         }},
         "network_info": { &a.network.name: a.network },
     })
+}
+
+/// The MAC address docker derives from the IPv4 address (02:42 and its four
+/// bytes): an address reused by a new container keeps its MAC, so the
+/// peers' ARP caches stay right.
+pub fn mac_for(ip: Ipv4Addr) -> String {
+    let [a, b, c, d] = ip.octets();
+    format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
 }
 
 fn call(root: &Path, verb: &str, netns: &Path, input: &Value) -> Result<Vec<u8>> {
@@ -192,4 +201,15 @@ pub fn prune_chains() -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_mac_follows_the_address_as_docker_derives_it() {
+        assert_eq!(
+            super::mac_for("10.87.0.2".parse().unwrap()),
+            "02:42:0a:57:00:02"
+        );
+    }
 }
