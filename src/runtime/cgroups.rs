@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use libcgroups::common::{
     create_cgroup_manager, get_cgroup_setup, AnyCgroupManager, CgroupConfig, CgroupManager,
     CgroupSetup, ControllerOpt, FreezerState,
@@ -61,6 +61,9 @@ pub fn manager(path: &Path, systemd: bool, id: &str) -> Result<AnyCgroupManager>
 pub fn setup(mgr: &AnyCgroupManager, path: &Path, spec: &Spec, pid: i32) -> Result<()> {
     mgr.add_task(Pid::from_raw(pid))
         .context("adding the container to its cgroup")?;
+    if matches!(mgr, AnyCgroupManager::V1(_)) {
+        super::cgroup_join::join_extra(path, pid);
+    }
     apply_resources(mgr, path, spec)
 }
 
@@ -110,8 +113,36 @@ fn allow_spec_devices(spec: &Spec, resources: &mut LinuxResources) {
 
 pub fn remove(path: &Path, systemd: bool, id: &str) -> Result<()> {
     let mgr = manager(path, systemd, id)?;
+    if !systemd {
+        super::cgroup_join::remove_nested(path);
+    }
     mgr.remove()
-        .with_context(|| format!("removing cgroup {}", path.display()))
+        .with_context(|| format!("removing cgroup {}", path.display()))?;
+    if !systemd {
+        super::cgroup_join::remove_extra(path);
+    }
+    Ok(())
+}
+
+/// Before anything is made (as runc): a cgroup that already has processes
+/// gets a warning, a frozen one is refused (the init would freeze in it).
+pub fn precheck(path: &Path, systemd: bool, id: &str) -> Result<()> {
+    if systemd {
+        return Ok(());
+    }
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let root = Path::new(V1_ROOT);
+    let procs = [root.join("devices").join(rel), root.join(rel)]
+        .into_iter()
+        .find_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok());
+    let n = procs.map_or(0, |p| p.lines().filter(|l| !l.is_empty()).count());
+    if n > 0 {
+        log::warn!("container's cgroup is not empty: {n} process(es) found");
+    }
+    if is_frozen(path, systemd, id) {
+        bail!("container's cgroup unexpectedly frozen");
+    }
+    Ok(())
 }
 
 pub fn freeze(path: &Path, systemd: bool, id: &str, frozen: bool) -> Result<()> {

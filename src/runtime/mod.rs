@@ -5,6 +5,7 @@
 //! (rootfs, mounts, devices, console, process, capabilities, seccomp, exec).
 
 pub mod capabilities;
+pub mod cgroup_join;
 pub mod cgroupfs;
 pub mod cgroups;
 pub mod cli;

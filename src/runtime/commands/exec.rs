@@ -49,6 +49,7 @@ pub fn run(cli: &Cli, e: &Exec) -> Result<i32> {
         pid_file: pid_file.as_deref(),
         detach: e.detach,
         preserve_fds: e.preserve_fds,
+        cgroup_subs: &e.cgroup,
     })
 }
 
