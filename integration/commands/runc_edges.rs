@@ -238,3 +238,172 @@ fn create_refuses_a_frozen_cgroup_at_once_and_leaves_it_alone() {
     );
     assert!(!c.root.join(&c.id).exists(), "state dir left behind");
 }
+
+#[test]
+fn unified_resources_are_refused_on_a_v1_host() {
+    if !is_v1_host() {
+        eprintln!("SKIP: not a cgroup v1 host");
+        return;
+    }
+    let res = r#"{"unified":{"memory.min":"131072"}}"#;
+    let c = Container::prepare("unified-v1", &["true"], Some(res), |_| {});
+    let (ok, msg) = c.run_detached();
+    assert!(
+        !ok && msg.contains("cannot use unified on cgroup v1"),
+        "{msg}"
+    );
+    assert!(!c.root.join(&c.id).exists(), "state dir left behind");
+    let c = Container::run("unified-v1-update", &["sleep", "300"], None);
+    let err = c.fail(&["update", "-r", "-", &c.id]);
+    assert!(
+        err.contains("reading resources") || err.contains("decoding"),
+        "{err}"
+    );
+    let file = c.root.join("unified.json");
+    std::fs::write(&file, res).unwrap();
+    let err = c.fail(&["update", "-r", file.to_str().unwrap(), &c.id]);
+    assert!(err.contains("cannot use unified on cgroup v1"), "{err}");
+}
+
+#[test]
+fn update_memory_minus_one_lifts_memory_and_swap() {
+    let res = r#"{"memory":{"limit":33554432,"swap":67108864}}"#;
+    let c = Container::run("mem-unlimited", &["sleep", "300"], Some(res));
+    if !Path::new(&format!(
+        "/sys/fs/cgroup/memory{}/memory.memsw.limit_in_bytes",
+        c.cgroup_path()
+    ))
+    .exists()
+    {
+        eprintln!("SKIP: no swap accounting");
+        return;
+    }
+    c.ok(&["update", "--memory", "-1", &c.id]);
+    let unlimited = std::fs::read_to_string("/sys/fs/cgroup/memory/memory.limit_in_bytes").unwrap();
+    assert_eq!(
+        c.cgroup_file("memory", "memory.limit_in_bytes"),
+        unlimited.trim()
+    );
+    assert_eq!(
+        c.cgroup_file("memory", "memory.memsw.limit_in_bytes"),
+        unlimited.trim()
+    );
+    assert_eq!(c.saved_resources()["memory"]["swap"], -1);
+}
+
+#[test]
+fn cpu_period_and_quota_are_accepted_under_a_limited_parent() {
+    if !is_v1_host() {
+        eprintln!("SKIP: not a cgroup v1 host");
+        return;
+    }
+    // A parent allowing half a cpu: a smaller period written before the
+    // quota would exceed it for a moment, which the kernel refuses.
+    let parent = format!("/runr-it-pod-{}", std::process::id());
+    let pdir = format!("/sys/fs/cgroup/cpu{parent}");
+    std::fs::create_dir_all(&pdir).unwrap();
+    std::fs::write(format!("{pdir}/cpu.cfs_quota_us"), "50000").unwrap();
+    let cg = format!("{parent}/ct");
+    let res = r#"{"cpu":{"period":100000,"quota":50000}}"#;
+    let c = Container::prepare(
+        "cpu-order",
+        &["sleep", "300"],
+        Some(res),
+        shared_cgroup(&cg),
+    );
+    let (ok, msg) = c.run_detached();
+    assert!(ok, "{msg}");
+    c.ok(&[
+        "update",
+        "--cpu-period",
+        "10000",
+        "--cpu-quota",
+        "5000",
+        &c.id,
+    ]);
+    assert_eq!(c.cgroup_file("cpu", "cpu.cfs_period_us"), "10000");
+    assert_eq!(c.cgroup_file("cpu", "cpu.cfs_quota_us"), "5000");
+    c.ok(&[
+        "update",
+        "--cpu-period",
+        "100000",
+        "--cpu-quota",
+        "50000",
+        &c.id,
+    ]);
+    assert_eq!(c.cgroup_file("cpu", "cpu.cfs_quota_us"), "50000");
+    c.ok(&["delete", "--force", &c.id]);
+    let _ = std::fs::remove_dir(&pdir);
+}
+
+/// A loop device with the bfq scheduler, or None where the host has none.
+struct BfqLoop {
+    dev: String,
+    _file: PathBuf,
+}
+
+impl BfqLoop {
+    fn new(name: &str) -> Option<BfqLoop> {
+        let file = std::env::temp_dir().join(format!("runr-it-{name}-{}.img", std::process::id()));
+        std::fs::write(&file, vec![0u8; 4096]).ok()?;
+        let out = std::process::Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(&file)
+            .output()
+            .ok()?;
+        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !out.status.success() || dev.is_empty() {
+            let _ = std::fs::remove_file(&file);
+            return None;
+        }
+        let l = BfqLoop { dev, _file: file };
+        let sched = format!(
+            "/sys/block/{}/queue/scheduler",
+            l.dev.trim_start_matches("/dev/")
+        );
+        std::fs::write(&sched, "bfq").ok()?;
+        Some(l)
+    }
+
+    fn numbers(&self) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        let rdev = std::fs::metadata(&self.dev).unwrap().rdev();
+        (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev))
+    }
+}
+
+impl Drop for BfqLoop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.dev])
+            .status();
+        let _ = std::fs::remove_file(&self._file);
+    }
+}
+
+#[test]
+fn blkio_weight_device_reaches_bfq() {
+    if !is_v1_host() {
+        eprintln!("SKIP: not a cgroup v1 host");
+        return;
+    }
+    let Some(lo) = BfqLoop::new("bfq") else {
+        eprintln!("SKIP: no loop device with bfq");
+        return;
+    };
+    let (major, minor) = lo.numbers();
+    let res = format!(
+        r#"{{"blockIO":{{"weight":333,"weightDevice":[{{"major":{major},"minor":{minor},"weight":444}}]}}}}"#
+    );
+    let c = Container::run("bfq", &["sleep", "300"], Some(&res));
+    let file = if Path::new("/sys/fs/cgroup/blkio/blkio.weight").exists() {
+        "blkio.weight_device"
+    } else {
+        "blkio.bfq.weight_device"
+    };
+    let weights = c.cgroup_file("blkio", file);
+    assert!(
+        weights.contains(&format!("{major}:{minor} 444")),
+        "{file}: {weights}"
+    );
+}

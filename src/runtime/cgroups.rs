@@ -81,6 +81,11 @@ pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Resu
         .as_ref()
         .and_then(|m| m.disable_oom_killer())
         .unwrap_or(false);
+    super::cgroup_v1::check_unified(&resources)?;
+    let v1 = matches!(mgr, AnyCgroupManager::V1(_));
+    if v1 {
+        super::cgroup_v1::set_cpu_period_quota(path, &resources)?;
+    }
     let opt = ControllerOpt {
         resources: &resources,
         disable_oom_killer,
@@ -88,6 +93,9 @@ pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Resu
         freezer_state: None,
     };
     mgr.apply(&opt).context("applying cgroup resources")?;
+    if v1 {
+        super::cgroup_v1::set_weight_devices(path, &resources)?;
+    }
     if let (AnyCgroupManager::V2(_), Some(rules)) = (mgr, resources.devices()) {
         // libcgroups without `cgroupsv2_devices` leaves devices alone on v2.
         let dir = Path::new(V1_ROOT).join(path.strip_prefix("/").unwrap_or(path));
@@ -126,7 +134,10 @@ pub fn remove(path: &Path, systemd: bool, id: &str) -> Result<()> {
 
 /// Before anything is made (as runc): a cgroup that already has processes
 /// gets a warning, a frozen one is refused (the init would freeze in it).
-pub fn precheck(path: &Path, systemd: bool, id: &str) -> Result<()> {
+pub fn precheck(spec: &Spec, path: &Path, systemd: bool, id: &str) -> Result<()> {
+    if let Some(res) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        super::cgroup_v1::check_unified(res)?;
+    }
     if systemd {
         return Ok(());
     }

@@ -6,6 +6,7 @@
 
 pub mod capabilities;
 pub mod cgroup_join;
+pub mod cgroup_v1;
 pub mod cgroupfs;
 pub mod cgroups;
 pub mod cli;
