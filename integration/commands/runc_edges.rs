@@ -407,3 +407,16 @@ fn blkio_weight_device_reaches_bfq() {
         "{file}: {weights}"
     );
 }
+
+#[test]
+fn exec_process_file_without_user_runs_as_root() {
+    let c = Container::run("exec-process-nouser", &["sleep", "300"], None);
+    let file = c.root.join("process.json");
+    std::fs::write(
+        &file,
+        r#"{"args":["sh","-c","echo $(id -u):$(id -g)"],"cwd":"/"}"#,
+    )
+    .unwrap();
+    let out = c.ok(&["exec", "-p", file.to_str().unwrap(), &c.id]);
+    assert_eq!(out.trim(), "0:0");
+}
