@@ -420,3 +420,21 @@ fn exec_process_file_without_user_runs_as_root() {
     let out = c.ok(&["exec", "-p", file.to_str().unwrap(), &c.id]);
     assert_eq!(out.trim(), "0:0");
 }
+
+#[test]
+fn default_spec_has_runc_1_1_namespaces_so_a_cgroup_ns_can_be_added() {
+    // runc 1.1.5's `spec` has no cgroup namespace; test suites add one.
+    let c = Container::prepare(
+        "spec-cgroupns",
+        &["cat", "/proc/self/cgroup"],
+        None,
+        |spec| {
+            let ns = spec["linux"]["namespaces"].as_array_mut().unwrap();
+            let types: Vec<&str> = ns.iter().map(|n| n["type"].as_str().unwrap()).collect();
+            assert_eq!(types, ["pid", "network", "ipc", "uts", "mount"]);
+            ns.push(serde_json::json!({"type": "cgroup"}));
+        },
+    );
+    let (ok, msg) = c.run_detached();
+    assert!(ok, "{msg}");
+}
