@@ -192,10 +192,17 @@ pub fn parse_sub_paths(args: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// A directory an exec'd process joins; joining an `optional` one may fail
+/// (the named and hybrid hierarchies, as at create).
+pub struct JoinDir {
+    pub dir: PathBuf,
+    pub optional: bool,
+}
+
 /// The directories an exec'd process joins: the container's cgroup in each
 /// hierarchy it has there, a sub-cgroup where `subs` asks for one. Checked
 /// before the process starts.
-pub fn exec_dirs(cgroup_path: &Path, subs: &BTreeMap<String, String>) -> Result<Vec<PathBuf>> {
+pub fn exec_dirs(cgroup_path: &Path, subs: &BTreeMap<String, String>) -> Result<Vec<JoinDir>> {
     let hs: Vec<Hierarchy> = hierarchies()
         .into_iter()
         .filter(|h| h.dir(cgroup_path).is_dir())
@@ -212,8 +219,14 @@ pub fn exec_dirs(cgroup_path: &Path, subs: &BTreeMap<String, String>) -> Result<
             .or_else(|| h.names.iter().find_map(|n| subs.get(n)));
         let base = h.dir(cgroup_path);
         out.push(match sub {
-            Some(s) => sub_dir(&base, s)?,
-            None => base,
+            Some(s) => JoinDir {
+                dir: sub_dir(&base, s)?,
+                optional: false,
+            },
+            None => JoinDir {
+                dir: base,
+                optional: h.is_extra(),
+            },
         });
     }
     Ok(out)
@@ -237,10 +250,12 @@ fn sub_dir(base: &Path, sub: &str) -> Result<PathBuf> {
 }
 
 /// Joins every directory; the first failure names the file, as runc's does.
-pub fn join_dirs(dirs: &[PathBuf], pid: i32) -> Result<()> {
+pub fn join_dirs(dirs: &[JoinDir], pid: i32) -> Result<()> {
     for d in dirs {
-        write_procs(d, pid)
-            .map_err(|e| anyhow::anyhow!("error adding pid {pid} to cgroups: {e}"))?;
+        match write_procs(&d.dir, pid) {
+            Err(e) if d.optional => log::debug!("joining {}: {e:#}", d.dir.display()),
+            r => r.map_err(|e| anyhow::anyhow!("error adding pid {pid} to cgroups: {e}"))?,
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use libcgroups::common::CgroupManager;
@@ -154,7 +154,10 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
 
 /// The cgroup directories the process joins (checked before it starts), or
 /// None to leave it to the systemd manager or when there is no cgroup.
-fn exec_cgroup_dirs(state: &ContainerState, args: &[String]) -> Result<Option<Vec<PathBuf>>> {
+fn exec_cgroup_dirs(
+    state: &ContainerState,
+    args: &[String],
+) -> Result<Option<Vec<cgroup_join::JoinDir>>> {
     let subs = cgroup_join::parse_sub_paths(args)?;
     if state.systemd_cgroup || !state.cgroup_owned {
         if !subs.is_empty() {
