@@ -333,6 +333,10 @@ fn cpu_period_and_quota_are_accepted_under_a_limited_parent() {
     ]);
     assert_eq!(c.cgroup_file("cpu", "cpu.cfs_quota_us"), "50000");
     c.ok(&["delete", "--force", &c.id]);
+    // The parent, made by us (cpu) and by create's mkdir -p (the others).
+    for (mnt, _) in hierarchies() {
+        let _ = std::fs::remove_dir(format!("{}{parent}", mnt.display()));
+    }
     let _ = std::fs::remove_dir(&pdir);
 }
 
