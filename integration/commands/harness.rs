@@ -35,6 +35,19 @@ impl Container {
     /// Creates and starts (detached) a container running `args`, with the
     /// given `linux.resources` JSON.
     pub fn run(name: &str, args: &[&str], resources: Option<&str>) -> Container {
+        let c = Container::prepare(name, args, resources, |_| {});
+        let (ok, msg) = c.run_detached();
+        assert!(ok, "runr run -d {}: {msg}", c.id);
+        c
+    }
+
+    /// Writes the bundle only; `edit` may change the config further.
+    pub fn prepare(
+        name: &str,
+        args: &[&str],
+        resources: Option<&str>,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> Container {
         let id = format!("cmd-{name}-{}", std::process::id());
         let base = std::env::temp_dir().join(&id);
         let _ = std::fs::remove_dir_all(&base);
@@ -53,20 +66,31 @@ impl Container {
         if let Some(r) = resources {
             spec["linux"]["resources"] = serde_json::from_str(r).unwrap();
         }
+        edit(&mut spec);
         std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
+        c
+    }
+
+    /// `runr run -d`: whether it succeeded, and its output.
+    pub fn run_detached(&self) -> (bool, String) {
         // The container inherits runr's stdio: give it a file, not our pipe,
         // or reading runr's output would wait for the container to exit.
-        let log = base.join("run.log");
-        let args = ["run", "-d", "--bundle", c.bundle.to_str().unwrap(), &c.id];
-        let st = c
+        let log = self.bundle.parent().unwrap().join("run.log");
+        let args = [
+            "run",
+            "-d",
+            "--bundle",
+            self.bundle.to_str().unwrap(),
+            &self.id,
+        ];
+        let st = self
             .cmd(&args)
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
             .status()
             .expect("running runr");
         let msg = std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(st.success(), "runr {args:?}: {st}: {msg}");
-        c
+        (st.success(), msg)
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -102,6 +126,13 @@ impl Container {
     pub fn fail(&self, args: &[&str]) -> String {
         let out = self.cmd(args).output().expect("running runr");
         self.check(args, out, false)
+    }
+
+    /// Runs runr; returns its exit code and stderr.
+    pub fn code(&self, args: &[&str]) -> (i32, String) {
+        let out = self.cmd(args).output().expect("running runr");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().unwrap_or(-1), stderr)
     }
 
     pub fn ok_stdin(&self, args: &[&str], input: &str) -> String {
@@ -165,6 +196,11 @@ impl Container {
 
     pub fn saved_resources(&self) -> serde_json::Value {
         self.saved()["config"]["linux"]["resources"].clone()
+    }
+
+    /// The container's cgroup path (as in state.json).
+    pub fn cgroup_path(&self) -> String {
+        self.saved()["cgroup_path"].as_str().unwrap().to_string()
     }
 
     /// A v1 controller's file for this container's cgroup.

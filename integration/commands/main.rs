@@ -2,6 +2,7 @@
 //! containers: a busybox bundle, a private --root, the host's cgroups.
 
 mod harness;
+mod runc_edges;
 
 use std::time::Duration;
 

@@ -53,12 +53,12 @@ fn main() {
     match commands::dispatch(&cli, cmd) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            let msg = format!("{e:#}");
+            let (code, msg) = commands::failure(cmd, &e);
             log::error!("{msg}");
             if cli.log.is_some() {
                 eprintln!("{msg}");
             }
-            std::process::exit(1);
+            std::process::exit(code);
         }
     }
 }

@@ -87,6 +87,9 @@ pub fn manager(path: &Path, systemd: bool, id: &str) -> Result<AnyCgroupManager>
 pub fn setup(mgr: &AnyCgroupManager, path: &Path, spec: &Spec, pid: i32) -> Result<()> {
     mgr.add_task(Pid::from_raw(pid))
         .context("adding the container to its cgroup")?;
+    if matches!(mgr, AnyCgroupManager::V1(_)) {
+        super::cgroup_join::join_extra(path, pid);
+    }
     apply_resources(mgr, path, spec)
 }
 
@@ -104,6 +107,11 @@ pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Resu
         .as_ref()
         .and_then(|m| m.disable_oom_killer())
         .unwrap_or(false);
+    super::cgroup_v1::check_unified(&resources)?;
+    let v1 = matches!(mgr, AnyCgroupManager::V1(_));
+    if v1 {
+        super::cgroup_v1::set_cpu_period_quota(path, &resources)?;
+    }
     let opt = ControllerOpt {
         resources: &resources,
         disable_oom_killer,
@@ -112,6 +120,9 @@ pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Resu
     };
     mgr.apply(&opt)
         .with_context(|| format!("applying cgroup resources to {}", path.display()))?;
+    if v1 {
+        super::cgroup_v1::set_weight_devices(path, &resources)?;
+    }
     if let (AnyCgroupManager::V2(_), Some(rules)) = (mgr, resources.devices()) {
         // libcgroups without `cgroupsv2_devices` leaves devices alone on v2.
         let dir = Path::new(V1_ROOT).join(path.strip_prefix("/").unwrap_or(path));
@@ -137,8 +148,39 @@ fn allow_spec_devices(spec: &Spec, resources: &mut LinuxResources) {
 
 pub fn remove(path: &Path, systemd: bool, id: &str) -> Result<()> {
     let mgr = manager(path, systemd, id)?;
+    if !systemd {
+        super::cgroup_join::remove_nested(path);
+    }
     mgr.remove()
-        .with_context(|| format!("removing cgroup {}", path.display()))
+        .with_context(|| format!("removing cgroup {}", path.display()))?;
+    if !systemd {
+        super::cgroup_join::remove_extra(path);
+    }
+    Ok(())
+}
+
+/// Before anything is made (as runc): a cgroup that already has processes
+/// gets a warning, a frozen one is refused (the init would freeze in it).
+pub fn precheck(spec: &Spec, path: &Path, systemd: bool, id: &str) -> Result<()> {
+    if let Some(res) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        super::cgroup_v1::check_unified(res)?;
+    }
+    if systemd {
+        return Ok(());
+    }
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let root = Path::new(V1_ROOT);
+    let procs = [root.join("devices").join(rel), root.join(rel)]
+        .into_iter()
+        .find_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok());
+    let n = procs.map_or(0, |p| p.lines().filter(|l| !l.is_empty()).count());
+    if n > 0 {
+        log::warn!("container's cgroup is not empty: {n} process(es) found");
+    }
+    if is_frozen(path, systemd, id) {
+        bail!("container's cgroup unexpectedly frozen");
+    }
+    Ok(())
 }
 
 pub fn freeze(path: &Path, systemd: bool, id: &str, frozen: bool) -> Result<()> {

@@ -213,7 +213,7 @@ pub struct Update {
     #[arg(long, allow_hyphen_values = true, hide = true)]
     pub kernel_memory_tcp: Option<String>,
     /// CPU shares (relative weight vs. other containers)
-    #[arg(long)]
+    #[arg(long = "cpu-share", alias = "cpu-shares")]
     pub cpu_shares: Option<u64>,
     /// CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period
     #[arg(long, allow_hyphen_values = true)]

@@ -20,7 +20,7 @@ use super::namespaces::{self, Join};
 use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, Status};
 use super::sync::{self, Msg};
-use super::{capabilities, cgroups, foreground, process, seccomp, spawn};
+use super::{capabilities, cgroup_join, cgroups, foreground, process, seccomp, spawn};
 
 pub struct ExecRequest<'a> {
     pub state: &'a ContainerState,
@@ -29,6 +29,8 @@ pub struct ExecRequest<'a> {
     pub pid_file: Option<&'a Path>,
     pub detach: bool,
     pub preserve_fds: u32,
+    /// `--cgroup`: sub-cgroups to join, per controller ("" for all).
+    pub cgroup_subs: &'a [String],
 }
 
 pub fn exec(req: ExecRequest) -> Result<i32> {
@@ -74,6 +76,7 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
         None => (None, None),
     };
     let mgr = cgroups::manager(&state.cgroup_path, state.systemd_cgroup, &state.id)?;
+    let cgroup_dirs = exec_cgroup_dirs(state, req.cgroup_subs)?;
     let (parent_chan, child_chan) = sync::pair()?;
     let in_userns = joins.iter().any(|j| j.typ == LinuxNamespaceType::User);
     let pid_join = joins.iter().find(|j| j.typ == LinuxNamespaceType::Pid);
@@ -110,10 +113,13 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
     };
     let guard = KillOnDrop(Some(pid));
 
-    // A rootless container may have no cgroup to join.
-    if state.cgroup_owned {
-        mgr.add_task(Pid::from_raw(pid))
-            .context("adding the process to the container's cgroup")?;
+    match &cgroup_dirs {
+        Some(dirs) => cgroup_join::join_dirs(dirs, pid)?,
+        None if state.cgroup_owned => mgr
+            .add_task(Pid::from_raw(pid))
+            .context("adding the process to the container's cgroup")?,
+        // A rootless container may have no cgroup to join.
+        None => {}
     }
     parent_chan.send(&Msg::Go)?;
     loop {
@@ -144,6 +150,22 @@ pub fn exec(req: ExecRequest) -> Result<i32> {
         mask.as_ref().expect("signals blocked in the foreground"),
         master,
     )
+}
+
+/// The cgroup directories the process joins (checked before it starts), or
+/// None to leave it to the systemd manager or when there is no cgroup.
+fn exec_cgroup_dirs(
+    state: &ContainerState,
+    args: &[String],
+) -> Result<Option<Vec<cgroup_join::JoinDir>>> {
+    let subs = cgroup_join::parse_sub_paths(args)?;
+    if state.systemd_cgroup || !state.cgroup_owned {
+        if !subs.is_empty() {
+            bail!("--cgroup needs the container's own cgroupfs cgroup (not systemd, not rootless without one)");
+        }
+        return Ok(None);
+    }
+    cgroup_join::exec_dirs(&state.cgroup_path, &subs).map(Some)
 }
 
 /// The init's namespaces, opened through /proc and checked to still belong

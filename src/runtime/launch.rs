@@ -97,6 +97,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         _ => None,
     };
     let cgroup_path = cgroups::container_path(spec, req.id, req.systemd_cgroup)?;
+    cgroups::precheck(spec, &cgroup_path, req.systemd_cgroup, req.id)?;
 
     let dir = StateDir::create(req.root, req.id)?;
     let mut undo = Undo {

@@ -5,6 +5,8 @@
 //! (rootfs, mounts, devices, console, process, capabilities, seccomp, exec).
 
 pub mod capabilities;
+pub mod cgroup_join;
+pub mod cgroup_v1;
 pub mod cgroupfs;
 pub mod cgroups;
 pub mod cli;

@@ -6,7 +6,8 @@ use nix::sys::signal::Signal;
 /// `KILL`, `SIGKILL`, `kill`, `9`: all the same signal.
 pub fn parse(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
-        if n <= 0 || n > libc::SIGRTMAX() {
+        // 0 is allowed, as with runc: it only checks the process exists.
+        if n < 0 || n > libc::SIGRTMAX() {
             bail!("invalid signal number {n}");
         }
         return Ok(n);
@@ -51,6 +52,7 @@ mod tests {
         assert_eq!(parse("15").unwrap(), 15);
         assert_eq!(parse("SIGRTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
         assert!(parse("NOPE").is_err());
-        assert!(parse("0").is_err());
+        assert_eq!(parse("0").unwrap(), 0);
+        assert!(parse("-1").is_err());
     }
 }

@@ -296,26 +296,46 @@ impl ContainerState {
         Status::Running
     }
 
-    /// The OCI state, as `runr state` prints it and hooks receive it.
+    /// The OCI state, as hooks and seccomp agents receive it.
     pub fn oci_state(&self, status: Status) -> serde_json::Value {
+        serde_json::to_value(self.state_view(status)).unwrap_or_default()
+    }
+
+    /// The state as `runr state` and `runr list --format json` print it, with
+    /// runc's key order.
+    pub fn state_view(&self, status: Status) -> StateView<'_> {
         let pid = if status == Status::Stopped {
             0
         } else {
             self.pid
         };
-        let mut v = serde_json::json!({
-            "ociVersion": super::spec::OCI_VERSION,
-            "id": self.id,
-            "pid": pid,
-            "status": status.as_str(),
-            "bundle": self.bundle,
-            "rootfs": self.rootfs,
-            "created": self.created,
-            "owner": self.owner,
-        });
-        if !self.annotations.is_empty() {
-            v["annotations"] = serde_json::json!(self.annotations);
+        StateView {
+            oci_version: super::spec::OCI_VERSION,
+            id: &self.id,
+            pid,
+            status: status.as_str(),
+            bundle: &self.bundle,
+            rootfs: &self.rootfs,
+            created: &self.created,
+            annotations: &self.annotations,
+            owner: self.owner.clone(),
         }
-        v
     }
+}
+
+/// The printed state: fields in runc's order (a struct, as a JSON map would
+/// sort its keys).
+#[derive(Serialize, Debug)]
+pub struct StateView<'a> {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: &'a str,
+    pub id: &'a str,
+    pub pid: i32,
+    pub status: &'a str,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub created: &'a str,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: &'a HashMap<String, String>,
+    pub owner: String,
 }

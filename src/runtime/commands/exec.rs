@@ -27,8 +27,7 @@ pub fn run(cli: &Cli, e: &Exec) -> Result<i32> {
             }
             let data = std::fs::read(f)
                 .with_context(|| format!("reading process file {}", f.display()))?;
-            serde_json::from_slice(&data)
-                .with_context(|| format!("parsing process file {}", f.display()))?
+            parse_process(&data).with_context(|| format!("parsing process file {}", f.display()))?
         }
         None => process_from_flags(state.config.process().clone().unwrap_or_default(), e)?,
     };
@@ -49,7 +48,19 @@ pub fn run(cli: &Cli, e: &Exec) -> Result<i32> {
         pid_file: pid_file.as_deref(),
         detach: e.detach,
         preserve_fds: e.preserve_fds,
+        cgroup_subs: &e.cgroup,
     })
+}
+
+/// A process.json as runc reads it: a missing `user` is uid 0, gid 0 (Go's
+/// zero value), where oci-spec would refuse the whole file.
+fn parse_process(data: &[u8]) -> Result<Process> {
+    let mut v: serde_json::Value = serde_json::from_slice(data)?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.entry("user")
+            .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+    }
+    Ok(serde_json::from_value(v)?)
 }
 
 /// runc's rules: the container's process with the command, env, cwd, user,

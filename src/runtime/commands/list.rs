@@ -25,12 +25,12 @@ pub fn run(cli: &Cli, l: &List) -> Result<()> {
             continue;
         };
         let Ok(st) = dir.load() else { continue };
-        let mut v = st.oci_state(st.status(&dir));
-        let owner = std::fs::metadata(&dir.path)
+        let mut v = st.state_view(st.status(&dir));
+        v.owner = std::fs::metadata(&dir.path)
             .map(|m| user_name(m.uid()))
             .unwrap_or_default();
-        v["owner"] = owner.into();
-        rows.push(v);
+        // The JSON text keeps runc's key order; the value serves the table.
+        rows.push((serde_json::to_value(&v)?, serde_json::to_string(&v)?));
     }
     print(l, rows)
 }
@@ -46,21 +46,22 @@ fn user_name(uid: u32) -> String {
         .unwrap_or_else(|| format!("#{uid}"))
 }
 
-fn print(l: &List, rows: Vec<serde_json::Value>) -> Result<()> {
+fn print(l: &List, rows: Vec<(serde_json::Value, String)>) -> Result<()> {
     if l.quiet {
-        for r in &rows {
+        for (r, _) in &rows {
             println!("{}", r["id"].as_str().unwrap_or(""));
         }
         return Ok(());
     }
     if l.format == ListFormat::Json {
-        println!("{}", serde_json::to_string(&rows)?);
+        let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+        println!("[{}]", texts.join(","));
         return Ok(());
     }
     let mut table = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
         .map(String::from)
         .to_vec()];
-    for r in &rows {
+    for (r, _) in &rows {
         let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
         table.push(vec![
             s("id"),

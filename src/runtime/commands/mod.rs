@@ -44,6 +44,16 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
     }
 }
 
+/// The exit code and message for a failed command. As with runc, `exec`
+/// reports its own failures with 255, so they can be told from the exit
+/// status of the process it ran (which it passes through).
+pub fn failure(cmd: &Command, e: &anyhow::Error) -> (i32, String) {
+    match cmd {
+        Command::Exec(_) => (255, format!("exec failed: {e:#}")),
+        _ => (1, format!("{e:#}")),
+    }
+}
+
 /// Paths given on the command line are relative to the caller's directory,
 /// and cleaned lexically (`.` and `..` removed) as Go's filepath.Abs does.
 pub fn absolute(p: &Path) -> Result<PathBuf> {

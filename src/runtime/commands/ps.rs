@@ -13,11 +13,13 @@ use crate::runtime::state::{StateDir, Status};
 pub fn run(cli: &Cli, p: &Ps) -> Result<()> {
     let dir = StateDir::open(&cli.root, &p.id)?;
     let state = dir.load()?;
-    if state.status(&dir) == Status::Stopped {
-        bail!("container not running");
-    }
     state.require_cgroup("ps")?;
-    let pids = cgroups::pids(&state.cgroup_path, state.systemd_cgroup, &state.id)?;
+    // As runc: a stopped container is listed too (leftover processes while
+    // its cgroup exists, none once the cgroup is gone).
+    let pids = match cgroups::pids(&state.cgroup_path, state.systemd_cgroup, &state.id) {
+        Err(_) if state.status(&dir) == Status::Stopped => Vec::new(),
+        r => r?,
+    };
     drop(dir);
     match p.format {
         ListFormat::Json => {

@@ -60,7 +60,7 @@ pub fn default_spec() -> serde_json::Value {
             "resources": { "devices": [ { "allow": false, "access": "rwm" } ] },
             "namespaces": [
                 { "type": "pid" }, { "type": "network" }, { "type": "ipc" },
-                { "type": "uts" }, { "type": "mount" }, { "type": "cgroup" }
+                { "type": "uts" }, { "type": "mount" }
             ],
             "maskedPaths": [
                 "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
@@ -85,7 +85,7 @@ fn make_rootless(v: &mut serde_json::Value) {
     linux["gidMappings"] = serde_json::json!([{ "containerID": 0, "hostID": gid, "size": 1 }]);
     linux["namespaces"] = serde_json::json!([
         { "type": "pid" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" },
-        { "type": "cgroup" }, { "type": "user" }
+        { "type": "user" }
     ]);
     let mounts = v["mounts"].as_array_mut().expect("mounts is an array");
     mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");

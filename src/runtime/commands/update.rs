@@ -126,6 +126,11 @@ fn merge(cur: &mut LinuxResources, new: &LinuxResources) {
         m.set_limit(pick(m.limit(), n.limit()));
         m.set_reservation(pick(m.reservation(), n.reservation()));
         m.set_swap(pick(m.swap(), n.swap()));
+        // As runc: lifting the memory limit without a swap value lifts the
+        // swap limit too (the kernel refuses memory+swap below memory).
+        if n.limit() == Some(-1) && n.swap().is_none_or(|s| s == 0) && m.swap().is_some() {
+            m.set_swap(Some(-1));
+        }
         m.set_kernel(pick(m.kernel(), n.kernel()));
         m.set_kernel_tcp(pick(m.kernel_tcp(), n.kernel_tcp()));
         m.set_swappiness(n.swappiness().or(m.swappiness()));

@@ -1,0 +1,316 @@
+//! The cgroup directories a process joins, one per mounted hierarchy: on
+//! cgroup v1 each controller hierarchy and the named ones (name=systemd) and,
+//! on a hybrid host, the cgroup2 one (keyed ""); on v2 the one unified
+//! directory. libcgroups joins the controller hierarchies; runr adds the rest
+//! (as runc does), and `exec --cgroup` picks sub-cgroups of the container's.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use super::cgroupfs::mountinfo;
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// One mounted hierarchy: the names it is known by and its mount point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    /// Controllers (`cpu`, `cpuacct`), `name=systemd`, or `""` for cgroup2.
+    pub names: Vec<String>,
+    pub mount: PathBuf,
+}
+
+impl Hierarchy {
+    /// The container's directory in this hierarchy.
+    pub fn dir(&self, cgroup_path: &Path) -> PathBuf {
+        self.mount
+            .join(cgroup_path.strip_prefix("/").unwrap_or(cgroup_path))
+    }
+
+    /// Hierarchies libcgroups' v1 manager does not handle.
+    fn is_extra(&self) -> bool {
+        self.names
+            .iter()
+            .any(|n| n.is_empty() || n.starts_with("name="))
+    }
+}
+
+/// The hierarchies mounted under /sys/fs/cgroup, first mount of each.
+pub fn hierarchies() -> Vec<Hierarchy> {
+    let mut out: Vec<Hierarchy> = Vec::new();
+    for mi in mountinfo() {
+        if !mi.mount_point.starts_with(CGROUP_ROOT) {
+            continue;
+        }
+        let names = match mi.fstype.as_str() {
+            "cgroup2" => vec![String::new()],
+            "cgroup" => v1_names(&mi.super_opts),
+            _ => continue,
+        };
+        if names.is_empty() || out.iter().any(|h| h.names == names) {
+            continue;
+        }
+        out.push(Hierarchy {
+            names,
+            mount: mi.mount_point,
+        });
+    }
+    out
+}
+
+/// The controller names in a v1 mount's super options (`rw,cpu,cpuacct`).
+fn v1_names(opts: &str) -> Vec<String> {
+    const NOT_NAMES: &[&str] = &[
+        "rw",
+        "ro",
+        "xattr",
+        "noprefix",
+        "clone_children",
+        "cpuset_v2_mode",
+        "favordynmods",
+        "none",
+    ];
+    opts.split(',')
+        .filter(|o| !o.is_empty() && !NOT_NAMES.contains(o) && !o.starts_with("release_agent="))
+        .map(String::from)
+        .collect()
+}
+
+/// Whether /sys/fs/cgroup is cgroup v1 (or hybrid): only then does runr join
+/// the hierarchies libcgroups leaves out.
+fn is_v1_host(hs: &[Hierarchy]) -> bool {
+    !hs.iter()
+        .any(|h| h.mount == Path::new(CGROUP_ROOT) && h.names == [String::new()])
+}
+
+/// On a v1 or hybrid host, puts `pid` into the container's cgroup in the
+/// named hierarchies (name=systemd) and the cgroup2 one, creating it: as
+/// with runc, failures there are ignored (the hierarchy may be read-only).
+pub fn join_extra(cgroup_path: &Path, pid: i32) {
+    let hs = hierarchies();
+    if !is_v1_host(&hs) {
+        return;
+    }
+    for h in hs.iter().filter(|h| h.is_extra()) {
+        let dir = h.dir(cgroup_path);
+        let res = fs::create_dir_all(&dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| write_procs(&dir, pid));
+        if let Err(e) = res {
+            log::debug!("joining {}: {e:#}", dir.display());
+        }
+    }
+}
+
+/// Removes what `join_extra` made (after the controllers' directories are
+/// gone, so nothing is left in them).
+pub fn remove_extra(cgroup_path: &Path) {
+    let hs = hierarchies();
+    if !is_v1_host(&hs) {
+        return;
+    }
+    for h in hs.iter().filter(|h| h.is_extra()) {
+        let dir = h.dir(cgroup_path);
+        if dir != h.mount {
+            let _ = fs::remove_dir(&dir);
+        }
+    }
+}
+
+/// Removes the sub-cgroups made inside the container's cgroup (by its
+/// processes or `exec --cgroup` users), deepest first, in every hierarchy, so
+/// the container's own directory can go. Their processes are gone by now,
+/// but the kernel may need a moment to notice: EBUSY is retried briefly.
+pub fn remove_nested(cgroup_path: &Path) {
+    for h in hierarchies() {
+        let dir = h.dir(cgroup_path);
+        if dir == h.mount {
+            continue;
+        }
+        for sub in subdirs_deepest_first(&dir) {
+            for _ in 0..50 {
+                match fs::remove_dir(&sub) {
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    Err(e) => {
+                        log::debug!("removing {}: {e}", sub.display());
+                        break;
+                    }
+                    Ok(()) => break,
+                }
+            }
+        }
+    }
+}
+
+fn subdirs_deepest_first(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(subdirs_deepest_first(&e.path()));
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+/// `exec --cgroup` arguments as runc takes them: one bare `PATH` (for every
+/// hierarchy), or any number of `CONTROLLER[,CONTROLLER]:PATH`.
+pub fn parse_sub_paths(args: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for a in args {
+        let parts: Vec<&str> = a.splitn(3, ':').collect();
+        match parts[..] {
+            [path] => {
+                if args.len() != 1 {
+                    bail!("invalid --cgroup argument: {a} (missing <controller>: prefix)");
+                }
+                out.insert(String::new(), path.to_string());
+            }
+            [ctrls, path] => {
+                for c in ctrls.split(',') {
+                    if c.is_empty() {
+                        bail!("invalid --cgroup argument: {a} (empty <controller> prefix)");
+                    }
+                    if out.insert(c.to_string(), path.to_string()).is_some() {
+                        bail!(
+                            "invalid --cgroup argument(s): controller {c} specified multiple times"
+                        );
+                    }
+                }
+            }
+            _ => bail!("invalid --cgroup argument: {a}"),
+        }
+    }
+    Ok(out)
+}
+
+/// A directory an exec'd process joins; joining an `optional` one may fail
+/// (the named and hybrid hierarchies, as at create).
+pub struct JoinDir {
+    pub dir: PathBuf,
+    pub optional: bool,
+}
+
+/// The directories an exec'd process joins: the container's cgroup in each
+/// hierarchy it has there, a sub-cgroup where `subs` asks for one. Checked
+/// before the process starts.
+pub fn exec_dirs(cgroup_path: &Path, subs: &BTreeMap<String, String>) -> Result<Vec<JoinDir>> {
+    let hs: Vec<Hierarchy> = hierarchies()
+        .into_iter()
+        .filter(|h| h.dir(cgroup_path).is_dir())
+        .collect();
+    for c in subs.keys().filter(|c| !c.is_empty()) {
+        if !hs.iter().any(|h| h.names.contains(c)) {
+            bail!("unknown controller {c} in --cgroup");
+        }
+    }
+    let mut out = Vec::new();
+    for h in &hs {
+        let sub = subs
+            .get("")
+            .or_else(|| h.names.iter().find_map(|n| subs.get(n)));
+        let base = h.dir(cgroup_path);
+        out.push(match sub {
+            Some(s) => JoinDir {
+                dir: sub_dir(&base, s)?,
+                optional: false,
+            },
+            None => JoinDir {
+                dir: base,
+                optional: h.is_extra(),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// `base/sub`, cleaned; it must stay inside `base`.
+fn sub_dir(base: &Path, sub: &str) -> Result<PathBuf> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in Path::new(sub).components() {
+        match c {
+            Component::Normal(n) => parts.push(n),
+            Component::ParentDir => {
+                parts
+                    .pop()
+                    .ok_or_else(|| anyhow::anyhow!("{sub} is not a sub cgroup path"))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(parts.iter().fold(base.to_path_buf(), |p, n| p.join(n)))
+}
+
+/// Joins every directory; the first failure names the file, as runc's does.
+pub fn join_dirs(dirs: &[JoinDir], pid: i32) -> Result<()> {
+    for d in dirs {
+        match write_procs(&d.dir, pid) {
+            Err(e) if d.optional => log::debug!("joining {}: {e:#}", d.dir.display()),
+            r => r.map_err(|e| anyhow::anyhow!("error adding pid {pid} to cgroups: {e}"))?,
+        }
+    }
+    Ok(())
+}
+
+fn write_procs(dir: &Path, pid: i32) -> Result<()> {
+    let file = dir.join("cgroup.procs");
+    let res = OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .and_then(|mut f| f.write_all(pid.to_string().as_bytes()));
+    res.map_err(|e| anyhow::anyhow!("writing {}: {}", file.display(), errno_text(&e)))
+}
+
+/// The kernel's error text the way Go prints it ("no such file or directory").
+fn errno_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn sub_paths_parse_like_runc() {
+        let m = parse_sub_paths(&args(&["foo"])).unwrap();
+        assert_eq!(m.get(""), Some(&"foo".to_string()));
+        let m = parse_sub_paths(&args(&["memory:a", "cpu,cpuacct:b"])).unwrap();
+        assert_eq!(m.get("cpuacct"), Some(&"b".to_string()));
+        assert_eq!(m.len(), 3);
+        assert!(parse_sub_paths(&args(&["a", "b"])).is_err());
+        assert!(parse_sub_paths(&args(&["a:b:c"])).is_err());
+        assert!(parse_sub_paths(&args(&["cpu:a", "cpu:b"])).is_err());
+        assert!(parse_sub_paths(&args(&[":a"])).is_err());
+    }
+
+    #[test]
+    fn sub_dirs_stay_inside() {
+        let base = Path::new("/sys/fs/cgroup/memory/ct");
+        assert_eq!(sub_dir(base, "/").unwrap(), base);
+        assert_eq!(sub_dir(base, "a/../b").unwrap(), base.join("b"));
+        assert!(sub_dir(base, "..").is_err());
+        assert!(sub_dir(base, "a/../../x").is_err());
+    }
+
+    #[test]
+    fn v1_options_give_controller_names() {
+        assert_eq!(v1_names("rw,cpu,cpuacct"), ["cpu", "cpuacct"]);
+        assert_eq!(v1_names("rw,xattr,name=systemd"), ["name=systemd"]);
+        assert_eq!(v1_names("rw,release_agent=/x,memory"), ["memory"]);
+    }
+}
