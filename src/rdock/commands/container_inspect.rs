@@ -17,15 +17,16 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         0
     };
     let zero = "0001-01-01T00:00:00Z";
+    let paused = crate::rdock::container::pause::is_paused(&ctx.root, r);
     Ok(json!({
         "Id": r.id,
         "Created": r.created,
         "Path": r.command.first(),
         "Args": r.command.get(1..).unwrap_or_default(),
         "State": {
-            "Status": state_name(&state),
+            "Status": if paused { "paused" } else { state_name(&state) },
             "Running": state == State::Running,
-            "Paused": false,
+            "Paused": paused,
             "Pid": pid,
             "ExitCode": r.exit_code.unwrap_or(0),
             "StartedAt": r.started.clone().unwrap_or_else(|| zero.into()),

@@ -1,0 +1,109 @@
+# Issue 14's everyday commands: pause/unpause, rename, diff, export,
+# history, cp, and the `container`/`image` groups.
+
+# --- pause / unpause
+rdock run -d --name pz1 busybox sh -c 'while true; do date +%s%N >/tmp/tick; sleep 0.1; done' >/dev/null
+out=$(rdock pause pz1)
+check_rc "pause exits 0" 0 $?
+check "pause prints the name" '^pz1$' "$out"
+check "ps shows Up ... (Paused)" 'Up .* \(Paused\)' "$(rdock ps -f name=pz1)"
+check "ps -f status=paused lists it" 'pz1' "$(rdock ps -f status=paused)"
+check "inspect says paused" '"Paused": true' "$(rdock inspect pz1)"
+sleep 0.4
+t2=$(cat "$RDOCK_ROOT/containers/$(rdock ps -q --no-trunc -f name=pz1)/upper/tmp/tick" 2>/dev/null)
+sleep 0.4
+t3=$(cat "$RDOCK_ROOT/containers/$(rdock ps -q --no-trunc -f name=pz1)/upper/tmp/tick" 2>/dev/null)
+if [ -n "$t2" ] && [ "$t2" = "$t3" ]; then ok "the paused container's processes are frozen"; else nok "the paused container's processes are frozen" "$t2 $t3"; fi
+out=$(rdock pause pz1 2>&1)
+check_rc "pause of a paused container fails" 1 $?
+check "docker's message for an already paused container" '^Error response from daemon: Container [0-9a-f]{64} is already paused$' "$out"
+out=$(rdock unpause pz1)
+check_rc "unpause exits 0" 0 $?
+check "unpause prints the name" '^pz1$' "$out"
+check "ps no longer says Paused" 'Up [^(]*$' "$(rdock ps -f name=pz1 | tail -n +2 | sed 's/ *pz1$//')"
+sleep 0.4
+t4=$(cat "$RDOCK_ROOT/containers/$(rdock ps -q --no-trunc -f name=pz1)/upper/tmp/tick" 2>/dev/null)
+if [ "$t4" != "$t3" ]; then ok "unpaused processes run again"; else nok "unpaused processes run again" "$t3 $t4"; fi
+out=$(rdock unpause pz1 2>&1)
+check_rc "unpause of a running container fails" 1 $?
+check "docker's message for a container that is not paused" '^Error response from daemon: Container [0-9a-f]{64} is not paused$' "$out"
+rdock pause pz1 >/dev/null
+rdock rm -f pz1 >/dev/null
+check_rc "rm -f removes a paused container" 0 $?
+rdock create --name pz2 busybox true >/dev/null
+out=$(rdock pause pz2 2>&1)
+check_rc "pause of a created container fails" 1 $?
+check "docker's message for a container that is not running" '^Error response from daemon: Container [0-9a-f]{64} is not running$' "$out"
+out=$(rdock pause nosuch-ctr 2>&1)
+check "pause of a missing container" 'No such container: nosuch-ctr' "$out"
+rdock rm pz2 >/dev/null
+
+# --- rename
+rdock create --name rn1 busybox true >/dev/null
+rdock create --name rn2 busybox true >/dev/null
+out=$(rdock rename rn1 rn1b 2>&1)
+check_rc "rename exits 0" 0 $?
+check "rename prints nothing" '^$' "$out"
+check "ps shows the new name" 'rn1b' "$(rdock ps -a -f name=rn1b)"
+check "the old name is gone" '^$' "$(rdock ps -a -q -f name=rn1$ | grep -v "$(rdock ps -a -q -f name=rn1b)")"
+out=$(rdock rename rn1b rn2 2>&1)
+check_rc "rename to a used name fails" 1 $?
+check "docker's conflict message" '^Error response from daemon: Error when allocating new name: Conflict. The container name "/rn2" is already in use by container "[0-9a-f]{64}". You have to remove \(or rename\) that container to be able to reuse that name.$' "$(head -1 <<<"$out")"
+check "then docker's failed-to-rename line" '^Error: failed to rename container named rn1b$' "$(tail -1 <<<"$out")"
+out=$(rdock rename rn1b 'bad/name' 2>&1)
+check "docker's grammar for the new name" 'Invalid container name \(bad/name\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_.-\] are allowed' "$out"
+out=$(rdock rename rn1b rn1b 2>&1)
+check "renaming to the same name is refused" 'Renaming a container with the same name as its current name' "$out"
+out=$(rdock rename rn1b '' 2>&1)
+check_rc "an empty name exits 1" 1 $?
+check "docker's message for an empty name" '^Error: Neither old nor new names may be empty$' "$out"
+rdock rm rn1b rn2 >/dev/null
+
+# --- diff
+rdock run --name df1 busybox sh -c 'echo x >/newfile; mkdir -p /newdir/sub; echo y >/etc/motd-new; rm /bin/ls; echo z >>/etc/passwd' >/dev/null
+out=$(rdock diff df1)
+check_rc "diff exits 0" 0 $?
+check "diff: an added file is A" '^A /newfile$' "$out"
+check "diff: an added dir and its content are A" 'A /newdir.*A /newdir/sub' "$(tr '\n' ' ' <<<"$out")"
+check "diff: a changed file and its dir are C" 'C /etc .*C /etc/passwd' "$(tr '\n' ' ' <<<"$out")"
+check "diff: a deleted file (whiteout) is D" '^D /bin/ls$' "$out"
+check "diff: lines sorted by path" '^$' "$(diff <(cut -c3- <<<"$out") <(cut -c3- <<<"$out" | LC_ALL=C sort))"
+out=$(rdock diff nosuch-ctr 2>&1)
+check_rc "diff of a missing container exits 1" 1 $?
+
+# --- export
+rdock export -o "$work/df1.tar" df1
+check_rc "export -o of a stopped container exits 0" 0 $?
+list=$(tar -tf "$work/df1.tar" 2>&1)
+check "export has the container's new file" '^newfile$' "$list"
+check "export has the image's files" '^bin/busybox$' "$list"
+check "export leaves out deleted files" '^$' "$(grep -x 'bin/ls' <<<"$list")"
+check "export keeps symlinks as links" '^l.* bin/sh -> ' "$(tar -tvf "$work/df1.tar" | grep ' bin/sh ')"
+check "export reads the changed content" 'z' "$(tar -xOf "$work/df1.tar" etc/passwd | tail -1)"
+check "no view mount is left behind" '^$' "$(grep "$RDOCK_ROOT/containers" /proc/self/mounts | grep view)"
+rdock run -d --name ex2 busybox sh -c 'echo live >/live; sleep 60' >/dev/null
+sleep 0.3
+check "export of a running container to stdout" '^live$' "$(rdock export ex2 | tar -xOf - live)"
+rdock rm -f df1 ex2 >/dev/null
+out=$(rdock export nosuch-ctr 2>&1 >/dev/null)
+check "export of a missing container" 'No such container: nosuch-ctr' "$out"
+
+# --- history
+out=$(rdock history busybox)
+check "history header" '^IMAGE +CREATED +CREATED BY +SIZE +COMMENT$' "$(head -1 <<<"$out")"
+check "history: the image id, created by, layer size" '^[0-9a-f]{12} +[0-9]+ (months|years) ago +hack/test-images.sh +[0-9.]+[kM]B' "$(sed -n 2p <<<"$out")"
+check "history -q prints the id" '^[0-9a-f]{12}$' "$(rdock history -q busybox)"
+check "history --no-trunc prints the full id" '^sha256:[0-9a-f]{64} ' "$(rdock history --no-trunc busybox | sed -n 2p)"
+check "image history works too" '^IMAGE' "$(rdock image history busybox)"
+out=$(rdock history nosuch-image 2>&1)
+check_rc "history of a missing image exits 1" 1 $?
+
+# --- the container and image groups
+rdock container create --name grp1 busybox true >/dev/null
+check "container ls -a" 'grp1' "$(rdock container ls -a)"
+check "container list -a" 'grp1' "$(rdock container list -a)"
+check "container inspect" '"Name"|grp1' "$(rdock container inspect grp1)"
+check "container start / wait" '^0$' "$(rdock container start grp1 >/dev/null; rdock container wait grp1)"
+check "container rm" '^grp1$' "$(rdock container rm grp1)"
+check "image ls" 'busybox' "$(rdock image ls)"
+check "image inspect" '"RepoTags"' "$(rdock image inspect busybox)"
