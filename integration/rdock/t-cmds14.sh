@@ -107,3 +107,65 @@ check "container start / wait" '^0$' "$(rdock container start grp1 >/dev/null; r
 check "container rm" '^grp1$' "$(rdock container rm grp1)"
 check "image ls" 'busybox' "$(rdock image ls)"
 check "image inspect" '"RepoTags"' "$(rdock image inspect busybox)"
+
+# --- cp, both directions, running and stopped, in-root resolution
+cpd=$work/cp; mkdir -p "$cpd/src/sub"; echo hostfile >"$cpd/src/f"; echo subf >"$cpd/src/sub/g"
+rdock run -d --name cp1 -v cp14vol:/vol busybox sh -c 'mkdir -p /d/in; echo inner >/d/in/x; ln -s /etc /d/etclink; ln -s /d/in/x /d/xlink; ln -s ../../../../.. /d/up; sleep 60' >/dev/null
+sleep 0.5
+rdock cp cp1:/etc/hostname "$cpd/hostname"
+check_rc "cp CTR:FILE DEST exits 0" 0 $?
+check "cp out: the file's content" "^$(rdock ps -q -f name=cp1)" "$(cat "$cpd/hostname")"
+rdock cp cp1:/d "$cpd/newdir" && check "cp out: a dir to a new name copies its content" '^inner$' "$(cat "$cpd/newdir/in/x")"
+mkdir -p "$cpd/exist"
+rdock cp cp1:/d "$cpd/exist" && check "cp out: a dir into an existing dir keeps its name" '^inner$' "$(cat "$cpd/exist/d/in/x")"
+mkdir -p "$cpd/exist2"
+rdock cp cp1:/d/. "$cpd/exist2" && check "cp out: DIR/. copies the content only" '^inner$' "$(cat "$cpd/exist2/in/x")"
+check "cp out: symlinks are copied as links" '^/d/in/x$' "$(readlink "$cpd/exist2/xlink")"
+rdock cp -L cp1:/d/xlink "$cpd/followed"
+check "cp -L follows the source link" '^inner$' "$(cat "$cpd/followed")"
+out=$(rdock cp cp1:/d/etclink/passwd "$cpd/passwd" 2>&1)
+check "cp out: a symlink to /etc resolves in the container's /etc" '^root:x:0:0' "$(head -1 "$cpd/passwd")"
+rdock cp cp1:/d/up/etc/hostname "$cpd/up-hostname" 2>/dev/null
+check "cp out: ../.. stays inside the container's root" "^$(rdock ps -q -f name=cp1)" "$(cat "$cpd/up-hostname" 2>&1)"
+out=$(rdock cp cp1:/nope "$cpd/x" 2>&1)
+check_rc "cp out of a missing path exits 1" 1 $?
+check "docker's message for a missing path" '^Error: No such container:path: cp1:/nope$' "$out"
+out=$(rdock cp cp1:/etc/hostname/ "$cpd/x" 2>&1)
+check "cp out: FILE/ is not a directory" 'not a directory' "$out"
+out=$(rdock cp cp1:/etc/hostname "$cpd/nodir/" 2>&1)
+check_rc "cp out: a file to a missing DIR/ fails" 1 $?
+out=$(rdock cp cp1:/d "$cpd/hostname" 2>&1)
+check "cp out: a directory onto a file is refused" 'cannot copy directory' "$out"
+check "cp CTR:SRC - writes a tar" '^d/in/x$' "$(rdock cp cp1:/d - | tar -tf - | grep in/x)"
+rdock cp "$cpd/src/f" cp1:/tmp/
+check_rc "cp SRC CTR:DIR/ exits 0" 0 $?
+check "cp in: the file reached the running container" '^hostfile$' "$(rdock exec cp1 cat /tmp/f)"
+rdock cp "$cpd/src" cp1:/tmp/newsrc
+check "cp in: a dir to a new name" '^subf$' "$(rdock exec cp1 cat /tmp/newsrc/sub/g)"
+check "cp in: files belong to root" '^0 0$' "$(rdock exec cp1 stat -c '%u %g' /tmp/newsrc/sub/g)"
+rdock cp "$cpd/src/." cp1:/vol
+check "cp in: into a volume of a running container" '^subf$' "$(rdock exec cp1 cat /vol/sub/g)"
+rdock cp "$cpd/src/f" cp1:/d/etclink/cp14-through-link
+check "cp in: through a symlink to /etc lands in the container's /etc" '^hostfile$' "$(rdock exec cp1 cat /etc/cp14-through-link)"
+check "cp in: nothing written to the host's /etc" '^$' "$(ls /etc/cp14-through-link 2>/dev/null)"
+rdock cp "$cpd/src/f" cp1:/d/up/tmp/cp14-up 2>/dev/null
+check "cp in: ../.. stays inside the container's root" '^hostfile$' "$(rdock exec cp1 cat /tmp/cp14-up)"
+check "cp in: nothing written to the host's /tmp" '^$' "$(ls /tmp/cp14-up 2>/dev/null)"
+tar -C "$cpd/src" -cf - f sub | rdock cp - cp1:/tmp
+check "cp - CTR:DIR unpacks a tar from stdin" '^subf$' "$(rdock exec cp1 cat /tmp/sub/g)"
+out=$(rdock cp "$cpd/src/f" cp1:/nodir/x 2>&1)
+check "cp in: a missing parent" '^Error: No such container:path: cp1:/nodir/x$' "$out"
+out=$(rdock cp "$cpd/src/f" "$cpd/y" 2>&1)
+check "cp between two local paths is refused" '^must specify at least one container source$' "$out"
+out=$(rdock cp cp1:/etc/hostname cp1:/tmp 2>&1)
+check "cp between containers is refused" '^copying between containers is not supported$' "$out"
+rdock stop -t 1 cp1 >/dev/null
+rdock cp "$cpd/src/f" cp1:/tmp/stopped-f
+check_rc "cp into a stopped container exits 0" 0 $?
+rdock cp cp1:/tmp/stopped-f "$cpd/stopped-back"
+check "cp out of a stopped container" '^hostfile$' "$(cat "$cpd/stopped-back")"
+check "cp into a stopped container shows in diff" '^A /tmp/stopped-f$' "$(rdock diff cp1)"
+check "no view mount is left behind by cp" '^$' "$(grep "$RDOCK_ROOT/containers" /proc/self/mounts | grep view)"
+check "cp into a stopped container is there when it runs" '^hostfile$' "$(rdock start cp1 >/dev/null; rdock exec cp1 cat /tmp/stopped-f)"
+rdock rm -f cp1 >/dev/null
+rdock volume rm cp14vol >/dev/null

@@ -111,6 +111,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Show the history of an image.
     History(HistoryArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
     /// Show the rdock version information.
     Version,
     /// Watches a detached container (rdock runs this itself).
@@ -169,6 +171,22 @@ pub enum ContainerCommand {
     Diff(DiffArgs),
     /// Export a container's filesystem as a tar archive.
     Export(ExportArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// CONTAINER:SRC_PATH, a local path or - (a tar stream on stdin).
+    pub src: String,
+    /// CONTAINER:DEST_PATH, a local path or - (a tar stream on stdout).
+    pub dest: String,
+    /// Archive mode (copy all uid/gid information).
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH.
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
 }
 
 #[derive(Debug, Args)]

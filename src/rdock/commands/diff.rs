@@ -26,10 +26,46 @@ pub fn run(ctx: &Context, container: &str) -> Result<i32> {
     let mut changes = Vec::new();
     walk(&upper, "", &layers, &mut changes)?;
     changes.sort_by(|a, b| a.1.cmp(&b.1));
-    for (kind, path) in changes {
+    for (kind, path) in visible(changes) {
         println!("{kind} {path}");
     }
     Ok(0)
+}
+
+/// What docker keeps in a container's init layer, out of its diff: mount
+/// points and the files rdock binds in.
+const INIT_PATHS: &[&str] = &[
+    "/.dockerenv",
+    "/dev",
+    "/dev/console",
+    "/dev/pts",
+    "/dev/shm",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/mtab",
+    "/etc/resolv.conf",
+    "/proc",
+    "/sys",
+];
+
+/// The changes less the init paths, and less the directories copied up
+/// only to hold those (a `C` with nothing changed under it). Sorted input.
+fn visible(changes: Vec<(char, String)>) -> Vec<(char, String)> {
+    let kept: Vec<(char, String)> = changes
+        .into_iter()
+        .filter(|(k, p)| *k == 'D' || !INIT_PATHS.contains(&p.as_str()))
+        .collect();
+    kept.iter()
+        .enumerate()
+        .filter(|(i, (k, p))| {
+            *k != 'C'
+                || !INIT_PATHS.iter().any(|ip| ip.starts_with(&format!("{p}/")))
+                || kept[i + 1..]
+                    .iter()
+                    .any(|(_, q)| q.starts_with(&format!("{p}/")))
+        })
+        .map(|(_, c)| c.clone())
+        .collect()
 }
 
 fn is_whiteout(md: &std::fs::Metadata) -> bool {
@@ -76,4 +112,25 @@ fn walk(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn init_paths_and_their_bare_parents_are_hidden() {
+        let c = |k: char, p: &str| (k, p.to_string());
+        let got = super::visible(vec![
+            c('A', "/dev"),
+            c('C', "/etc"),
+            c('A', "/etc/hostname"),
+            c('C', "/root"),
+        ]);
+        assert_eq!(got, vec![c('C', "/root")]);
+        let got = super::visible(vec![
+            c('C', "/etc"),
+            c('A', "/etc/hosts"),
+            c('C', "/etc/passwd"),
+        ]);
+        assert_eq!(got, vec![c('C', "/etc"), c('C', "/etc/passwd")]);
+    }
 }

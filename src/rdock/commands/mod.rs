@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 pub mod attach;
 pub mod container_inspect;
+pub mod cp;
 pub mod create;
 pub mod diff;
 pub mod exec;
@@ -162,6 +163,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             export::run(&ctx, a)
         }
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
         Command::Version => {
             println!("{}", version_line());
             Ok(0)

@@ -43,6 +43,42 @@ fn mounted(p: &Path) -> bool {
     }
 }
 
+/// A writable overlay of a stopped container's layers and its own upper
+/// dir, for `cp` into it; undone on drop.
+pub fn merged_rw(root: &Path, r: &Record) -> Result<Merged> {
+    let dir = record::dir_of(root, &r.id);
+    let lower: Vec<String> = layers(root, r)?
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect();
+    let (upper, work) = (dir.join("upper"), dir.join("work"));
+    for d in [&upper, &work] {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        upper.display(),
+        work.display()
+    );
+    temporary_mount(&dir, r, MsFlags::empty(), &data)
+}
+
+fn temporary_mount(dir: &Path, r: &Record, flags: MsFlags, data: &str) -> Result<Merged> {
+    let target = dir.join(format!("view.{}", std::process::id()));
+    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+    if let Err(e) = mount(Some("overlay"), &target, Some("overlay"), flags, Some(data)) {
+        let _ = std::fs::remove_dir(&target);
+        return Err(e)
+            .with_context(|| format!("mounting a view of {} on {}", r.id, target.display()));
+    }
+    Ok(Merged {
+        path: target,
+        temporary: true,
+    })
+}
+
 /// The running container's root, or a read-only overlay of its upper dir
 /// over its layers (never its own upper/work pair, which a `start` may
 /// take at any moment).
@@ -62,22 +98,6 @@ pub fn merged(root: &Path, r: &Record) -> Result<Merged> {
             .rev()
             .map(|p| p.display().to_string()),
     );
-    let target = dir.join(format!("view.{}", std::process::id()));
-    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let data = format!("lowerdir={}", lower.join(":"));
-    if let Err(e) = mount(
-        Some("overlay"),
-        &target,
-        Some("overlay"),
-        MsFlags::MS_RDONLY,
-        Some(data.as_str()),
-    ) {
-        let _ = std::fs::remove_dir(&target);
-        return Err(e)
-            .with_context(|| format!("mounting a view of {} on {}", r.id, target.display()));
-    }
-    Ok(Merged {
-        path: target,
-        temporary: true,
-    })
+    temporary_mount(&dir, r, MsFlags::MS_RDONLY, &data)
 }
