@@ -17,6 +17,8 @@ if [ -n "$t2" ] && [ "$t2" = "$t3" ]; then ok "the paused container's processes 
 out=$(rdock pause pz1 2>&1)
 check_rc "pause of a paused container fails" 1 $?
 check "docker's message for an already paused container" '^Error response from daemon: Container [0-9a-f]{64} is already paused$' "$out"
+out=$(rdock exec pz1 true 2>&1)
+check "exec into a paused container is refused" 'Container [0-9a-f]{64} is paused, unpause the container before exec' "$out"
 out=$(rdock unpause pz1)
 check_rc "unpause exits 0" 0 $?
 check "unpause prints the name" '^pz1$' "$out"

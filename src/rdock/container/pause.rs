@@ -49,7 +49,8 @@ pub fn unpause(root: &Path, r: &Record) -> Result<()> {
 pub fn thaw(root: &Path, r: &Record) {
     if is_paused(root, r) {
         if let Err(e) = runtime::quiet(&r.runtime, &r.runtime_root, &["resume", &r.id]) {
-            log::warn!("resuming {}: {e:#}", r.id);
+            // runc thaws a container it SIGKILLs itself: it may be gone already.
+            log::debug!("resuming {}: {e:#}", r.id);
         }
         let _ = std::fs::remove_file(marker(root, &r.id));
     }
