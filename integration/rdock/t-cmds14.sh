@@ -32,6 +32,19 @@ check "docker's message for a container that is not paused" '^Error response fro
 rdock pause pz1 >/dev/null
 rdock rm -f pz1 >/dev/null
 check_rc "rm -f removes a paused container" 0 $?
+rdock run -d --name pz3 busybox sleep 60 >/dev/null
+rdock pause pz3 >/dev/null
+s0=$(date +%s)
+rdock stop -t 2 pz3 >/dev/null
+check_rc "stop of a paused container exits 0" 0 $?
+check "stop of a paused container: it exited (killed after the timeout)" 'Exited \(137\)' "$(rdock ps -a -f name=pz3)"
+check_rc "stop of a paused container does not hang" 1 $(( $(date +%s) - s0 < 10 ))
+rdock start pz3 >/dev/null
+check "a restarted container is not shown paused" 'Up [^(]*$' "$(rdock ps -f name=pz3 | tail -n +2 | sed 's/ *pz3$//')"
+rdock pause pz3 >/dev/null
+rdock kill pz3 >/dev/null
+check "kill of a paused container takes effect" 'Exited \(137\)' "$(rdock wait pz3 >/dev/null; rdock ps -a -f name=pz3)"
+rdock rm pz3 >/dev/null
 rdock create --name pz2 busybox true >/dev/null
 out=$(rdock pause pz2 2>&1)
 check_rc "pause of a created container fails" 1 $?
