@@ -73,6 +73,17 @@ out=$(rdock rename rn1b '' 2>&1)
 check_rc "an empty name exits 1" 1 $?
 check "docker's message for an empty name" '^Error: Neither old nor new names may be empty$' "$out"
 rdock rm rn1b rn2 >/dev/null
+if rdock network create rn14net >/dev/null 2>&1; then
+    rdock run -d --name rnold --network rn14net busybox sleep 60 >/dev/null
+    rdock rename rnold rnnew
+    rdock restart -t 0 rnnew >/dev/null
+    out=$(rdock run --rm --network rn14net busybox nslookup rnnew 2>&1)
+    check "a renamed container is found by its new name on a user network after restart" 'Address:? +10\.' "$out"
+    rdock rm -f rnnew >/dev/null
+    rdock network rm rn14net >/dev/null
+else
+    skip "rename and DNS on a user network" "no netavark"
+fi
 
 # --- diff
 rdock run --name df1 busybox sh -c 'echo x >/newfile; mkdir -p /newdir/sub; echo y >/etc/motd-new; rm /bin/ls; echo z >>/etc/passwd' >/dev/null

@@ -2,6 +2,7 @@
 use super::Context;
 use crate::rdock::cli::RenameArgs;
 use crate::rdock::container::{names, record};
+use crate::rdock::network;
 use anyhow::{bail, Result};
 
 pub fn run(ctx: &Context, a: RenameArgs) -> Result<i32> {
@@ -35,5 +36,12 @@ fn rename(ctx: &Context, old: &str, new: &str) -> Result<()> {
         );
     }
     record::Record::update(&ctx.root, &r.id, |r| r.name = new.to_string())?;
+    // The DNS alias on a user network follows from the next start on.
+    if let Some(mut a) = network::Attachment::load(&ctx.root, &r.id) {
+        if let Some(alias) = a.aliases.iter_mut().find(|x| **x == r.name) {
+            *alias = new.to_string();
+            a.save(&ctx.root, &r.id)?;
+        }
+    }
     Ok(())
 }
