@@ -99,6 +99,20 @@ pub enum Command {
     Network(NetworkCommand),
     /// List port mappings or a specific mapping for the container.
     Port(PortArgs),
+    /// Pause all processes within one or more containers.
+    Pause(ContainersArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(ContainersArgs),
+    /// Rename a container.
+    Rename(RenameArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(ExportArgs),
+    /// Show the history of an image.
+    History(HistoryArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
     /// Show the rdock version information.
     Version,
     /// Watches a detached container (rdock runs this itself).
@@ -115,6 +129,94 @@ pub enum Command {
 pub enum ContainerCommand {
     /// Remove all stopped containers.
     Prune(ForceArgs),
+    /// List containers.
+    #[command(aliases = ["list", "ps"])]
+    Ls(PsArgs),
+    /// Display detailed information on one or more containers.
+    Inspect(InspectArgs),
+    /// Remove one or more containers.
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Create and run a new container from an image.
+    Run(RunArgs),
+    /// Create a new container.
+    Create(RunArgs),
+    /// Start one or more stopped containers.
+    Start(StartArgs),
+    /// Stop one or more running containers.
+    Stop(StopArgs),
+    /// Restart one or more containers.
+    Restart(StopArgs),
+    /// Kill one or more running containers.
+    Kill(KillArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(ContainersArgs),
+    /// Fetch the logs of a container.
+    Logs(LogsArgs),
+    /// Execute a command in a running container.
+    Exec(ExecArgs),
+    /// Attach to a running container's output (and input).
+    Attach(AttachArgs),
+    /// Display the running processes of a container.
+    Top(TopArgs),
+    /// List port mappings or a specific mapping for the container.
+    Port(PortArgs),
+    /// Pause all processes within one or more containers.
+    Pause(ContainersArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(ContainersArgs),
+    /// Rename a container.
+    Rename(RenameArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(ExportArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// CONTAINER:SRC_PATH, a local path or - (a tar stream on stdin).
+    pub src: String,
+    /// CONTAINER:DEST_PATH, a local path or - (a tar stream on stdout).
+    pub dest: String,
+    /// Archive mode (copy all uid/gid information).
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH.
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub container: String,
+    /// Write to a file, instead of STDOUT.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    pub image: String,
+    /// Don't truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image IDs.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -484,6 +586,8 @@ pub enum ImageCommand {
     Save(SaveArgs),
     /// Load an image from a tar archive.
     Load(LoadArgs),
+    /// Show the history of an image.
+    History(HistoryArgs),
 }
 
 #[derive(Debug, Args)]

@@ -28,15 +28,16 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
     if host_config["Runtime"].is_null() {
         host_config["Runtime"] = json!(r.runtime);
     }
+    let paused = crate::rdock::container::pause::is_paused(&ctx.root, r);
     Ok(json!({
         "Id": r.id,
         "Created": r.created,
         "Path": r.command.first(),
         "Args": r.command.get(1..).unwrap_or_default(),
         "State": {
-            "Status": state_name(&state),
+            "Status": if paused { "paused" } else { state_name(&state) },
             "Running": state == State::Running,
-            "Paused": false,
+            "Paused": paused,
             "Restarting": false,
             "OOMKilled": dir.join(crate::rdock::container::OOM_MARKER).exists(),
             "Dead": false,

@@ -10,6 +10,12 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
     if r.live_state() != State::Running {
         bail!("Container {} is not running", r.id);
     }
+    if container::pause::is_paused(&ctx.root, &r) {
+        bail!(
+            "Container {} is paused, unpause the container before exec",
+            r.id
+        );
+    }
     let dir = record::dir_of(&ctx.root, &r.id);
     // docker's 127/126 for a command that cannot run, checked in the rootfs.
     let config = container::bundle_config(&dir)?;

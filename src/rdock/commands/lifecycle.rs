@@ -49,6 +49,11 @@ pub fn kill(ctx: &Context, a: KillArgs) -> Result<i32> {
             );
         }
         let sig = a.signal.trim_start_matches("SIG");
-        container::signal(&r, sig)
+        container::signal(&r, sig)?;
+        // docker thaws a paused container it kills, so that KILL takes effect.
+        if sig == "KILL" || sig == "9" {
+            container::pause::thaw(&ctx.root, &r);
+        }
+        Ok(())
     }))
 }

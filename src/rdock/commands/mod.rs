@@ -9,9 +9,13 @@ use std::path::PathBuf;
 
 pub mod attach;
 pub mod container_inspect;
+pub mod cp;
 pub mod create;
+pub mod diff;
 pub mod exec;
 pub mod exec_tty;
+pub mod export;
+pub mod history;
 pub mod images;
 pub mod info;
 pub mod inspect;
@@ -20,10 +24,12 @@ pub mod load;
 pub mod login;
 pub mod logs;
 pub mod network;
+pub mod pause;
 pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod rename;
 pub mod restart;
 pub mod rm;
 pub mod rmi;
@@ -106,26 +112,41 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Image(ImageCommand::Prune(a)) => prune::run(&ctx, a),
         Command::Login(a) => login::login(&ctx, a),
         Command::Logout(a) => login::logout(&ctx, a),
-        Command::Run(a) => run::run(&ctx, a),
-        Command::Ps(a) => ps::run(&ctx, a),
-        Command::Rm(a) => rm::run(&ctx, a),
-        Command::Logs(a) => logs::run(&ctx, a),
-        Command::Exec(a) => exec::run(&ctx, a),
-        Command::Stop(a) => lifecycle::stop(&ctx, a),
-        Command::Start(a) => lifecycle::start(&ctx, a),
-        Command::Kill(a) => lifecycle::kill(&ctx, a),
-        Command::Inspect(a) => container_inspect::run(&ctx, a),
-        Command::Create(a) => create::run(&ctx, a),
-        Command::Restart(a) => restart::run(&ctx, a),
-        Command::Wait(a) => wait::run(&ctx, a),
-        Command::Attach(a) => attach::run(&ctx, a),
-        Command::Top(a) => top::run(&ctx, a),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&ctx, a),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(&ctx, a),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => rm::run(&ctx, a),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(&ctx, a),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::run(&ctx, a),
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => lifecycle::stop(&ctx, a),
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => lifecycle::start(&ctx, a),
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => lifecycle::kill(&ctx, a),
+        Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => container_inspect::run(&ctx, a),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => create::run(&ctx, a),
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => restart::run(&ctx, a),
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => wait::run(&ctx, a),
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => attach::run(&ctx, a),
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => top::run(&ctx, a),
         Command::Info | Command::System(SystemCommand::Info) => info::run(&ctx),
         Command::Container(ContainerCommand::Prune(a)) => prune::containers(&ctx, a),
         Command::System(SystemCommand::Prune(a)) => prune::system(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
         Command::Network(c) => network::run(&ctx, c),
-        Command::Port(a) => port::run(&ctx, a),
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => port::run(&ctx, a),
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => pause::pause(&ctx, a),
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            pause::unpause(&ctx, a)
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
+            rename::run(&ctx, a)
+        }
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => {
+            diff::run(&ctx, &a.container)
+        }
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
+            export::run(&ctx, a)
+        }
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
         Command::Version => {
             println!("{}", version_line());
             Ok(0)

@@ -1,6 +1,7 @@
 //! `rdock ps [-a] [-q] [-f status=|name=|id=|ancestor=]... [--no-trunc] [-n N] [--latest] [-s]`
 use super::Context;
 use crate::rdock::cli::PsArgs;
+use crate::rdock::container::pause;
 use crate::rdock::container::record::{self, Record, State};
 use crate::rdock::format::{human_duration, print_table};
 use anyhow::{bail, Result};
@@ -13,10 +14,18 @@ fn secs_since(t: &Option<String>) -> i64 {
 }
 
 /// docker's STATUS column.
-pub fn status(r: &Record) -> String {
+pub fn status(root: &std::path::Path, r: &Record) -> String {
     match r.live_state() {
         State::Created => "Created".into(),
-        State::Running => format!("Up {}", human_duration(secs_since(&r.started))),
+        State::Running => format!(
+            "Up {}{}",
+            human_duration(secs_since(&r.started)),
+            if pause::is_paused(root, r) {
+                " (Paused)"
+            } else {
+                ""
+            }
+        ),
         State::Exited => format!(
             "Exited ({}) {} ago",
             r.exit_code.unwrap_or(255),
@@ -45,9 +54,13 @@ pub fn command_column(cmd: &[String], full: bool) -> String {
     format!("\"{cut}…\"")
 }
 
-fn matches_one(r: &Record, k: &str, v: &str) -> bool {
+fn matches_one(root: &std::path::Path, r: &Record, k: &str, v: &str) -> bool {
     match k {
-        "status" => state_name(&r.live_state()) == v,
+        "status" => match v {
+            "paused" => pause::is_paused(root, r),
+            "running" => r.live_state() == State::Running && !pause::is_paused(root, r),
+            _ => state_name(&r.live_state()) == v,
+        },
         "name" => r.name.contains(v.trim_start_matches('/')),
         "id" => r.id.starts_with(v),
         "ancestor" => {
@@ -62,14 +75,14 @@ fn matches_one(r: &Record, k: &str, v: &str) -> bool {
 }
 
 /// docker's rule: filters with the same key OR, different keys AND.
-fn matches(r: &Record, filters: &[(String, String)]) -> bool {
+fn matches(root: &std::path::Path, r: &Record, filters: &[(String, String)]) -> bool {
     let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
     keys.dedup();
     keys.iter().all(|k| {
         filters
             .iter()
             .filter(|(fk, _)| fk == k)
-            .any(|(_, v)| matches_one(r, k, v))
+            .any(|(_, v)| matches_one(root, r, k, v))
     })
 }
 
@@ -105,7 +118,7 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
     let mut rows: Vec<Record> = record::list(&ctx.root)?
         .into_iter()
         .filter(|r| show_all || r.live_state() == State::Running)
-        .filter(|r| matches(r, &filters))
+        .filter(|r| matches(&ctx.root, r, &filters))
         .collect();
     if let Some(n) = last {
         rows.truncate(n);
@@ -131,7 +144,7 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
                     "{} ago",
                     human_duration(secs_since(&Some(r.created.clone())))
                 ),
-                status(r),
+                status(&ctx.root, r),
                 if r.live_state() == State::Running {
                     crate::rdock::network::ports_column(&ctx.root, &r.id)
                 } else {

@@ -8,10 +8,13 @@
 //! The runtime is driven through its CLI: `RUNTIME --root <root>/runtime/<name>
 //! run --bundle B ID` under a watcher (rdock itself in the foreground, a
 //! re-executed `rdock` monitor with `-d`) that records the exit.
+pub mod copy;
+pub mod fsview;
 pub mod hostconfig;
 pub mod jsonlog;
 pub mod monitor;
 pub mod names;
+pub mod pause;
 pub mod record;
 pub mod resources;
 pub mod rootfs;
@@ -439,6 +442,7 @@ pub fn stop(root: &Path, r: &Record, secs: u64) -> Result<()> {
         return Ok(());
     }
     let _ = signal(r, r.stop_signal.as_deref().unwrap_or("TERM"));
+    pause::thaw(root, r);
     if wait_exited(root, &r.id, Duration::from_secs(secs)) {
         return Ok(());
     }
@@ -460,6 +464,7 @@ pub fn remove(root: &Path, r: &Record, force: bool) -> Result<()> {
             );
         }
         let _ = signal(r, "KILL");
+        pause::thaw(root, r);
         wait_exited(root, &r.id, Duration::from_secs(10));
     }
     remove_stopped(root, r)

@@ -82,7 +82,7 @@ impl Attachment {
         serde_json::from_slice(&d).ok()
     }
 
-    fn save(&self, root: &Path, id: &str) -> Result<()> {
+    pub fn save(&self, root: &Path, id: &str) -> Result<()> {
         let dir = record::dir_of(root, id);
         crate::image::store::write_atomic(&dir, &file_of(root, id), &serde_json::to_vec(self)?)
     }
@@ -100,7 +100,7 @@ fn all(root: &Path) -> Vec<(String, Attachment)> {
     rd.flatten()
         .filter_map(|e| {
             let id = e.file_name().to_string_lossy().to_string();
-            // `.trash-*`: removed containers whose files are being deleted.
+            // `.trash-ID`: removed, its deletion still running in the background.
             if id.starts_with('.') {
                 return None;
             }
