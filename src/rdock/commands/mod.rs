@@ -117,14 +117,28 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => rm::run(&ctx, a),
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(&ctx, a),
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::run(&ctx, a),
-        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => lifecycle::stop(&ctx, a),
-        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => lifecycle::start(&ctx, a),
-        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => lifecycle::kill(&ctx, a),
-        Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => container_inspect::run(&ctx, a),
-        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => create::run(&ctx, a),
-        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => restart::run(&ctx, a),
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
+            lifecycle::stop(&ctx, a)
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            lifecycle::start(&ctx, a)
+        }
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
+            lifecycle::kill(&ctx, a)
+        }
+        Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => {
+            container_inspect::run(&ctx, a)
+        }
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            create::run(&ctx, a)
+        }
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            restart::run(&ctx, a)
+        }
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => wait::run(&ctx, a),
-        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => attach::run(&ctx, a),
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            attach::run(&ctx, a)
+        }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => top::run(&ctx, a),
         Command::Info | Command::System(SystemCommand::Info) => info::run(&ctx),
         Command::Container(ContainerCommand::Prune(a)) => prune::containers(&ctx, a),
