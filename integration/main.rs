@@ -7,6 +7,7 @@ mod bad_input;
 mod checker_config;
 mod cleanup;
 mod compare;
+mod confinement;
 mod cve;
 mod device_filter;
 mod hooks;

@@ -92,6 +92,12 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
     if plan.in_userns() {
         become_root()?;
     }
+    // runr has put us in our cgroup (before Go): only now does a new cgroup
+    // namespace get that cgroup as its root (see launch.rs clone_flags).
+    if plan.has_new(LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("creating cgroup namespace")?;
+    }
     nix::unistd::setsid().context("setsid")?;
     nix::sys::stat::umask(Mode::empty());
     nix::unistd::chdir(cfg.bundle)

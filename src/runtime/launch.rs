@@ -78,6 +78,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     let labels = super::lsm::ExecLabels::resolve(spec, process)?;
     super::intel_rdt::validate(spec)?;
     super::net_devices::validate(spec)?;
+    cgroups::device_rules(spec)?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
             let prog = seccomp::compile(s).context("seccomp")?;
@@ -293,7 +294,7 @@ fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
         ));
         unshare_time(spec)?;
     }
-    let r = spawn::raw_clone(plan.new, child);
+    let r = spawn::raw_clone(clone_flags(plan), child);
     for (t, f) in restore.iter().rev() {
         let flag = if *t == LinuxNamespaceType::Time {
             CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
@@ -339,9 +340,18 @@ fn clone_in_joined_userns(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Res
         }
         Ok(())
     };
-    let mut flags = plan.new;
+    let mut flags = clone_flags(plan);
     flags.remove(CloneFlags::CLONE_NEWUSER);
     spawn::via_helper(enter, flags, child).context("clone of the container init")
+}
+
+/// The new namespaces made by the clone. Not the cgroup namespace: the init
+/// unshares it once runr has put it in its cgroup, so that the container's
+/// cgroup is its namespace's root (init.rs), as with runc.
+fn clone_flags(plan: &Plan) -> CloneFlags {
+    let mut flags = plan.new;
+    flags.remove(CloneFlags::CLONE_NEWCGROUP);
+    flags
 }
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {
