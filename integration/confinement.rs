@@ -130,3 +130,153 @@ fn device_rules_allow_and_their_access_is_filtered_to_rwm() {
     let out = b.run(&[]);
     assert_eq!(out.stdout, "read\nmknod-default\n", "{out}");
 }
+
+/// A profile that fails mkdir and mkdirat with EPERM, or hands them to an agent.
+fn seccomp_on_mkdir(action: &str) -> serde_json::Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": action}]
+    })
+}
+
+/// The filter is in place before the start barrier: the startContainer
+/// hook, run by the init after `start`, runs under it (as with runc), with
+/// and without no_new_privs.
+#[test]
+fn start_container_hooks_run_under_the_seccomp_filter() {
+    for nnp in [true, false] {
+        let mut b = Bundle::new("seccomphook");
+        b.config["root"]["readonly"] = json!(false);
+        b.config["process"]["noNewPrivileges"] = json!(nnp);
+        if !nnp {
+            for set in ["bounding", "effective", "permitted"] {
+                let caps = b.config["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap();
+                caps.push(json!("CAP_SYS_ADMIN"));
+            }
+        }
+        b.config["linux"]["seccomp"] = seccomp_on_mkdir("SCMP_ACT_ERRNO");
+        b.config["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c",
+            "mkdir /hookdir 2>/dev/null && echo unfiltered > /hook || echo filtered > /hook"]}]});
+        b.args(&["cat", "/hook"]);
+        let out = b.run(&[]);
+        assert_eq!(out.stdout, "filtered\n", "noNewPrivileges {nnp}: {out}");
+    }
+}
+
+/// A seccomp agent for the tests: accepts one connection at `path`, keeps
+/// the JSON state it was sent, and closes the listener fd it got (so that
+/// notified syscalls fail with ENOSYS and the container goes on).
+struct Agent {
+    got: std::sync::mpsc::Receiver<String>,
+}
+
+impl Agent {
+    fn listen(path: &std::path::Path) -> Agent {
+        use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let sock = std::os::unix::net::UnixListener::bind(path).unwrap();
+        let (tx, got) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (conn, _) = sock.accept().unwrap();
+            let mut buf = vec![0u8; 65536];
+            let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let msg = recvmsg::<()>(
+                conn.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::empty(),
+            )
+            .unwrap();
+            let mut fds = 0;
+            for c in msg.cmsgs().unwrap() {
+                if let ControlMessageOwned::ScmRights(v) = c {
+                    for fd in v {
+                        // SAFETY: the fd was just received and is ours alone.
+                        drop(unsafe { OwnedFd::from_raw_fd(fd) });
+                        fds += 1;
+                    }
+                }
+            }
+            let n = msg.bytes;
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let _ = tx.send(format!("fds={fds} {text}"));
+        });
+        Agent { got }
+    }
+}
+
+/// SCMP_ACT_NOTIFY: the listener reaches the agent during `create` (before
+/// `start`, which would be too late), with and without no_new_privs; the
+/// agent lets it go, so the notified syscall fails with ENOSYS.
+#[test]
+fn seccomp_listener_reaches_the_agent_during_create() {
+    for nnp in [true, false] {
+        let mut b = Bundle::new("seccompnotify");
+        let sock = b.dir().join("agent.sock");
+        let agent = Agent::listen(&sock);
+        b.config["process"]["noNewPrivileges"] = json!(nnp);
+        if !nnp {
+            for set in ["bounding", "effective", "permitted"] {
+                let caps = b.config["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap();
+                caps.push(json!("CAP_SYS_ADMIN"));
+            }
+        }
+        let mut profile = seccomp_on_mkdir("SCMP_ACT_NOTIFY");
+        profile["listenerPath"] = json!(sock.display().to_string());
+        profile["listenerMetadata"] = json!("meta-1");
+        b.config["linux"]["seccomp"] = profile;
+        b.sh("mkdir /tmp/x 2>&1; true");
+        b.create().ok();
+        let msg = agent
+            .got
+            .recv_timeout(std::time::Duration::from_secs(1))
+            .unwrap_or_else(|_| panic!("noNewPrivileges {nnp}: no listener after create"));
+        assert!(
+            msg.starts_with("fds=1 ") && msg.contains("meta-1") && msg.contains("\"creating\""),
+            "{msg}"
+        );
+        b.start().ok();
+        b.wait_for_status("stopped", std::time::Duration::from_secs(10));
+        b.delete().ok();
+    }
+}
+
+/// No agent at `listenerPath`: create fails with runc's words and leaves
+/// nothing behind.
+#[test]
+fn seccomp_notify_without_an_agent_fails_create_cleanly() {
+    let mut b = Bundle::new("seccompnoagent");
+    let mut profile = seccomp_on_mkdir("SCMP_ACT_NOTIFY");
+    profile["listenerPath"] = json!(b.dir().join("nobody.sock").display().to_string());
+    b.config["linux"]["seccomp"] = profile;
+    let out = b.create().failed();
+    assert!(
+        out.stderr
+            .contains("failed to connect with seccomp agent specified in the seccomp profile"),
+        "{out}"
+    );
+    b.assert_no_leftovers();
+}
+
+/// Notify on write is refused before anything exists, as runc does (the
+/// handover itself writes).
+#[test]
+fn seccomp_notify_on_write_is_refused() {
+    let mut b = Bundle::new("seccompnotifywrite");
+    let mut profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]});
+    profile["listenerPath"] = json!(b.dir().join("agent.sock").display().to_string());
+    b.config["linux"]["seccomp"] = profile;
+    let out = b.create().failed();
+    assert!(
+        out.stderr
+            .contains("SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+        "{out}"
+    );
+    b.assert_no_leftovers();
+}

@@ -89,6 +89,7 @@ fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {
     };
     let exec = fin.become_process()?;
     nix::sys::prctl::set_pdeathsig(None).context("clearing pdeathsig")?;
+    fin.load_last_filter()?;
     fin.exec(&exec)
 }
 

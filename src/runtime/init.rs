@@ -167,9 +167,12 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
     };
     let exec = fin.become_process()?;
     nix::sys::prctl::set_pdeathsig(None).context("clearing pdeathsig")?;
+    fin.load_last_filter()?;
     cfg.chan.send(&Msg::Ready)?;
 
-    wait_for_start(&cfg.fifo)?;
+    // Held open (close-on-exec) until the execve: `start` reads to its end,
+    // so it returns once the process runs, startContainer hooks done.
+    let _started = wait_for_start(&cfg.fifo)?;
     if let Some(h) = spec
         .hooks()
         .as_ref()
@@ -200,8 +203,9 @@ impl Finish<'_> {
     }
 
     /// Kernel attributes (scheduler, I/O priority, personality, memory
-    /// policy), rlimits, executable lookup, no_new_privs, capabilities and user, umask,
-    /// cwd, and fds: everything up to (not including) the last seccomp step.
+    /// policy), rlimits, executable lookup, fds, cwd, umask, no_new_privs,
+    /// capabilities and user: everything but the seccomp filter when
+    /// no_new_privs is set (see `load_last_filter`).
     pub fn become_process(&self) -> Result<Exec> {
         let p = self.process;
         // While the capabilities they may need (CAP_SYS_NICE) are still held.
@@ -214,6 +218,18 @@ impl Finish<'_> {
         let arg0 = args.first().context("process.args is empty")?;
         let exe = process::find_executable(arg0, &env)?;
         let exec = Exec::new(&exe, &args, &env)?;
+        process::cloexec_from(3 + self.preserve_fds)?;
+        // As runc: the cwd is entered while still privileged (a 0700
+        // directory stays usable by a non-root user), and again after the
+        // user switch if root may not enter it (root squashed by NFS,
+        // unmapped in a user namespace). The CVE check goes before the
+        // filter is loaded where it can: the profile may deny getcwd.
+        let entered = process::enter_cwd(p.cwd(), true)?;
+        if entered {
+            process::check_cwd_inside_root(p.cwd())?;
+        }
+        let umask = p.user().umask().unwrap_or(0o022);
+        nix::sys::stat::umask(Mode::from_bits_truncate(umask));
         if self.nnp() {
             nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;
         } else {
@@ -224,22 +240,27 @@ impl Finish<'_> {
         capabilities::apply_bounding(self.caps)?;
         nix::sys::prctl::set_keepcaps(true).context("setting keepcaps")?;
         process::set_user(p, self.in_userns)?;
+        if !entered {
+            process::enter_cwd(p.cwd(), false)?;
+            process::check_cwd_inside_root(p.cwd())?;
+        }
         nix::sys::prctl::set_keepcaps(false).context("clearing keepcaps")?;
         capabilities::apply_sets(self.caps)?;
-        let umask = p.user().umask().unwrap_or(0o022);
-        nix::sys::stat::umask(Mode::from_bits_truncate(umask));
-        nix::unistd::chdir(p.cwd())
-            .with_context(|| format!("chdir to cwd {}", p.cwd().display()))?;
-        process::check_cwd_inside_root(p.cwd())?;
-        process::cloexec_from(3 + self.preserve_fds)?;
         Ok(exec)
     }
 
-    /// With no_new_privs the filter goes in last, so that only execve runs under it.
-    pub fn exec(&self, exec: &Exec) -> Result<std::convert::Infallible> {
+    /// With no_new_privs the filter goes in as late as runc puts it: after
+    /// every step of `become_process`, still before the start barrier, so
+    /// that the listener reaches runr while it waits (and startContainer
+    /// hooks run under the filter, as with runc).
+    pub fn load_last_filter(&self) -> Result<()> {
         if self.nnp() {
             self.load_seccomp()?;
         }
+        Ok(())
+    }
+
+    pub fn exec(&self, exec: &Exec) -> Result<std::convert::Infallible> {
         Err(exec.exec())
     }
 
@@ -297,12 +318,12 @@ fn create_cwd(rootfs: &Path, cwd: &Path) -> Result<()> {
 }
 
 /// Blocks until `runr start` opens the fifo, then tells it we are going.
-fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+fn wait_for_start(fifo: &OwnedFd) -> Result<File> {
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
         .context("opening exec fifo")?;
     f.write_all(b"0").context("writing exec fifo")?;
-    Ok(())
+    Ok(f)
 }

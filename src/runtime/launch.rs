@@ -257,8 +257,9 @@ pub fn send_seccomp_listener(state: &ContainerState, status: Status, fd: OwnedFd
         .as_ref()
         .context("seccomp notify needs linux.seccomp.listenerPath")?;
     let meta = s.listener_metadata().clone().unwrap_or_default();
+    // runc's wording, without more context: clients match it.
     seccomp::send_listener(path, fd.as_fd(), &state.oci_state(status), &meta, state.pid)
-        .with_context(|| format!("sending seccomp listener to {}", path.display()))
+        .map_err(Into::into)
 }
 
 /// $LISTEN_FDS (socket activation) fds are passed on like runc does.
