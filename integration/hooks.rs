@@ -311,3 +311,26 @@ fn hook_timeout_fails_create_and_leaves_nothing() {
     assert_mentions(&out, &["timed out", "timeout", "time out"]);
     b.assert_no_leftovers();
 }
+
+/// `start` returns once the container's process has been executed: the
+/// startContainer hooks (slow here) ran before it, and the poststart hook
+/// finds the process already running its own program, not the runtime.
+#[test]
+fn poststart_runs_after_the_process_was_executed() {
+    if skip_if_runc("runc 1.1.5 runs poststart hooks during create") {
+        return;
+    }
+    let mut b = Bundle::new("hookpoststartexec");
+    let hooks = Hooks::new(&mut b);
+    hooks.add(&mut b, "startContainer", &["HOOK_SLEEP=0.3"]);
+    let d = hooks.dir.display();
+    b.config["hooks"]["poststart"] = json!([{"path": "/bin/busybox", "args": ["sh", "-c",
+        format!("pid=$(/bin/busybox sed 's/.*\"pid\": *\\([0-9]*\\).*/\\1/'); \
+                 echo \"poststart exe=$(/bin/busybox readlink /proc/$pid/exe)\" >> {d}/log")]}]);
+    b.args(&["/bin/sleep", "60"]);
+    b.create().ok();
+    b.start().ok();
+    let log = hooks.log();
+    assert_eq!(hooks.order(), ["startContainer", "poststart"], "{log}");
+    assert!(log.contains("poststart exe=/bin/busybox"), "{log}");
+}
