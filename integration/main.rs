@@ -14,5 +14,6 @@ mod hooks;
 mod kernel_attrs;
 mod lifecycle;
 mod net_devices;
+mod process_setup;
 mod rootless;
 mod userns;

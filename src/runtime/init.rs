@@ -149,7 +149,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         let size = process
             .console_size()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(sock, size, process.user().uid(), process.user().gid(), true)?;
+        console::setup(sock, size, process.user().uid(), true)?;
     }
     rootfs::finalize(spec)?;
 
