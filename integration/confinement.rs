@@ -280,3 +280,80 @@ fn seccomp_notify_on_write_is_refused() {
     );
     b.assert_no_leftovers();
 }
+
+/// `rro` makes the whole tree read-only, submounts included (runc's
+/// recursive options through mount_setattr): the host's /dev with its
+/// /dev/shm, bound `rbind,rro`.
+#[test]
+fn rro_makes_every_submount_read_only() {
+    let mut b = Bundle::new("rro");
+    b.config["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/hostdev", "type": "bind", "source": "/dev",
+               "options": ["rbind", "rro", "nosuid", "noexec"]}),
+    );
+    let name = format!("runr-it-rro-{}", std::process::id());
+    b.sh(&format!(
+        "touch /hostdev/shm/{name} 2>&1 | grep -q 'Read-only file system' && echo shm-ro; \
+         grep -q ' /hostdev/shm .*ro,' /proc/self/mountinfo && echo flag-ro"
+    ));
+    let out = b.run(&[]);
+    let _ = std::fs::remove_file(format!("/dev/shm/{name}"));
+    assert_eq!(out.stdout, "shm-ro\nflag-ro\n", "{out}");
+}
+
+/// With --no-pivot the host's mounts stay below the moved rootfs; its full
+/// /proc must not be among them, or a user namespace inside could mount a
+/// fresh, unmasked procfs (the kernel allows that only when one is visible).
+#[test]
+fn no_pivot_leaves_no_host_proc_to_mount_a_fresh_one() {
+    let mut b = Bundle::new("nopivotproc");
+    b.config["root"]["readonly"] = json!(false);
+    // To map root into the new user namespace (5.12+ wants CAP_SETFCAP).
+    for set in ["bounding", "effective", "permitted"] {
+        let caps = b.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap();
+        for c in ["CAP_SETUID", "CAP_SETGID", "CAP_SETFCAP"] {
+            caps.push(json!(c));
+        }
+    }
+    b.sh(
+        "mkdir -p /p; unshare -U -r -m -p -f mount -t proc proc /p 2>/dev/null \
+          && echo mounted || echo refused",
+    );
+    let out = b.run(&["--no-pivot"]);
+    assert_eq!(out.stdout, "refused\n", "{out}");
+}
+
+/// A read-only /dev tmpfs gets its device nodes, then becomes read-only.
+#[test]
+fn read_only_dev_is_populated_then_read_only() {
+    let mut b = Bundle::new("devro");
+    for m in b.config["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/dev" {
+            m["options"].as_array_mut().unwrap().push(json!("ro"));
+        }
+    }
+    b.sh(
+        "[ -c /dev/null ] && echo null; touch /dev/x 2>&1 | grep -q 'Read-only' && echo ro; \
+          echo x > /dev/null && echo writable-null",
+    );
+    let out = b.run(&[]);
+    assert_eq!(out.stdout, "null\nro\nwritable-null\n", "{out}");
+}
+
+/// A /proc that is a symlink in the image is refused with runc's words.
+#[test]
+fn symlinked_proc_is_refused_with_runcs_words() {
+    let b = Bundle::new("procsymlink");
+    let proc_dir = b.rootfs().join("proc");
+    let _ = std::fs::remove_dir_all(&proc_dir);
+    std::os::unix::fs::symlink("/tmp", &proc_dir).unwrap();
+    let out = b.run(&[]);
+    assert!(!out.success(), "{out}");
+    assert!(
+        out.stderr.contains("must be mounted on ordinary directory"),
+        "{out}"
+    );
+    b.assert_no_leftovers();
+}

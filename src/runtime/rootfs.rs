@@ -119,6 +119,7 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
 /// Makes the rootfs `/`. With `no_pivot`, moves it over / and chroots instead.
 pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
+        detach_host_proc_and_sys(rootfs)?;
         nix::unistd::chdir(rootfs).context("chdir to rootfs")?;
         mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
             .context("moving rootfs to /")?;
@@ -146,6 +147,50 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
     Ok(())
 }
 
+/// Without pivot_root the host's mounts stay in the container's mount
+/// namespace, under the moved rootfs. A full procfs or sysfs among them would
+/// let the container mount a fresh one (the kernel allows that when an
+/// unmasked instance is already visible in the namespace): detach them
+/// first, or cover them where that is not allowed, as runc does.
+fn detach_host_proc_and_sys(rootfs: &Path) -> Result<()> {
+    let mut host: Vec<_> = mountinfo()
+        .into_iter()
+        .filter(|m| m.root == "/" && (m.fstype == "proc" || m.fstype == "sysfs"))
+        .filter(|m| !m.mount_point.starts_with(rootfs))
+        .map(|m| m.mount_point)
+        .collect();
+    // Deepest first, so that a parent's detach does not hide its children.
+    host.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+    for p in host {
+        match mount(
+            None::<&str>,
+            &p,
+            None::<&str>,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None::<&str>,
+        ) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(e).with_context(|| format!("making {} rslave", p.display())),
+        }
+        match umount2(&p, MntFlags::MNT_DETACH) {
+            Ok(()) | Err(nix::errno::Errno::ENOENT) => {}
+            Err(nix::errno::Errno::EINVAL | nix::errno::Errno::EPERM) => {
+                mount(
+                    Some("tmpfs"),
+                    &p,
+                    Some("tmpfs"),
+                    MsFlags::empty(),
+                    None::<&str>,
+                )
+                .with_context(|| format!("covering {}", p.display()))?;
+            }
+            Err(e) => return Err(e).with_context(|| format!("detaching {}", p.display())),
+        }
+    }
+    Ok(())
+}
+
 /// After pivot_root: propagation of /, sysctls, masked and read-only paths, read-only root.
 pub fn finalize(spec: &Spec) -> Result<()> {
     if let Some(p) = rootfs_propagation(spec)? {
@@ -153,6 +198,7 @@ pub fn finalize(spec: &Spec) -> Result<()> {
             .context("setting rootfsPropagation")?;
     }
     let root = File::open("/").context("opening /")?;
+    mounts::remount_readonly(root.as_fd(), spec.mounts().as_deref().unwrap_or_default())?;
     let linux = spec.linux().as_ref();
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         for (k, v) in sysctl {
