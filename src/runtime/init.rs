@@ -137,6 +137,9 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         .as_ref()
         .and_then(|h| h.create_container().as_ref())
     {
+        // As runc: createContainer hooks run in the container's root.
+        nix::unistd::chdir(cfg.rootfs)
+            .with_context(|| format!("chdir to rootfs {}", cfg.rootfs.display()))?;
         hooks::run_all("createContainer", h, &state)?;
     }
 
