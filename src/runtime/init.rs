@@ -30,6 +30,8 @@ pub struct InitConfig<'a> {
     pub plan: &'a Plan,
     /// Idmapped trees prepared by runr, by index in `mounts` (see idmount.rs).
     pub idmapped: &'a [Option<OwnedFd>],
+    /// Bind sources opened on the host, by index in `mounts` (user namespace only).
+    pub bind_sources: &'a [Option<OwnedFd>],
     pub chan: Channel,
     /// O_PATH fd of `exec.fifo`, reopened for writing to wait for `start`.
     pub fifo: OwnedFd,
@@ -120,6 +122,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         new_cgroupns: plan.has_new(LinuxNamespaceType::Cgroup),
         in_userns: plan.in_userns(),
         idmapped: cfg.idmapped,
+        bind_sources: cfg.bind_sources,
     })?;
     create_cwd(cfg.rootfs, process.cwd())?;
 

@@ -91,6 +91,11 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     };
     // Detached idmapped trees, made before the init exists (see idmount.rs).
     let idmapped = idmount::prepare(spec, &bundle.dir)?;
+    let bind_sources = if plan.in_userns() {
+        super::mounts::open_bind_sources(spec, &bundle.dir)
+    } else {
+        Vec::new()
+    };
     let console = match (req.console_socket, req.console_pair) {
         (Some(path), _) => Some(super::console::connect(path)?),
         (None, pair) if terminal => pair,
@@ -132,6 +137,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         rootfs: &bundle.rootfs,
         plan: &plan,
         idmapped: &idmapped,
+        bind_sources: &bind_sources,
         chan: child_chan,
         fifo,
         console,

@@ -1,7 +1,7 @@
 //! The spec's `mounts`, applied in order inside the rootfs: option parsing,
 //! bind mounts with their remount, propagation, and the cgroup filesystem.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -210,8 +210,37 @@ pub struct MountContext<'a> {
     pub new_cgroupns: bool,
 }
 
-/// `idmapped`: the tree runr prepared for an idmapped bind mount, moved into place instead of binding.
-pub fn mount_one(ctx: &MountContext, m: &Mount, idmapped: Option<BorrowedFd>) -> Result<()> {
+/// Bind sources cloned by runr on the host as detached trees (open_tree),
+/// by index in `mounts`: with a user namespace the init may no longer
+/// traverse a path only root may (runc opens them before entering it too),
+/// and only a detached tree may be attached in another mount namespace.
+/// Empty without a user namespace.
+pub fn open_bind_sources(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Vec<Option<OwnedFd>> {
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    mounts
+        .iter()
+        .map(|m| {
+            let opts = parse_options(m.options().as_deref().unwrap_or_default());
+            if !(opts.is_bind() || m.typ().as_deref() == Some("bind")) {
+                return None;
+            }
+            let source = bundle.join(m.source().as_deref()?);
+            let recursive = opts.flags.contains(MsFlags::MS_REC);
+            // A source that cannot be opened fails later, in the init, as before.
+            super::idmount::clone_tree(&source, recursive).ok()
+        })
+        .collect()
+}
+
+/// `idmapped`: the tree runr prepared for an idmapped bind mount, moved into
+/// place instead of binding; likewise `opened`, the bind source runr cloned
+/// (see `open_bind_sources`).
+pub fn mount_one(
+    ctx: &MountContext,
+    m: &Mount,
+    idmapped: Option<BorrowedFd>,
+    opened: Option<BorrowedFd>,
+) -> Result<()> {
     let dest = m.destination();
     let opts = parse_options(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or("");
@@ -225,18 +254,24 @@ pub fn mount_one(ctx: &MountContext, m: &Mount, idmapped: Option<BorrowedFd>) ->
     } else {
         source
     };
+    let opened = opened.filter(|_| is_bind);
+    let source_is_dir = match opened {
+        Some(fd) => nix::sys::stat::fstat(fd.as_raw_fd())
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR),
+        None => source.is_dir(),
+    };
     let what = || format!("mounting {} on {}", source.display(), dest.display());
 
     let target = if typ == "proc" || typ == "sysfs" {
         ordinary_directory(ctx.root, dest, typ)?
     } else {
-        let as_file = is_bind && !source.is_dir();
+        let as_file = is_bind && !source_is_dir;
         fsutil::create_in_root(ctx.root, dest, as_file).with_context(what)?
     };
     let target_path = fsutil::fd_path(&target);
     refuse_proc_through_symlink(&target, dest)?;
 
-    if let Some(tree) = idmapped {
+    if let Some(tree) = idmapped.or(opened) {
         super::idmount::attach(tree, target.as_fd()).with_context(what)?;
         let extra = opts.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {

@@ -24,6 +24,8 @@ pub struct RootfsConfig<'a> {
     pub in_userns: bool,
     /// Idmapped trees by index in `mounts` (idmount.rs).
     pub idmapped: &'a [Option<std::os::fd::OwnedFd>],
+    /// Bind sources runr opened on the host (mounts::open_bind_sources).
+    pub bind_sources: &'a [Option<std::os::fd::OwnedFd>],
 }
 
 fn rootfs_propagation(spec: &Spec) -> Result<Option<MsFlags>> {
@@ -72,7 +74,8 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<()> {
     let spec_mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
     for (i, m) in spec_mounts.iter().enumerate() {
         let tree = cfg.idmapped.get(i).and_then(|t| t.as_ref());
-        mounts::mount_one(&ctx, m, tree.map(|t| t.as_fd()))?;
+        let opened = cfg.bind_sources.get(i).and_then(|t| t.as_ref());
+        mounts::mount_one(&ctx, m, tree.map(|t| t.as_fd()), opened.map(|t| t.as_fd()))?;
     }
     let dev_is_bind = spec_mounts.iter().any(|m| {
         m.destination() == Path::new("/dev")
