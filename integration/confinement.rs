@@ -357,3 +357,19 @@ fn symlinked_proc_is_refused_with_runcs_words() {
     );
     b.assert_no_leftovers();
 }
+
+/// A startContainer hook the filter kills fails the run, in runc's words.
+#[test]
+fn start_container_hook_killed_by_the_filter_is_reported_like_runc() {
+    let mut b = Bundle::new("seccomphookkill");
+    b.config["linux"]["seccomp"] = seccomp_on_mkdir("SCMP_ACT_KILL");
+    b.config["hooks"] = json!({"startContainer": [{"path": "/bin/sh",
+        "args": ["sh", "-c", "mkdir /dev/shm/foo"]}]});
+    b.args(&["true"]);
+    let out = b.run(&[]);
+    assert!(!out.success(), "{out}");
+    assert!(
+        out.stderr.contains("error running hook") && out.stderr.contains("bad system call"),
+        "{out}"
+    );
+}

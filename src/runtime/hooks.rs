@@ -68,12 +68,37 @@ fn run_one(h: &Hook, state: &serde_json::Value) -> Result<()> {
         return Ok(());
     }
     let (out, err) = (io.text(0), io.text(1));
+    // runc's words (Go's exec error: "exit status 3", "signal: killed").
     let how = match (status.code(), status.signal()) {
         (Some(c), _) => format!("exit status {c}"),
-        (_, Some(s)) => format!("killed by signal {s}"),
+        (_, Some(s)) if status.core_dumped() => format!("signal: {} (core dumped)", signal_text(s)),
+        (_, Some(s)) => format!("signal: {}", signal_text(s)),
         _ => "failed".into(),
     };
-    bail!("{how}, stdout: {}, stderr: {}", out.trim(), err.trim())
+    bail!(
+        "error running hook: {how}, stdout: {}, stderr: {}",
+        out.trim(),
+        err.trim()
+    )
+}
+
+/// "bad system call" for SIGSYS: the C library's description, lower case.
+fn signal_text(sig: i32) -> String {
+    // SAFETY: strsignal returns a pointer to a NUL-terminated string (or
+    // NULL) valid until the next call; it is copied at once.
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        return format!("signal {sig}");
+    }
+    // SAFETY: p is non-null and NUL-terminated (see above).
+    let text = unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .into_owned();
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => text,
+    }
 }
 
 /// What a hook may print and still be quoted whole in an error.
