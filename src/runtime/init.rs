@@ -106,15 +106,11 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         .with_context(|| format!("chdir to bundle {}", cfg.bundle.display()))?;
     set_hostname(spec, plan)?;
 
-    let has_mntns = plan.has_new(LinuxNamespaceType::Mount)
-        || plan
-            .joins
-            .iter()
-            .any(|j| j.typ == LinuxNamespaceType::Mount);
-    if !has_mntns {
-        bail!("a mount namespace is required to set up the rootfs");
-    }
+    // Without a mount namespace (launch.rs refused what needs one) the
+    // mounts go into the caller's, under the rootfs, and `delete` removes them.
+    let own_mntns = plan.has_mntns();
     rootfs::prepare(&RootfsConfig {
+        own_mntns,
         spec,
         rootfs: cfg.rootfs,
         bundle: cfg.bundle,
@@ -146,7 +142,11 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         hooks::run_all("createContainer", h, &state)?;
     }
 
-    rootfs::enter(cfg.rootfs, cfg.no_pivot)?;
+    if own_mntns {
+        rootfs::enter(cfg.rootfs, cfg.no_pivot)?;
+    } else {
+        rootfs::chroot(cfg.rootfs)?;
+    }
     if process.terminal().unwrap_or(false) {
         let sock = cfg
             .console

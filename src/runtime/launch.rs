@@ -69,6 +69,9 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     super::process::own_exe_id();
     // Prepared before anything exists, so that bad input leaves nothing behind.
     let plan = namespaces::plan(spec)?;
+    if !plan.has_mntns() {
+        super::rootfs::validate_without_mntns(spec)?;
+    }
     idmap::validate_spec(spec)?;
     if req.rootless && !plan.in_userns() {
         bail!("rootless container requires user namespaces (add a linux.namespaces entry of type user, or use `runr spec --rootless`)");
@@ -111,6 +114,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         systemd: req.systemd_cgroup,
         id: req.id.to_string(),
         rdt_group: None,
+        shared_mntns_rootfs: (!plan.has_mntns()).then(|| bundle.rootfs.clone()),
     };
 
     let fifo_path = dir.fifo_path();
@@ -393,6 +397,8 @@ struct Undo {
     id: String,
     /// A resctrl group runr made for this container.
     rdt_group: Option<PathBuf>,
+    /// Without a mount namespace: the rootfs whose mounts are in ours.
+    shared_mntns_rootfs: Option<PathBuf>,
 }
 
 impl Undo {
@@ -401,6 +407,7 @@ impl Undo {
         self.cgroup = None;
         self.child = None;
         self.rdt_group = None;
+        self.shared_mntns_rootfs = None;
     }
 }
 
@@ -417,6 +424,9 @@ impl Drop for Undo {
         }
         if let Some(g) = &self.rdt_group {
             let _ = std::fs::remove_dir(g);
+        }
+        if let Some(r) = &self.shared_mntns_rootfs {
+            super::rootfs::unmount_under(r);
         }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);

@@ -16,6 +16,9 @@ use super::mounts::{self, MountContext};
 use super::{devices, fsutil};
 
 pub struct RootfsConfig<'a> {
+    /// false: set up in the caller's mount namespace, whose propagation and
+    /// mounts outside the rootfs are left alone.
+    pub own_mntns: bool,
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
     pub bundle: &'a Path,
@@ -44,24 +47,9 @@ fn rootfs_propagation(spec: &Spec) -> Result<Option<MsFlags>> {
 
 /// Everything before pivot_root. Runs in the container's new mount namespace.
 pub fn prepare(cfg: &RootfsConfig) -> Result<()> {
-    let prop = rootfs_propagation(cfg.spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        prop | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .context("setting propagation of /")?;
-    make_parent_private(cfg.rootfs)?;
-    mount(
-        Some(cfg.rootfs),
-        cfg.rootfs,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .with_context(|| format!("bind-mounting rootfs {}", cfg.rootfs.display()))?;
+    if cfg.own_mntns {
+        isolate_rootfs(cfg)?;
+    }
 
     let root = File::open(cfg.rootfs)
         .with_context(|| format!("opening rootfs {}", cfg.rootfs.display()))?;
@@ -97,6 +85,78 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<()> {
     devices::create_spec_devices(root.as_fd(), &spec_devices, cfg.in_userns)?;
     if !dev_is_bind {
         devices::create_symlinks(root.as_fd())?;
+    }
+    Ok(())
+}
+
+/// In the container's own mount namespace: nothing propagates back to the
+/// host, and the rootfs is a mount of its own (for pivot_root).
+fn isolate_rootfs(cfg: &RootfsConfig) -> Result<()> {
+    let prop = rootfs_propagation(cfg.spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        prop | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("setting propagation of /")?;
+    make_parent_private(cfg.rootfs)?;
+    mount(
+        Some(cfg.rootfs),
+        cfg.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("bind-mounting rootfs {}", cfg.rootfs.display()))?;
+    Ok(())
+}
+
+/// Without a mount namespace, as runc: chroot into the rootfs.
+pub fn chroot(rootfs: &Path) -> Result<()> {
+    nix::unistd::chroot(rootfs)
+        .with_context(|| format!("chroot into rootfs {}", rootfs.display()))?;
+    nix::unistd::chdir("/").context("chdir to /")?;
+    Ok(())
+}
+
+/// What a container without a mount namespace mounted under its rootfs in
+/// the caller's namespace: detached, deepest first (delete, failed create).
+pub fn unmount_under(rootfs: &Path) {
+    let mut under: Vec<_> = mountinfo()
+        .into_iter()
+        .map(|m| m.mount_point)
+        .filter(|p| p.starts_with(rootfs) && p != rootfs)
+        .collect();
+    under.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+    for p in under {
+        if let Err(e) = umount2(&p, MntFlags::MNT_DETACH) {
+            log::warn!("unmounting {}: {e}", p.display());
+        }
+    }
+}
+
+/// Settings that only a mount namespace of the container's own can take:
+/// refused up front without one (runc's words for the paths).
+pub fn validate_without_mntns(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    let paths = |v: Option<&Vec<String>>| v.is_some_and(|v| !v.is_empty());
+    if paths(linux.and_then(|l| l.masked_paths().as_ref()))
+        || paths(linux.and_then(|l| l.readonly_paths().as_ref()))
+    {
+        bail!("unable to restrict sys entries without a private MNT namespace");
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        bail!("root.readonly needs a mount namespace of the container's own");
+    }
+    if rootfs_propagation(spec)?.is_some() {
+        bail!("linux.rootfsPropagation needs a mount namespace of the container's own");
     }
     Ok(())
 }
