@@ -433,3 +433,60 @@ fn checker_reports_what_the_runtime_did_not_apply() {
         );
     }
 }
+
+/// Without a mount namespace in the config the container runs in the
+/// caller's (unlisted namespaces are inherited; runc does the same): its
+/// mounts are made under the rootfs, which it is chrooted into, and go with
+/// `delete`.
+#[test]
+fn no_mount_namespace_runs_in_the_callers_and_delete_unmounts() {
+    if crate::common::skip_if_runc(
+        "runc 1.1.5 makes the caller's / rslave and leaves its mounts under the rootfs",
+    ) {
+        return;
+    }
+    let mut b = Bundle::new("nomntns");
+    namespaces(&mut b).retain(|n| n["type"] != "mount");
+    b.config["linux"]["maskedPaths"] = json!([]);
+    b.config["linux"]["readonlyPaths"] = json!([]);
+    b.config["root"]["readonly"] = json!(false);
+    let host = std::fs::read_link("/proc/self/ns/mnt").unwrap();
+    b.args(&["sleep", "60"]);
+    b.create().ok();
+    let pid = b.state_json()["pid"].as_i64().unwrap();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(),
+        host
+    );
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        b.rootfs().canonicalize().unwrap()
+    );
+    let rootfs = b.rootfs().canonicalize().unwrap().display().to_string();
+    let mounted = |what: &str| {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&format!(" {rootfs}/{what} "))
+    };
+    assert!(mounted("proc"), "no proc under the rootfs");
+    b.rt_args(&["delete", "--force", b.id()]).ok();
+    assert!(!mounted("proc"), "proc left mounted under the rootfs");
+    b.assert_no_leftovers();
+}
+
+/// What needs a mount namespace of its own is refused without one.
+#[test]
+fn masked_paths_without_a_mount_namespace_are_refused() {
+    if crate::common::skip_if_runc("runc 1.1.5 would set up in the caller's mount namespace") {
+        return;
+    }
+    let mut b = Bundle::new("nomntnsmask");
+    namespaces(&mut b).retain(|n| n["type"] != "mount");
+    let out = b.create().failed();
+    assert!(
+        out.stderr
+            .contains("unable to restrict sys entries without a private MNT namespace"),
+        "{out}"
+    );
+    b.assert_no_leftovers();
+}

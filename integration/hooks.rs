@@ -311,3 +311,61 @@ fn hook_timeout_fails_create_and_leaves_nothing() {
     assert_mentions(&out, &["timed out", "timeout", "time out"]);
     b.assert_no_leftovers();
 }
+
+/// `start` returns once the container's process has been executed: the
+/// startContainer hooks (slow here) ran before it, and the poststart hook
+/// finds the process already running its own program, not the runtime.
+#[test]
+fn poststart_runs_after_the_process_was_executed() {
+    if skip_if_runc("runc 1.1.5 runs poststart hooks during create") {
+        return;
+    }
+    let mut b = Bundle::new("hookpoststartexec");
+    let hooks = Hooks::new(&mut b);
+    hooks.add(&mut b, "startContainer", &["HOOK_SLEEP=0.3"]);
+    let d = hooks.dir.display();
+    b.config["hooks"]["poststart"] = json!([{"path": "/bin/busybox", "args": ["sh", "-c",
+        format!("pid=$(/bin/busybox sed 's/.*\"pid\": *\\([0-9]*\\).*/\\1/'); \
+                 echo \"poststart exe=$(/bin/busybox readlink /proc/$pid/exe)\" >> {d}/log")]}]);
+    b.args(&["/bin/sleep", "60"]);
+    b.create().ok();
+    b.start().ok();
+    let log = hooks.log();
+    assert_eq!(hooks.order(), ["startContainer", "poststart"], "{log}");
+    assert!(log.contains("poststart exe=/bin/busybox"), "{log}");
+}
+
+/// createContainer hooks run with the container's root as their cwd (runc).
+#[test]
+fn create_container_hook_runs_in_the_containers_root() {
+    let mut b = Bundle::new("hookcwd");
+    let hooks = Hooks::new(&mut b);
+    let d = hooks.dir.display();
+    b.write_rootfs_file("/marker-of-root", "");
+    b.config["hooks"] = json!({"createContainer": [{"path": "/bin/busybox", "args": ["sh", "-c",
+        format!("[ -e marker-of-root ] && echo in-root >> {d}/log; pwd >> {d}/log")]}]});
+    b.args(&["true"]);
+    b.run(&[]).ok();
+    let log = hooks.log();
+    assert!(log.starts_with("in-root\n"), "{log}");
+}
+
+/// A hook that writes far more than a pipe holds to stdout and stderr does
+/// not block; a failing one still has its output quoted in the error.
+#[test]
+fn hook_writing_much_output_does_not_block() {
+    let mut b = Bundle::new("hookoutput");
+    let big = "i=0; while [ $i -lt 2000 ]; do echo 0123456789012345678901234567890123456789012345678901234567890123456789; \
+               echo err-0123456789012345678901234567890123456789012345678901234567890123456789 >&2; i=$((i+1)); done";
+    b.config["hooks"] = json!({
+        "prestart": [{"path": "/bin/busybox", "args": ["sh", "-c", big], "timeout": 10}],
+        "createRuntime": [{"path": "/bin/busybox", "args": ["sh", "-c", big], "timeout": 10}],
+        "createContainer": [{"path": "/bin/busybox", "args": ["sh", "-c", format!("{big}; exit 3")], "timeout": 10}]
+    });
+    b.args(&["true"]);
+    let out = b.run(&[]);
+    assert!(!out.success(), "{out}");
+    assert!(!out.stderr.contains("timed out"), "{out}");
+    assert!(out.stderr.contains("exit status 3"), "{out}");
+    b.assert_no_leftovers();
+}

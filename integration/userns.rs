@@ -3,7 +3,7 @@
 
 use crate::common::{assert_mentions, skip_if_runc, Bundle};
 use serde_json::{json, Value};
-use std::os::unix::fs::{chown, symlink};
+use std::os::unix::fs::{chown, symlink, PermissionsExt};
 
 /// Three ranges each: most ids shifted to 100000+, uid/gid 1000 kept as is.
 fn three_ranges() -> Value {
@@ -335,4 +335,27 @@ fn features_claim_idmap_only_when_the_kernel_has_it() {
     );
     let opts = f["mountOptions"].as_array().unwrap();
     assert!(opts.contains(&json!("idmap")) && opts.contains(&json!("ridmap")));
+}
+
+/// A bind source below a directory only the host's root may traverse is
+/// opened by the runtime before the user namespace exists (as runc does),
+/// so the container's root, an unprivileged uid on the host, still gets it.
+#[test]
+fn bind_source_only_host_root_may_reach_is_mounted() {
+    let mut b = userns_bundle("usernsbindsrc", three_ranges(), three_ranges());
+    let secret = b.dir().join("secret");
+    let data = secret.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("file"), "behind-0700\n").unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(data.join("file"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // The rootfs is the host root's: the container's root may not make /data.
+    std::fs::create_dir_all(b.rootfs().join("data")).unwrap();
+    b.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/data", "type": "bind", "source": data.display().to_string(),
+        "options": ["rbind", "ro"]}));
+    b.args(&["cat", "/data/file"]);
+    let out = b.run(&[]);
+    assert_eq!(out.stdout, "behind-0700\n", "{out}");
 }

@@ -121,9 +121,10 @@ pub fn remove_extra(cgroup_path: &Path) {
 }
 
 /// Removes the sub-cgroups made inside the container's cgroup (by its
-/// processes or `exec --cgroup` users), deepest first, in every hierarchy, so
-/// the container's own directory can go. Their processes are gone by now,
-/// but the kernel may need a moment to notice: EBUSY is retried briefly.
+/// processes, through its cgroup namespace, or `exec --cgroup` users),
+/// deepest first, in every hierarchy, so the container's own directory can
+/// go. A process still in one is killed; EBUSY is retried briefly while the
+/// kernel notices it is gone.
 pub fn remove_nested(cgroup_path: &Path) {
     for h in hierarchies() {
         let dir = h.dir(cgroup_path);
@@ -131,9 +132,10 @@ pub fn remove_nested(cgroup_path: &Path) {
             continue;
         }
         for sub in subdirs_deepest_first(&dir) {
-            for _ in 0..50 {
+            for attempt in 0..50 {
                 match fs::remove_dir(&sub) {
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 49 => {
+                        kill_members(&sub);
                         std::thread::sleep(std::time::Duration::from_millis(10));
                     }
                     Err(e) => {
@@ -144,6 +146,16 @@ pub fn remove_nested(cgroup_path: &Path) {
                 }
             }
         }
+    }
+}
+
+fn kill_members(dir: &Path) {
+    let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+    for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 

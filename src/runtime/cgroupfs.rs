@@ -12,6 +12,8 @@ use super::mounts::{bind_remount, MountContext, MountOptions};
 
 /// One line of /proc/self/mountinfo, the fields runr uses.
 pub struct MountInfo {
+    /// The root of the mount within its filesystem ("/" for a full mount).
+    pub root: String,
     pub mount_point: PathBuf,
     pub fstype: String,
     pub super_opts: String,
@@ -22,12 +24,14 @@ pub fn mountinfo() -> Vec<MountInfo> {
     data.lines()
         .filter_map(|l| {
             let (pre, post) = l.split_once(" - ")?;
+            let root = unescape(pre.split(' ').nth(3)?);
             let mount_point = unescape(pre.split(' ').nth(4)?);
             let mut post = post.split(' ');
             let fstype = post.next()?.to_string();
             let _source = post.next()?;
             let super_opts = post.next().unwrap_or("").to_string();
             Some(MountInfo {
+                root,
                 mount_point: PathBuf::from(mount_point),
                 fstype,
                 super_opts,

@@ -10,7 +10,7 @@ use libcgroups::common::{
     CgroupSetup, ControllerOpt, FreezerState,
 };
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources, Spec};
+use oci_spec::runtime::{LinuxDeviceCgroup, Spec};
 
 const V1_ROOT: &str = "/sys/fs/cgroup";
 
@@ -93,15 +93,17 @@ pub fn setup(mgr: &AnyCgroupManager, path: &Path, spec: &Spec, pid: i32) -> Resu
     apply_resources(mgr, path, spec)
 }
 
-/// Applies the spec's resources (and the devices it lists) to the cgroup:
-/// at create, and again by `update`.
+/// Applies the spec's resources to the cgroup, at create and again by `update`.
+/// Device access is exactly `device_rules`: the default set and
+/// `resources.devices`, never what `linux.devices` merely creates.
 pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Result<()> {
     let mut resources = spec
         .linux()
         .as_ref()
         .and_then(|l| l.resources().clone())
         .unwrap_or_default();
-    allow_spec_devices(spec, &mut resources);
+    let rules = device_rules(spec)?;
+    resources.set_devices(Some(rules.clone()));
     let disable_oom_killer = resources
         .memory()
         .as_ref()
@@ -123,27 +125,112 @@ pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Resu
     if v1 {
         super::cgroup_v1::set_weight_devices(path, &resources)?;
     }
-    if let (AnyCgroupManager::V2(_), Some(rules)) = (mgr, resources.devices()) {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    match mgr {
         // libcgroups without `cgroupsv2_devices` leaves devices alone on v2.
-        let dir = Path::new(V1_ROOT).join(path.strip_prefix("/").unwrap_or(path));
-        super::device_filter::apply(&dir, rules)?;
+        AnyCgroupManager::V2(_) => {
+            super::device_filter::apply(&Path::new(V1_ROOT).join(rel), &rules)?
+        }
+        // libcgroups appends its own defaults (more than runc's): start over
+        // from deny-all with exactly ours.
+        AnyCgroupManager::V1(_) => {
+            write_v1_device_rules(&Path::new(V1_ROOT).join("devices").join(rel), &rules)?
+        }
+        _ => {}
     }
     Ok(())
 }
 
-/// Devices listed in `linux.devices` are usable in the container, as with runc.
-fn allow_spec_devices(spec: &Spec, resources: &mut LinuxResources) {
-    let Some(devs) = spec.linux().as_ref().and_then(|l| l.devices().clone()) else {
-        return;
+/// The device cgroup rules of a container, built as runc 1.1.5 does:
+/// `resources.devices` in order (access letters other than r, w, m dropped,
+/// as runc's device emulator does), then runc's default allow list, less
+/// the defaults whose path `linux.devices` lists again (the spec's entry
+/// replaces them). Listing a device in `linux.devices` creates the node; it
+/// does not allow access to it.
+pub fn device_rules(spec: &Spec) -> Result<Vec<LinuxDeviceCgroup>> {
+    let linux = spec.linux().as_ref();
+    let mut rules = Vec::new();
+    let given = linux
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.devices().as_ref());
+    for (i, d) in given.into_iter().flatten().enumerate() {
+        let access = d.access().as_deref().unwrap_or_default();
+        if access.is_empty() {
+            bail!("linux.resources.devices[{i}]: access cannot be empty");
+        }
+        let mut rule = d.clone();
+        rule.set_access(Some(filter_access(access)));
+        rules.push(rule);
+    }
+    let listed: Vec<&Path> = linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+        .map(|d| d.path().as_path())
+        .collect();
+    for (path, rule) in default_device_rules() {
+        if !path.is_some_and(|p| listed.contains(&Path::new(p))) {
+            rules.push(rule);
+        }
+    }
+    Ok(rules)
+}
+
+fn filter_access(access: &str) -> String {
+    "rwm".chars().filter(|c| access.contains(*c)).collect()
+}
+
+/// runc's AllowedDevices: mknod of any node, the standard character
+/// devices, ptys and /dev/net/tun; with the path that names each.
+fn default_device_rules() -> Vec<(Option<&'static str>, LinuxDeviceCgroup)> {
+    use oci_spec::runtime::LinuxDeviceType::{B, C};
+    let rule = |typ, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(typ));
+        r.set_major(major);
+        r.set_minor(minor);
+        r.set_access(Some(access.to_string()));
+        r
     };
-    let mut rules = resources.devices().clone().unwrap_or_default();
-    // fifos need no device permission (and the devices cgroup rejects type p).
-    rules.extend(
-        devs.iter()
-            .filter(|d| !matches!(d.typ(), oci_spec::runtime::LinuxDeviceType::P))
-            .map(LinuxDeviceCgroup::from),
-    );
-    resources.set_devices(Some(rules));
+    vec![
+        (None, rule(C, None, None, "m")),
+        (None, rule(B, None, None, "m")),
+        (Some("/dev/null"), rule(C, Some(1), Some(3), "rwm")),
+        (Some("/dev/random"), rule(C, Some(1), Some(8), "rwm")),
+        (Some("/dev/full"), rule(C, Some(1), Some(7), "rwm")),
+        (Some("/dev/tty"), rule(C, Some(5), Some(0), "rwm")),
+        (Some("/dev/zero"), rule(C, Some(1), Some(5), "rwm")),
+        (Some("/dev/urandom"), rule(C, Some(1), Some(9), "rwm")),
+        (None, rule(C, Some(136), None, "rwm")),
+        (None, rule(C, Some(5), Some(2), "rwm")),
+        (None, rule(C, Some(10), Some(200), "rwm")),
+    ]
+}
+
+/// v1: deny everything, then each rule in order through devices.allow or
+/// devices.deny (a later rule overrides an earlier one, as in runc).
+fn write_v1_device_rules(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<()> {
+    let write = |file: &str, rule: &str| {
+        std::fs::write(dir.join(file), rule)
+            .with_context(|| format!("writing {rule:?} to {}", dir.join(file).display()))
+    };
+    write("devices.deny", "a")?;
+    for r in rules {
+        let file = if r.allow() {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
+        // "a" with major/minor means every device, whatever the numbers.
+        let text = if r.typ().unwrap_or_default() == oci_spec::runtime::LinuxDeviceType::A {
+            format!("a *:* {}", r.access().as_deref().unwrap_or("rwm"))
+        } else {
+            r.to_string()
+        };
+        write(file, &text)?;
+    }
+    Ok(())
 }
 
 pub fn remove(path: &Path, systemd: bool, id: &str) -> Result<()> {

@@ -26,7 +26,6 @@ pub fn setup(
     socket: &UnixStream,
     size: Option<(u16, u16)>,
     uid: u32,
-    gid: u32,
     bind_console: bool,
 ) -> Result<()> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
@@ -42,9 +41,10 @@ pub fn setup(
     .with_context(|| format!("opening {name}"))?;
     // SAFETY: open just returned this fd; we own it.
     let slave: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(slave_fd) };
-    // The pty is the container's own (its devpts), so giving it to the user is safe.
-    nix::unistd::fchown(slave.as_raw_fd(), Some(uid.into()), Some(gid.into()))
-        .context("chown of the pty")?;
+    // The pty is the container's own (its devpts), so giving it to the user
+    // is safe. Only the owner changes: the group stays devpts' (tty, gid=5
+    // in the usual options), as runc leaves it.
+    nix::unistd::fchown(slave.as_raw_fd(), Some(uid.into()), None).context("chown of the pty")?;
     if let Some((rows, cols)) = size {
         let ws = libc::winsize {
             ws_row: rows,

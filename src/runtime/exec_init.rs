@@ -75,7 +75,7 @@ fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {
         let size = p
             .console_size()
             .map(|b| (b.height() as u16, b.width() as u16));
-        super::console::setup(sock, size, p.user().uid(), p.user().gid(), false)?;
+        super::console::setup(sock, size, p.user().uid(), false)?;
     }
     let fin = Finish {
         process: p,
@@ -89,6 +89,7 @@ fn exec_init(cfg: &ExecInit) -> Result<std::convert::Infallible> {
     };
     let exec = fin.become_process()?;
     nix::sys::prctl::set_pdeathsig(None).context("clearing pdeathsig")?;
+    fin.load_last_filter()?;
     fin.exec(&exec)
 }
 

@@ -123,7 +123,7 @@ fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<File> {
     res
 }
 
-fn clone_tree(source: &Path, recursive: bool) -> Result<OwnedFd> {
+pub(super) fn clone_tree(source: &Path, recursive: bool) -> Result<OwnedFd> {
     let path = std::ffi::CString::new(source.as_os_str().as_encoded_bytes())
         .context("source path has a NUL byte")?;
     let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32 | if recursive { AT_RECURSIVE } else { 0 };

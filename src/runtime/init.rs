@@ -30,6 +30,8 @@ pub struct InitConfig<'a> {
     pub plan: &'a Plan,
     /// Idmapped trees prepared by runr, by index in `mounts` (see idmount.rs).
     pub idmapped: &'a [Option<OwnedFd>],
+    /// Bind sources opened on the host, by index in `mounts` (user namespace only).
+    pub bind_sources: &'a [Option<OwnedFd>],
     pub chan: Channel,
     /// O_PATH fd of `exec.fifo`, reopened for writing to wait for `start`.
     pub fifo: OwnedFd,
@@ -94,21 +96,23 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         // A change of credentials clears the parent-death signal.
         die_with_runr()?;
     }
+    // runr has put us in our cgroup (before Go): only now does a new cgroup
+    // namespace get that cgroup as its root (see launch.rs clone_flags).
+    if plan.has_new(LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("creating cgroup namespace")?;
+    }
     nix::unistd::setsid().context("setsid")?;
     nix::sys::stat::umask(Mode::empty());
     nix::unistd::chdir(cfg.bundle)
         .with_context(|| format!("chdir to bundle {}", cfg.bundle.display()))?;
     set_hostname(spec, plan)?;
 
-    let has_mntns = plan.has_new(LinuxNamespaceType::Mount)
-        || plan
-            .joins
-            .iter()
-            .any(|j| j.typ == LinuxNamespaceType::Mount);
-    if !has_mntns {
-        bail!("a mount namespace is required to set up the rootfs");
-    }
+    // Without a mount namespace (launch.rs refused what needs one) the
+    // mounts go into the caller's, under the rootfs, and `delete` removes them.
+    let own_mntns = plan.has_mntns();
     rootfs::prepare(&RootfsConfig {
+        own_mntns,
         spec,
         rootfs: cfg.rootfs,
         bundle: cfg.bundle,
@@ -116,6 +120,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         new_cgroupns: plan.has_new(LinuxNamespaceType::Cgroup),
         in_userns: plan.in_userns(),
         idmapped: cfg.idmapped,
+        bind_sources: cfg.bind_sources,
     })?;
     create_cwd(cfg.rootfs, process.cwd())?;
 
@@ -133,10 +138,17 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         .as_ref()
         .and_then(|h| h.create_container().as_ref())
     {
+        // As runc: createContainer hooks run in the container's root.
+        nix::unistd::chdir(cfg.rootfs)
+            .with_context(|| format!("chdir to rootfs {}", cfg.rootfs.display()))?;
         hooks::run_all("createContainer", h, &state)?;
     }
 
-    rootfs::enter(cfg.rootfs, cfg.no_pivot)?;
+    if own_mntns {
+        rootfs::enter(cfg.rootfs, cfg.no_pivot)?;
+    } else {
+        rootfs::chroot(cfg.rootfs)?;
+    }
     if process.terminal().unwrap_or(false) {
         let sock = cfg
             .console
@@ -145,7 +157,7 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
         let size = process
             .console_size()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(sock, size, process.user().uid(), process.user().gid(), true)?;
+        console::setup(sock, size, process.user().uid(), true)?;
     }
     rootfs::finalize(spec)?;
 
@@ -164,10 +176,13 @@ fn init(cfg: &InitConfig) -> Result<std::convert::Infallible> {
     let exec = fin.become_process()?;
     // Cleared by the switch to the container's user.
     die_with_runr()?;
+    fin.load_last_filter()?;
     cfg.chan.send(&Msg::Ready)?;
     commit(&cfg.chan)?;
 
-    wait_for_start(&cfg.fifo)?;
+    // Held open (close-on-exec) until the execve: `start` reads to its end,
+    // so it returns once the process runs, startContainer hooks done.
+    let _started = wait_for_start(&cfg.fifo)?;
     if let Some(h) = spec
         .hooks()
         .as_ref()
@@ -198,8 +213,9 @@ impl Finish<'_> {
     }
 
     /// Kernel attributes (scheduler, I/O priority, personality, memory
-    /// policy), rlimits, executable lookup, no_new_privs, capabilities and user, umask,
-    /// cwd, and fds: everything up to (not including) the last seccomp step.
+    /// policy), rlimits, executable lookup, fds, cwd, umask, no_new_privs,
+    /// capabilities and user: everything but the seccomp filter when
+    /// no_new_privs is set (see `load_last_filter`).
     pub fn become_process(&self) -> Result<Exec> {
         let p = self.process;
         // While the capabilities they may need (CAP_SYS_NICE) are still held.
@@ -212,6 +228,18 @@ impl Finish<'_> {
         let arg0 = args.first().context("process.args is empty")?;
         let exe = process::find_executable(arg0, &env, p.cwd())?;
         let exec = Exec::new(&exe, &args, &env)?;
+        process::cloexec_from(3 + self.preserve_fds)?;
+        // As runc: the cwd is entered while still privileged (a 0700
+        // directory stays usable by a non-root user), and again after the
+        // user switch if root may not enter it (root squashed by NFS,
+        // unmapped in a user namespace). The CVE check goes before the
+        // filter is loaded where it can: the profile may deny getcwd.
+        let entered = process::enter_cwd(p.cwd(), true)?;
+        if entered {
+            process::check_cwd_inside_root(p.cwd())?;
+        }
+        let umask = p.user().umask().unwrap_or(0o022);
+        nix::sys::stat::umask(Mode::from_bits_truncate(umask));
         if self.nnp() {
             nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;
         } else {
@@ -222,22 +250,27 @@ impl Finish<'_> {
         capabilities::apply_bounding(self.caps)?;
         nix::sys::prctl::set_keepcaps(true).context("setting keepcaps")?;
         process::set_user(p, self.in_userns)?;
+        if !entered {
+            process::enter_cwd(p.cwd(), false)?;
+            process::check_cwd_inside_root(p.cwd())?;
+        }
         nix::sys::prctl::set_keepcaps(false).context("clearing keepcaps")?;
         capabilities::apply_sets(self.caps)?;
-        let umask = p.user().umask().unwrap_or(0o022);
-        nix::sys::stat::umask(Mode::from_bits_truncate(umask));
-        nix::unistd::chdir(p.cwd())
-            .with_context(|| format!("chdir to cwd {}", p.cwd().display()))?;
-        process::check_cwd_inside_root(p.cwd())?;
-        process::cloexec_from(3 + self.preserve_fds)?;
         Ok(exec)
     }
 
-    /// With no_new_privs the filter goes in last, so that only execve runs under it.
-    pub fn exec(&self, exec: &Exec) -> Result<std::convert::Infallible> {
+    /// With no_new_privs the filter goes in as late as runc puts it: after
+    /// every step of `become_process`, still before the start barrier, so
+    /// that the listener reaches runr while it waits (and startContainer
+    /// hooks run under the filter, as with runc).
+    pub fn load_last_filter(&self) -> Result<()> {
         if self.nnp() {
             self.load_seccomp()?;
         }
+        Ok(())
+    }
+
+    pub fn exec(&self, exec: &Exec) -> Result<std::convert::Infallible> {
         Err(exec.exec())
     }
 
@@ -311,12 +344,12 @@ fn create_cwd(rootfs: &Path, cwd: &Path) -> Result<()> {
 }
 
 /// Blocks until `runr start` opens the fifo, then tells it we are going.
-fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+fn wait_for_start(fifo: &OwnedFd) -> Result<File> {
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
         .context("opening exec fifo")?;
     f.write_all(b"0").context("writing exec fifo")?;
-    Ok(())
+    Ok(f)
 }

@@ -70,6 +70,9 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     super::process::own_exe_id();
     // Prepared before anything exists, so that bad input leaves nothing behind.
     let plan = namespaces::plan(spec)?;
+    if !plan.has_mntns() {
+        super::rootfs::validate_without_mntns(spec)?;
+    }
     idmap::validate_spec(spec)?;
     if req.rootless && !plan.in_userns() {
         bail!("rootless container requires user namespaces (add a linux.namespaces entry of type user, or use `runr spec --rootless`)");
@@ -79,6 +82,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     let labels = super::lsm::ExecLabels::resolve(spec, process)?;
     super::intel_rdt::validate(spec)?;
     super::net_devices::validate(spec)?;
+    cgroups::device_rules(spec)?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
             let prog = seccomp::compile(s).context("seccomp")?;
@@ -91,6 +95,11 @@ pub fn create(req: CreateRequest) -> Result<Created> {
     };
     // Detached idmapped trees, made before the init exists (see idmount.rs).
     let idmapped = idmount::prepare(spec, &bundle.dir)?;
+    let bind_sources = if plan.in_userns() {
+        super::mounts::open_bind_sources(spec, &bundle.dir)
+    } else {
+        Vec::new()
+    };
     let console = match (req.console_socket, req.console_pair) {
         (Some(path), _) => Some(super::console::connect(path)?),
         (None, pair) if terminal => pair,
@@ -107,6 +116,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         systemd: req.systemd_cgroup,
         id: req.id.to_string(),
         rdt_group: None,
+        shared_mntns_rootfs: (!plan.has_mntns()).then(|| bundle.rootfs.clone()),
     };
 
     let fifo_path = dir.fifo_path();
@@ -133,6 +143,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         rootfs: &bundle.rootfs,
         plan: &plan,
         idmapped: &idmapped,
+        bind_sources: &bind_sources,
         chan: child_chan,
         fifo,
         console,
@@ -352,8 +363,9 @@ pub fn send_seccomp_listener(state: &ContainerState, status: Status, fd: OwnedFd
         .as_ref()
         .context("seccomp notify needs linux.seccomp.listenerPath")?;
     let meta = s.listener_metadata().clone().unwrap_or_default();
+    // runc's wording, without more context: clients match it.
     seccomp::send_listener(path, fd.as_fd(), &state.oci_state(status), &meta, state.pid)
-        .with_context(|| format!("sending seccomp listener to {}", path.display()))
+        .map_err(Into::into)
 }
 
 /// $LISTEN_FDS (socket activation) fds are passed on like runc does.
@@ -389,7 +401,7 @@ fn clone_init(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Result<i32> {
         ));
         unshare_time(spec)?;
     }
-    let r = spawn::raw_clone(plan.new, child);
+    let r = spawn::raw_clone(clone_flags(plan), child);
     for (t, f) in restore.iter().rev() {
         let flag = if *t == LinuxNamespaceType::Time {
             CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
@@ -435,9 +447,18 @@ fn clone_in_joined_userns(plan: &Plan, spec: &Spec, child: impl FnOnce()) -> Res
         }
         Ok(())
     };
-    let mut flags = plan.new;
+    let mut flags = clone_flags(plan);
     flags.remove(CloneFlags::CLONE_NEWUSER);
     spawn::via_helper(enter, flags, child).context("clone of the container init")
+}
+
+/// The new namespaces made by the clone. Not the cgroup namespace: the init
+/// unshares it once runr has put it in its cgroup, so that the container's
+/// cgroup is its namespace's root (init.rs), as with runc.
+fn clone_flags(plan: &Plan) -> CloneFlags {
+    let mut flags = plan.new;
+    flags.remove(CloneFlags::CLONE_NEWCGROUP);
+    flags
 }
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {
@@ -472,6 +493,8 @@ struct Undo {
     id: String,
     /// A resctrl group runr made for this container.
     rdt_group: Option<PathBuf>,
+    /// Without a mount namespace: the rootfs whose mounts are in ours.
+    shared_mntns_rootfs: Option<PathBuf>,
 }
 
 impl Undo {
@@ -480,6 +503,7 @@ impl Undo {
         self.cgroup = None;
         self.child = None;
         self.rdt_group = None;
+        self.shared_mntns_rootfs = None;
     }
 }
 
@@ -496,6 +520,9 @@ impl Drop for Undo {
         }
         if let Some(g) = &self.rdt_group {
             let _ = std::fs::remove_dir(g);
+        }
+        if let Some(r) = &self.shared_mntns_rootfs {
+            super::rootfs::unmount_under(r);
         }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);

@@ -1,7 +1,7 @@
 //! The spec's `mounts`, applied in order inside the rootfs: option parsing,
 //! bind mounts with their remount, propagation, and the cgroup filesystem.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -18,6 +18,10 @@ pub struct MountOptions {
     pub data: String,
     /// `tmpcopyup`: copy what the image has under the destination into the tmpfs.
     pub copyup: bool,
+    /// `rro`, `rnosuid`, ...: MOUNT_ATTR_* set and cleared on the whole tree
+    /// once it is mounted (mount_setattr with AT_RECURSIVE), as runc does.
+    pub rec_set: u64,
+    pub rec_clr: u64,
 }
 
 impl MountOptions {
@@ -32,6 +36,8 @@ pub fn parse_options(opts: &[String]) -> MountOptions {
         propagation: vec![],
         data: String::new(),
         copyup: false,
+        rec_set: 0,
+        rec_clr: 0,
     };
     let mut data = Vec::new();
     for opt in opts {
@@ -79,6 +85,26 @@ pub fn parse_options(opts: &[String]) -> MountOptions {
             }
             // Idmapped mounts: done by idmount.rs, not mount options.
             "idmap" | "ridmap" => continue,
+            p if recursive_attr(p).is_some() => {
+                let (clear, attr) = recursive_attr(p).unwrap_or_default();
+                // The atime modes are one field: setting one clears the others.
+                let field = if attr & MOUNT_ATTR_ATIME == attr {
+                    MOUNT_ATTR_ATIME
+                } else {
+                    attr
+                };
+                if clear {
+                    o.rec_set &= !field;
+                    o.rec_clr |= field;
+                } else {
+                    o.rec_set = (o.rec_set & !field) | attr;
+                    o.rec_clr |= field & MOUNT_ATTR_ATIME;
+                    if field != MOUNT_ATTR_ATIME {
+                        o.rec_clr &= !attr;
+                    }
+                }
+                continue;
+            }
             p => {
                 if let Some(f) = propagation_flag(p) {
                     o.propagation.push(f);
@@ -93,6 +119,70 @@ pub fn parse_options(opts: &[String]) -> MountOptions {
     }
     o.data = data.join(",");
     o
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+const MOUNT_ATTR_ATIME: u64 = 0x70;
+const MOUNT_ATTR_RELATIME: u64 = 0x0;
+const MOUNT_ATTR_NOATIME: u64 = 0x10;
+const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+
+/// runc's recursive options: (clears the attribute, MOUNT_ATTR_*).
+fn recursive_attr(name: &str) -> Option<(bool, u64)> {
+    Some(match name {
+        "rro" => (false, MOUNT_ATTR_RDONLY),
+        "rrw" => (true, MOUNT_ATTR_RDONLY),
+        "rnosuid" => (false, MOUNT_ATTR_NOSUID),
+        "rsuid" => (true, MOUNT_ATTR_NOSUID),
+        "rnodev" => (false, MOUNT_ATTR_NODEV),
+        "rdev" => (true, MOUNT_ATTR_NODEV),
+        "rnoexec" => (false, MOUNT_ATTR_NOEXEC),
+        "rexec" => (true, MOUNT_ATTR_NOEXEC),
+        "rnodiratime" => (false, MOUNT_ATTR_NODIRATIME),
+        "rdiratime" => (true, MOUNT_ATTR_NODIRATIME),
+        "rrelatime" => (false, MOUNT_ATTR_RELATIME),
+        "rnorelatime" => (true, MOUNT_ATTR_RELATIME),
+        "rnoatime" => (false, MOUNT_ATTR_NOATIME),
+        "ratime" => (true, MOUNT_ATTR_NOATIME),
+        "rstrictatime" => (false, MOUNT_ATTR_STRICTATIME),
+        "rnostrictatime" => (true, MOUNT_ATTR_STRICTATIME),
+        "rnosymfollow" => (false, MOUNT_ATTR_NOSYMFOLLOW),
+        "rsymfollow" => (true, MOUNT_ATTR_NOSYMFOLLOW),
+        _ => return None,
+    })
+}
+
+/// Sets and clears MOUNT_ATTR_* on every mount of the tree at `target`.
+fn set_recursive_attrs(target: &std::os::fd::OwnedFd, set: u64, clr: u64) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let attr = super::idmount::MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    // SAFETY: attr lives across the call and its size is passed; "" with
+    // AT_EMPTY_PATH names the fd itself.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH as libc::c_uint | AT_RECURSIVE,
+            &attr as *const super::idmount::MountAttr,
+            std::mem::size_of::<super::idmount::MountAttr>(),
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last()).context("mount_setattr (recursive mount options)");
+    }
+    Ok(())
 }
 
 /// `private`, `rshared`, ... as mount flags.
@@ -120,8 +210,37 @@ pub struct MountContext<'a> {
     pub new_cgroupns: bool,
 }
 
-/// `idmapped`: the tree runr prepared for an idmapped bind mount, moved into place instead of binding.
-pub fn mount_one(ctx: &MountContext, m: &Mount, idmapped: Option<BorrowedFd>) -> Result<()> {
+/// Bind sources cloned by runr on the host as detached trees (open_tree),
+/// by index in `mounts`: with a user namespace the init may no longer
+/// traverse a path only root may (runc opens them before entering it too),
+/// and only a detached tree may be attached in another mount namespace.
+/// Empty without a user namespace.
+pub fn open_bind_sources(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Vec<Option<OwnedFd>> {
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    mounts
+        .iter()
+        .map(|m| {
+            let opts = parse_options(m.options().as_deref().unwrap_or_default());
+            if !(opts.is_bind() || m.typ().as_deref() == Some("bind")) {
+                return None;
+            }
+            let source = bundle.join(m.source().as_deref()?);
+            let recursive = opts.flags.contains(MsFlags::MS_REC);
+            // A source that cannot be opened fails later, in the init, as before.
+            super::idmount::clone_tree(&source, recursive).ok()
+        })
+        .collect()
+}
+
+/// `idmapped`: the tree runr prepared for an idmapped bind mount, moved into
+/// place instead of binding; likewise `opened`, the bind source runr cloned
+/// (see `open_bind_sources`).
+pub fn mount_one(
+    ctx: &MountContext,
+    m: &Mount,
+    idmapped: Option<BorrowedFd>,
+    opened: Option<BorrowedFd>,
+) -> Result<()> {
     let dest = m.destination();
     let opts = parse_options(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or("");
@@ -135,19 +254,24 @@ pub fn mount_one(ctx: &MountContext, m: &Mount, idmapped: Option<BorrowedFd>) ->
     } else {
         source
     };
+    let opened = opened.filter(|_| is_bind);
+    let source_is_dir = match opened {
+        Some(fd) => nix::sys::stat::fstat(fd.as_raw_fd())
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR),
+        None => source.is_dir(),
+    };
     let what = || format!("mounting {} on {}", source.display(), dest.display());
 
     let target = if typ == "proc" || typ == "sysfs" {
-        fsutil::create_in_root(ctx.root, dest, false)?;
-        fsutil::open_no_symlinks(ctx.root, dest).with_context(what)?
+        ordinary_directory(ctx.root, dest, typ)?
     } else {
-        let as_file = is_bind && !source.is_dir();
+        let as_file = is_bind && !source_is_dir;
         fsutil::create_in_root(ctx.root, dest, as_file).with_context(what)?
     };
     let target_path = fsutil::fd_path(&target);
     refuse_proc_through_symlink(&target, dest)?;
 
-    if let Some(tree) = idmapped {
+    if let Some(tree) = idmapped.or(opened) {
         super::idmount::attach(tree, target.as_fd()).with_context(what)?;
         let extra = opts.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
@@ -185,8 +309,9 @@ pub fn mount_one(ctx: &MountContext, m: &Mount, idmapped: Option<BorrowedFd>) ->
         } else {
             None
         };
-        // Copied into a writable tmpfs, made read-only afterwards if asked.
-        let flags = if copyup {
+        // A read-only tmpfs or /dev is mounted writable (copied into, given
+        // device nodes) and made read-only by `remount_readonly` at the end.
+        let flags = if defers_readonly(m) {
             opts.flags - MsFlags::MS_RDONLY
         } else {
             opts.flags
@@ -211,18 +336,11 @@ pub fn mount_one(ctx: &MountContext, m: &Mount, idmapped: Option<BorrowedFd>) ->
             let fresh = fsutil::open_path(ctx.root, dest).with_context(what)?;
             let top = super::copyup::reopen_dir(&fresh).with_context(what)?;
             super::copyup::copy_tree(&below, &top, dest)?;
-            if opts.flags.contains(MsFlags::MS_RDONLY) {
-                let remount = MsFlags::MS_REMOUNT | opts.flags;
-                mount(
-                    None::<&str>,
-                    fsutil::fd_path(&fresh).as_str(),
-                    None::<&str>,
-                    remount,
-                    data,
-                )
-                .with_context(what)?;
-            }
         }
+    }
+    if opts.rec_set != 0 || opts.rec_clr != 0 {
+        let fresh = fsutil::open_path(ctx.root, dest).with_context(what)?;
+        set_recursive_attrs(&fresh, opts.rec_set, opts.rec_clr).with_context(what)?;
     }
     for p in &opts.propagation {
         let fresh = fsutil::open_path(ctx.root, dest).with_context(what)?;
@@ -234,6 +352,55 @@ pub fn mount_one(ctx: &MountContext, m: &Mount, idmapped: Option<BorrowedFd>) ->
             None::<&str>,
         )
         .with_context(|| format!("setting propagation of {}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// proc and sysfs go on a directory reached without symlinks (runc's check
+/// and words), created if missing.
+fn ordinary_directory(root: BorrowedFd, dest: &Path, typ: &str) -> Result<std::os::fd::OwnedFd> {
+    let refuse = || anyhow::anyhow!("filesystem {typ:?} must be mounted on ordinary directory");
+    let open = |root| {
+        fsutil::openat2(
+            root,
+            dest,
+            libc::O_PATH | libc::O_DIRECTORY,
+            fsutil::RESOLVE_IN_ROOT | fsutil::RESOLVE_NO_SYMLINKS,
+        )
+    };
+    match open(root) {
+        Ok(fd) => Ok(fd),
+        Err(nix::errno::Errno::ENOENT) => {
+            fsutil::create_in_root(root, dest, false)?;
+            open(root).map_err(|e| match e {
+                nix::errno::Errno::ELOOP | nix::errno::Errno::ENOTDIR => refuse(),
+                e => anyhow::Error::new(e).context(format!("opening {}", dest.display())),
+            })
+        }
+        Err(nix::errno::Errno::ELOOP | nix::errno::Errno::ENOTDIR) => Err(refuse()),
+        Err(e) => Err(e).with_context(|| format!("opening {}", dest.display())),
+    }
+}
+
+/// runc mounts a read-only tmpfs or /dev writable first and remounts it
+/// read-only once the rootfs is complete.
+fn defers_readonly(m: &Mount) -> bool {
+    let opts = parse_options(m.options().as_deref().unwrap_or_default());
+    opts.flags.contains(MsFlags::MS_RDONLY)
+        && !opts.is_bind()
+        && (m.typ().as_deref() == Some("tmpfs") || m.destination() == Path::new("/dev"))
+}
+
+/// After pivot_root: the mounts `defers_readonly` left writable become read-only.
+pub fn remount_readonly(root: BorrowedFd, mounts: &[Mount]) -> Result<()> {
+    for m in mounts.iter().filter(|m| defers_readonly(m)) {
+        let dest = m.destination();
+        let opts = parse_options(m.options().as_deref().unwrap_or_default());
+        let fd =
+            fsutil::open_path(root, dest).with_context(|| format!("opening {}", dest.display()))?;
+        let flags = opts.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+        bind_remount(&fsutil::fd_path(&fd), flags | MsFlags::MS_RDONLY)
+            .with_context(|| format!("remounting {} read-only", dest.display()))?;
     }
     Ok(())
 }
@@ -342,6 +509,19 @@ mod tests {
         assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC);
         assert_eq!(o.propagation, vec![MsFlags::MS_SLAVE | MsFlags::MS_REC]);
         assert_eq!(o.data, "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn recursive_options_become_mount_attrs() {
+        let o = parse_options(&s(&["rbind", "rro", "rnosuid", "rnoatime"]));
+        assert_eq!(o.data, "");
+        assert_eq!(
+            o.rec_set,
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME
+        );
+        assert_eq!(o.rec_clr, MOUNT_ATTR_ATIME);
+        let o = parse_options(&s(&["rro", "rrw"]));
+        assert_eq!((o.rec_set, o.rec_clr), (0, MOUNT_ATTR_RDONLY));
     }
 
     #[test]

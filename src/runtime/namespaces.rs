@@ -39,6 +39,16 @@ impl Plan {
         self.new.contains(CloneFlags::CLONE_NEWUSER) || self.joins_user()
     }
 
+    /// A mount namespace of the container's own (new or joined): without
+    /// one the container is set up in the caller's, as runc does.
+    pub fn has_mntns(&self) -> bool {
+        self.new.contains(CloneFlags::CLONE_NEWNS)
+            || self
+                .joins
+                .iter()
+                .any(|j| j.typ == LinuxNamespaceType::Mount)
+    }
+
     pub fn own_pid_ns(&self) -> bool {
         self.new.contains(CloneFlags::CLONE_NEWPID)
             || self.joins.iter().any(|j| j.typ == LinuxNamespaceType::Pid)

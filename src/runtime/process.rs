@@ -282,6 +282,16 @@ fn refuse_runtime_interpreter(path: &std::ffi::CStr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// chdir to the process's cwd. With `may_retry` (still privileged), a
+/// permission error is not one yet: Ok(false) says to try again as the user.
+pub fn enter_cwd(cwd: &Path, may_retry: bool) -> Result<bool> {
+    match nix::unistd::chdir(cwd) {
+        Ok(()) => Ok(true),
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM) if may_retry => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("chdir to cwd {}", cwd.display())),
+    }
+}
+
 /// CVE-2024-21626: a cwd such as /proc/self/fd/N reaches a directory runr
 /// still holds open, outside the container's root. The kernel then reports
 /// the cwd as unreachable from the root: refuse it.

@@ -16,6 +16,9 @@ use super::mounts::{self, MountContext};
 use super::{devices, fsutil};
 
 pub struct RootfsConfig<'a> {
+    /// false: set up in the caller's mount namespace, whose propagation and
+    /// mounts outside the rootfs are left alone.
+    pub own_mntns: bool,
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
     pub bundle: &'a Path,
@@ -24,6 +27,8 @@ pub struct RootfsConfig<'a> {
     pub in_userns: bool,
     /// Idmapped trees by index in `mounts` (idmount.rs).
     pub idmapped: &'a [Option<std::os::fd::OwnedFd>],
+    /// Bind sources runr opened on the host (mounts::open_bind_sources).
+    pub bind_sources: &'a [Option<std::os::fd::OwnedFd>],
 }
 
 fn rootfs_propagation(spec: &Spec) -> Result<Option<MsFlags>> {
@@ -42,24 +47,9 @@ fn rootfs_propagation(spec: &Spec) -> Result<Option<MsFlags>> {
 
 /// Everything before pivot_root. Runs in the container's new mount namespace.
 pub fn prepare(cfg: &RootfsConfig) -> Result<()> {
-    let prop = rootfs_propagation(cfg.spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        prop | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .context("setting propagation of /")?;
-    make_parent_private(cfg.rootfs)?;
-    mount(
-        Some(cfg.rootfs),
-        cfg.rootfs,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .with_context(|| format!("bind-mounting rootfs {}", cfg.rootfs.display()))?;
+    if cfg.own_mntns {
+        isolate_rootfs(cfg)?;
+    }
 
     let root = File::open(cfg.rootfs)
         .with_context(|| format!("opening rootfs {}", cfg.rootfs.display()))?;
@@ -72,7 +62,8 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<()> {
     let spec_mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
     for (i, m) in spec_mounts.iter().enumerate() {
         let tree = cfg.idmapped.get(i).and_then(|t| t.as_ref());
-        mounts::mount_one(&ctx, m, tree.map(|t| t.as_fd()))?;
+        let opened = cfg.bind_sources.get(i).and_then(|t| t.as_ref());
+        mounts::mount_one(&ctx, m, tree.map(|t| t.as_fd()), opened.map(|t| t.as_fd()))?;
     }
     let dev_is_bind = spec_mounts.iter().any(|m| {
         m.destination() == Path::new("/dev")
@@ -98,6 +89,78 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<()> {
     Ok(())
 }
 
+/// In the container's own mount namespace: nothing propagates back to the
+/// host, and the rootfs is a mount of its own (for pivot_root).
+fn isolate_rootfs(cfg: &RootfsConfig) -> Result<()> {
+    let prop = rootfs_propagation(cfg.spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        prop | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("setting propagation of /")?;
+    make_parent_private(cfg.rootfs)?;
+    mount(
+        Some(cfg.rootfs),
+        cfg.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("bind-mounting rootfs {}", cfg.rootfs.display()))?;
+    Ok(())
+}
+
+/// Without a mount namespace, as runc: chroot into the rootfs.
+pub fn chroot(rootfs: &Path) -> Result<()> {
+    nix::unistd::chroot(rootfs)
+        .with_context(|| format!("chroot into rootfs {}", rootfs.display()))?;
+    nix::unistd::chdir("/").context("chdir to /")?;
+    Ok(())
+}
+
+/// What a container without a mount namespace mounted under its rootfs in
+/// the caller's namespace: detached, deepest first (delete, failed create).
+pub fn unmount_under(rootfs: &Path) {
+    let mut under: Vec<_> = mountinfo()
+        .into_iter()
+        .map(|m| m.mount_point)
+        .filter(|p| p.starts_with(rootfs) && p != rootfs)
+        .collect();
+    under.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+    for p in under {
+        if let Err(e) = umount2(&p, MntFlags::MNT_DETACH) {
+            log::warn!("unmounting {}: {e}", p.display());
+        }
+    }
+}
+
+/// Settings that only a mount namespace of the container's own can take:
+/// refused up front without one (runc's words for the paths).
+pub fn validate_without_mntns(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    let paths = |v: Option<&Vec<String>>| v.is_some_and(|v| !v.is_empty());
+    if paths(linux.and_then(|l| l.masked_paths().as_ref()))
+        || paths(linux.and_then(|l| l.readonly_paths().as_ref()))
+    {
+        bail!("unable to restrict sys entries without a private MNT namespace");
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        bail!("root.readonly needs a mount namespace of the container's own");
+    }
+    if rootfs_propagation(spec)?.is_some() {
+        bail!("linux.rootfsPropagation needs a mount namespace of the container's own");
+    }
+    Ok(())
+}
+
 /// pivot_root needs the rootfs' parent mount not to be shared.
 fn make_parent_private(rootfs: &Path) -> Result<()> {
     let parent = mountinfo()
@@ -119,6 +182,7 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
 /// Makes the rootfs `/`. With `no_pivot`, moves it over / and chroots instead.
 pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
+        detach_host_proc_and_sys(rootfs)?;
         nix::unistd::chdir(rootfs).context("chdir to rootfs")?;
         mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
             .context("moving rootfs to /")?;
@@ -146,6 +210,50 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
     Ok(())
 }
 
+/// Without pivot_root the host's mounts stay in the container's mount
+/// namespace, under the moved rootfs. A full procfs or sysfs among them would
+/// let the container mount a fresh one (the kernel allows that when an
+/// unmasked instance is already visible in the namespace): detach them
+/// first, or cover them where that is not allowed, as runc does.
+fn detach_host_proc_and_sys(rootfs: &Path) -> Result<()> {
+    let mut host: Vec<_> = mountinfo()
+        .into_iter()
+        .filter(|m| m.root == "/" && (m.fstype == "proc" || m.fstype == "sysfs"))
+        .filter(|m| !m.mount_point.starts_with(rootfs))
+        .map(|m| m.mount_point)
+        .collect();
+    // Deepest first, so that a parent's detach does not hide its children.
+    host.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+    for p in host {
+        match mount(
+            None::<&str>,
+            &p,
+            None::<&str>,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None::<&str>,
+        ) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(e).with_context(|| format!("making {} rslave", p.display())),
+        }
+        match umount2(&p, MntFlags::MNT_DETACH) {
+            Ok(()) | Err(nix::errno::Errno::ENOENT) => {}
+            Err(nix::errno::Errno::EINVAL | nix::errno::Errno::EPERM) => {
+                mount(
+                    Some("tmpfs"),
+                    &p,
+                    Some("tmpfs"),
+                    MsFlags::empty(),
+                    None::<&str>,
+                )
+                .with_context(|| format!("covering {}", p.display()))?;
+            }
+            Err(e) => return Err(e).with_context(|| format!("detaching {}", p.display())),
+        }
+    }
+    Ok(())
+}
+
 /// After pivot_root: propagation of /, sysctls, masked and read-only paths, read-only root.
 pub fn finalize(spec: &Spec) -> Result<()> {
     if let Some(p) = rootfs_propagation(spec)? {
@@ -153,6 +261,7 @@ pub fn finalize(spec: &Spec) -> Result<()> {
             .context("setting rootfsPropagation")?;
     }
     let root = File::open("/").context("opening /")?;
+    mounts::remount_readonly(root.as_fd(), spec.mounts().as_deref().unwrap_or_default())?;
     let linux = spec.linux().as_ref();
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         for (k, v) in sysctl {

@@ -69,6 +69,19 @@ pub fn destroy(dir: StateDir, state: &ContainerState) -> Result<()> {
     if let Err(e) = crate::runtime::intel_rdt::remove(&state.config, &state.id) {
         log::warn!("{e:#}");
     }
+    // Without a mount namespace its mounts are in ours (rootfs.rs).
+    let mntns = state
+        .config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount)
+        });
+    if !mntns {
+        crate::runtime::rootfs::unmount_under(&state.rootfs);
+    }
     if let Some(h) = state
         .config
         .hooks()

@@ -27,7 +27,8 @@ pub fn run(cli: &Cli, e: &Exec) -> Result<i32> {
             }
             let data = std::fs::read(f)
                 .with_context(|| format!("reading process file {}", f.display()))?;
-            parse_process(&data).with_context(|| format!("parsing process file {}", f.display()))?
+            parse_process_file(&data)
+                .with_context(|| format!("parsing process file {}", f.display()))?
         }
         None => process_from_flags(state.config.process().clone().unwrap_or_default(), e)?,
     };
@@ -50,17 +51,6 @@ pub fn run(cli: &Cli, e: &Exec) -> Result<i32> {
         preserve_fds: e.preserve_fds,
         cgroup_subs: &e.cgroup,
     })
-}
-
-/// A process.json as runc reads it: a missing `user` is uid 0, gid 0 (Go's
-/// zero value), where oci-spec would refuse the whole file.
-fn parse_process(data: &[u8]) -> Result<Process> {
-    let mut v: serde_json::Value = serde_json::from_slice(data)?;
-    if let Some(obj) = v.as_object_mut() {
-        obj.entry("user")
-            .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
-    }
-    Ok(serde_json::from_value(v)?)
 }
 
 /// runc's rules: the container's process with the command, env, cwd, user,
@@ -129,4 +119,24 @@ fn process_from_flags(mut p: Process, e: &Exec) -> Result<Process> {
         p.set_capabilities(Some(caps));
     }
     Ok(p)
+}
+
+/// A process file as runc reads it: a missing `user` is uid 0, gid 0 (Go's
+/// zero value), where oci-spec would refuse it.
+fn parse_process_file(data: &[u8]) -> Result<Process> {
+    let mut v: serde_json::Value = serde_json::from_slice(data)?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.entry("user")
+            .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+    }
+    Ok(serde_json::from_value(v)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn process_file_without_user_is_root() {
+        let p = super::parse_process_file(br#"{"args": ["true"], "cwd": "/"}"#).unwrap();
+        assert_eq!((p.user().uid(), p.user().gid()), (0, 0));
+    }
 }

@@ -52,6 +52,7 @@ pub fn start(dir: &StateDir, state: &ContainerState) -> Result<()> {
         }
     }
     std::fs::remove_file(&fifo_path).context("removing exec fifo")?;
+    wait_for_exec(&mut fifo, state)?;
     if let Some(h) = state
         .config
         .hooks()
@@ -61,4 +62,30 @@ pub fn start(dir: &StateDir, state: &ContainerState) -> Result<()> {
         hooks::run_all_warn("poststart", h, &state.oci_state(Status::Running));
     }
     Ok(())
+}
+
+/// The init keeps its end of the fifo open (close-on-exec) through the
+/// startContainer hooks until its execve: end of file means the container's
+/// process runs (or the init died), and only then do poststart hooks run.
+fn wait_for_exec(fifo: &mut File, state: &ContainerState) -> Result<()> {
+    loop {
+        let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => {
+                if !state.init_alive() {
+                    return Ok(());
+                }
+            }
+            Ok(_) => {
+                let mut b = [0u8; 64];
+                match fifo.read(&mut b) {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e).context("reading exec fifo"),
+                }
+            }
+            Err(e) => return Err(e).context("waiting on exec fifo"),
+        }
+    }
 }

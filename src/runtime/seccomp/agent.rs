@@ -38,7 +38,11 @@ pub fn send_listener(
     };
     let message = process_state(state_json, metadata, pid);
     let payload = serde_json::to_vec(&message).map_err(|e| err(e.into()))?;
-    let socket = UnixStream::connect(listener_path).map_err(err)?;
+    let socket =
+        UnixStream::connect(listener_path).map_err(|source| SeccompError::AgentConnect {
+            path: listener_path.to_path_buf(),
+            source,
+        })?;
     let fds = [listener.as_raw_fd()];
     let sent = sendmsg::<()>(
         socket.as_raw_fd(),

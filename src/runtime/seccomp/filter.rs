@@ -118,7 +118,19 @@ pub(super) fn plan(profile: &LinuxSeccomp) -> Result<Plan, SeccompError> {
         if action == default {
             continue;
         }
-        uses_notify |= syscall.action() == LinuxSeccompAction::ScmpActNotify;
+        if syscall.action() == LinuxSeccompAction::ScmpActNotify {
+            uses_notify = true;
+            // The init hands the listener over after the filter is loaded: a
+            // notified write (runc's refusal) or sendmsg (what runr's
+            // channel sends with) would wait for an agent that has nothing yet.
+            if let Some(n) = syscall
+                .names()
+                .iter()
+                .find(|n| *n == "write" || *n == "sendmsg")
+            {
+                return Err(SeccompError::NotifyOn(n.clone()));
+            }
+        }
         for rule in split_rules(syscall, action)? {
             for name in syscall.names() {
                 rules.push((name.clone(), rule.clone()));

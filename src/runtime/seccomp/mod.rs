@@ -57,6 +57,8 @@ pub enum SeccompError {
     ArgIndex { syscall: String, index: usize },
     #[error("SCMP_ACT_NOTIFY cannot be used as the default seccomp action")]
     NotifyAsDefault,
+    #[error("SCMP_ACT_NOTIFY cannot be used for the {0} syscall")]
+    NotifyOn(String),
     #[error("seccomp filter has {0} instructions, more than the kernel's limit of 4096")]
     TooLong(usize),
     #[error(
@@ -66,7 +68,15 @@ pub enum SeccompError {
     LoadPermission,
     #[error("loading seccomp filter with flags {flags:#x}: {errno}")]
     Load { flags: libc::c_ulong, errno: Errno },
-    #[error("sending seccomp listener to agent at {path}: {source}")]
+    #[error(
+        "failed to connect with seccomp agent specified in the seccomp profile: \
+         dial unix {}: connect: {}", path.display(), io_text(source)
+    )]
+    AgentConnect {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot send seccomp fd to {path}: {source}")]
     Agent {
         path: PathBuf,
         source: std::io::Error,
@@ -83,6 +93,15 @@ pub fn known_syscalls() -> Vec<&'static str> {
     names.sort_unstable();
     names.dedup();
     names
+}
+
+/// An I/O error as Go prints it: the errno's text in lower case, without
+/// Rust's "(os error N)".
+fn io_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    }
 }
 
 /// A compiled filter and its seccomp(2) flags, ready to load.
