@@ -442,3 +442,30 @@ fn default_spec_has_runc_1_1_namespaces_so_a_cgroup_ns_can_be_added() {
     let (ok, msg) = c.run_detached();
     assert!(ok, "{msg}");
 }
+
+#[test]
+fn update_never_takes_a_kept_device_away_and_adds_none() {
+    if !is_v1_host() {
+        eprintln!("SKIP: not a cgroup v1 host");
+        return;
+    }
+    // The process writes to /dev/null without pause; any failed open shows
+    // in /dev/shm/bad. runc's update moves between device lists without a
+    // moment of deny-all, and libcgroups' own defaults must not stay.
+    let loop_ = "while :; do if ! echo x > /dev/null; then echo bad >> /dev/shm/bad; fi; done";
+    // A deny of one device after the deny-all, as runc's own test has.
+    let res = r#"{"devices":[{"allow":false,"access":"rwm"},
+        {"allow":false,"type":"c","major":1,"minor":11,"access":"rwa"}]}"#;
+    let c = Container::run("dev-transition", &["sh", "-c", loop_], Some(res));
+    let before = c.cgroup_file("devices", "devices.list");
+    for _ in 0..30 {
+        c.ok(&["update", "--pids-limit", "30", &c.id]);
+    }
+    let bad = format!("/proc/{}/root/dev/shm/bad", c.pid());
+    assert!(
+        !Path::new(&bad).exists(),
+        "/dev/null was denied during update: {:?}",
+        std::fs::read_to_string(&bad)
+    );
+    assert_eq!(c.cgroup_file("devices", "devices.list"), before);
+}

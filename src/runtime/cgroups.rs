@@ -103,14 +103,16 @@ pub fn apply_resources(mgr: &AnyCgroupManager, path: &Path, spec: &Spec) -> Resu
         .and_then(|l| l.resources().clone())
         .unwrap_or_default();
     let rules = device_rules(spec)?;
-    resources.set_devices(Some(rules.clone()));
+    // On v1 the device list is ours to write (below); libcgroups would start
+    // it with a deny-all, which an `update` must never pass through.
+    let v1 = matches!(mgr, AnyCgroupManager::V1(_));
+    resources.set_devices((!v1).then(|| rules.clone()));
     let disable_oom_killer = resources
         .memory()
         .as_ref()
         .and_then(|m| m.disable_oom_killer())
         .unwrap_or(false);
     super::cgroup_v1::check_unified(&resources)?;
-    let v1 = matches!(mgr, AnyCgroupManager::V1(_));
     if v1 {
         super::cgroup_v1::set_cpu_period_quota(path, &resources)?;
     }
@@ -209,12 +211,25 @@ fn default_device_rules() -> Vec<(Option<&'static str>, LinuxDeviceCgroup)> {
 }
 
 /// v1: deny everything, then each rule in order through devices.allow or
-/// devices.deny (a later rule overrides an earlier one, as in runc).
+/// devices.deny (a later rule overrides an earlier one, as in runc). A cgroup
+/// already in allow-list mode (an `update` of a running container) is moved
+/// to the new list without passing through deny-all, so the container never
+/// loses a device it keeps (runc's minimal transition).
 fn write_v1_device_rules(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<()> {
     let write = |file: &str, rule: &str| {
         std::fs::write(dir.join(file), rule)
             .with_context(|| format!("writing {rule:?} to {}", dir.join(file).display()))
     };
+    let current = std::fs::read_to_string(dir.join("devices.list")).unwrap_or_default();
+    if let Some(plan) = v1_transition(&current, rules) {
+        for rule in &plan.allow {
+            write("devices.allow", rule)?;
+        }
+        for rule in &plan.deny {
+            write("devices.deny", rule)?;
+        }
+        return Ok(());
+    }
     write("devices.deny", "a")?;
     for r in rules {
         let file = if r.allow() {
@@ -222,15 +237,76 @@ fn write_v1_device_rules(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<()> 
         } else {
             "devices.deny"
         };
-        // "a" with major/minor means every device, whatever the numbers.
-        let text = if r.typ().unwrap_or_default() == oci_spec::runtime::LinuxDeviceType::A {
-            format!("a *:* {}", r.access().as_deref().unwrap_or("rwm"))
-        } else {
-            r.to_string()
-        };
-        write(file, &text)?;
+        write(file, &v1_rule_text(r))?;
     }
     Ok(())
+}
+
+fn v1_rule_text(r: &LinuxDeviceCgroup) -> String {
+    // "a" with major/minor means every device, whatever the numbers.
+    if r.typ().unwrap_or_default() == oci_spec::runtime::LinuxDeviceType::A {
+        format!("a *:* {}", r.access().as_deref().unwrap_or("rwm"))
+    } else {
+        r.to_string()
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Transition {
+    allow: Vec<String>,
+    deny: Vec<String>,
+}
+
+/// From an allow list (`devices.list` without `a *:*`) to what `rules` make
+/// of a deny-all (an optional leading deny of everything, then allows and
+/// denies of single entries, which in allow-list mode add and remove access
+/// of exactly that entry): allow the wanted access of each entry (already
+/// allowed ones are unchanged), then deny, entry by entry, what is not
+/// wanted. None when a plain rewrite is needed (allow-all, a later deny-all).
+fn v1_transition(current: &str, rules: &[LinuxDeviceCgroup]) -> Option<Transition> {
+    use std::collections::BTreeMap;
+    let key_access = |line: &str| -> Option<(String, String)> {
+        let mut f = line.split_whitespace();
+        let (t, nums, access) = (f.next()?, f.next()?, f.next()?);
+        Some((format!("{t} {nums}"), access.to_string()))
+    };
+    if current.trim().is_empty() || current.lines().any(|l| l.starts_with("a ")) {
+        return None;
+    }
+    let mut want: BTreeMap<String, String> = BTreeMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        let (key, access) = key_access(&v1_rule_text(r))?;
+        if key == "a *:*" {
+            let everything = "rwm".chars().all(|c| access.contains(c));
+            if i == 0 && !r.allow() && everything {
+                continue;
+            }
+            return None;
+        }
+        let entry = want.entry(key).or_default();
+        if r.allow() {
+            entry.extend(
+                access
+                    .chars()
+                    .filter(|c| !entry.contains(*c))
+                    .collect::<Vec<_>>(),
+            );
+        } else {
+            entry.retain(|c| !access.contains(c));
+        }
+    }
+    want.retain(|_, access| !access.is_empty());
+    let allow = want.iter().map(|(k, a)| format!("{k} {a}")).collect();
+    let deny = current
+        .lines()
+        .filter_map(key_access)
+        .filter_map(|(key, access)| {
+            let wanted = want.get(&key).map(String::as_str).unwrap_or("");
+            let extra: String = access.chars().filter(|c| !wanted.contains(*c)).collect();
+            (!extra.is_empty()).then(|| format!("{key} {extra}"))
+        })
+        .collect();
+    Some(Transition { allow, deny })
 }
 
 pub fn remove(path: &Path, systemd: bool, id: &str) -> Result<()> {
@@ -356,5 +432,72 @@ mod tests {
         );
         assert_eq!(clean(Path::new("/a/./b/../../..//c")), Path::new("/c"));
         assert_eq!(clean(Path::new("/")), Path::new("/"));
+    }
+}
+
+#[cfg(test)]
+mod transition_tests {
+    use super::*;
+    use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType};
+
+    fn rule(
+        allow: bool,
+        typ: LinuxDeviceType,
+        maj: Option<i64>,
+        min: Option<i64>,
+        acc: &str,
+    ) -> LinuxDeviceCgroup {
+        let mut b = LinuxDeviceCgroupBuilder::default()
+            .allow(allow)
+            .typ(typ)
+            .access(acc);
+        if let Some(m) = maj {
+            b = b.major(m);
+        }
+        if let Some(m) = min {
+            b = b.minor(m);
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn an_allow_list_moves_without_passing_through_deny_all() {
+        let rules = [
+            rule(false, LinuxDeviceType::A, None, None, "rwm"),
+            rule(true, LinuxDeviceType::C, Some(1), Some(3), "rwm"),
+            rule(true, LinuxDeviceType::C, Some(1), Some(5), "rw"),
+        ];
+        let current = "c 1:3 rwm\nc 1:5 rwm\nc 5:1 rwm\n";
+        let t = v1_transition(current, &rules).unwrap();
+        assert_eq!(t.allow, vec!["c 1:3 rwm", "c 1:5 rw"]);
+        assert_eq!(t.deny, vec!["c 1:5 m", "c 5:1 rwm"]);
+    }
+
+    #[test]
+    fn a_deny_of_one_entry_removes_only_its_access() {
+        let rules = [
+            rule(false, LinuxDeviceType::A, None, None, "rwm"),
+            rule(false, LinuxDeviceType::C, Some(1), Some(11), "rw"),
+            rule(true, LinuxDeviceType::C, Some(1), Some(3), "rwm"),
+            rule(false, LinuxDeviceType::C, Some(1), Some(3), "m"),
+        ];
+        let t = v1_transition("c 1:3 rwm\nc 1:11 r\n", &rules).unwrap();
+        assert_eq!(t.allow, vec!["c 1:3 rw"]);
+        assert_eq!(t.deny, vec!["c 1:3 m", "c 1:11 r"]);
+    }
+
+    #[test]
+    fn allow_all_or_later_denies_need_a_rewrite() {
+        let deny_all = rule(false, LinuxDeviceType::A, None, None, "rwm");
+        let null = rule(true, LinuxDeviceType::C, Some(1), Some(3), "rwm");
+        assert_eq!(
+            v1_transition("a *:* rwm\n", &[deny_all.clone(), null.clone()]),
+            None
+        );
+        let late_deny = rule(false, LinuxDeviceType::A, None, None, "rwm");
+        assert_eq!(
+            v1_transition("c 1:3 rwm\n", &[deny_all, null, late_deny]),
+            None
+        );
     }
 }
