@@ -296,13 +296,7 @@ impl Store {
 
     /// Takes a lock file under the root: exclusive or shared, blocking.
     pub fn lock(&self, name: &str, exclusive: bool) -> Result<Lock> {
-        let p = self.root.join(name);
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .with_context(|| format!("opening lock {}", p.display()))?;
+        let (p, f) = self.open_lock(name)?;
         let op = if exclusive {
             libc::LOCK_EX
         } else {
@@ -357,8 +351,7 @@ impl Store {
         freed
     }
 
-    /// Takes a lock file only if it is free at once (None if held).
-    pub fn try_lock(&self, name: &str) -> Result<Option<Lock>> {
+    fn open_lock(&self, name: &str) -> Result<(PathBuf, File)> {
         let p = self.root.join(name);
         let f = OpenOptions::new()
             .create(true)
@@ -366,6 +359,12 @@ impl Store {
             .write(true)
             .open(&p)
             .with_context(|| format!("opening lock {}", p.display()))?;
+        Ok((p, f))
+    }
+
+    /// Takes a lock file only if it is free at once (None if held).
+    pub fn try_lock(&self, name: &str) -> Result<Option<Lock>> {
+        let (_, f) = self.open_lock(name)?;
         // SAFETY: flock on an fd we own; no memory is involved.
         let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         Ok((rc == 0).then_some(Lock(f)))
