@@ -25,11 +25,7 @@ out=$(detach_after 'echo in-exec' | tt "$RDOCK --runtime $runtime exec -it tt1 s
 check "exec -it: ctrl-p ctrl-q detaches with docker's message" 'read escape sequence' "$out"
 check "exec -it: and exit 1 (docker)" '^rc=1$' "$(grep -o 'rc=[0-9]*' <<<"$out")"
 check "exec -it: the input reached the process" 'in-exec' "$out"
-if "$runtime" --version 2>/dev/null | grep -q '^runr'; then
-    skip "exec -it: the process keeps running after the detach" "runr SIGKILLs the exec'd process when rdock (its reaper) exits; runc keeps it"
-else
-    check_rc "exec -it: the process keeps running after the detach" 2 "$(rdock exec tt1 ps -o pid,comm | grep -c ' sh$')"
-fi
+check_rc "exec -it: the process keeps running after the detach" 2 "$(rdock exec tt1 ps -o pid,comm | grep -c ' sh$')"
 out=$(tt "stty rows 33 cols 77; $RDOCK --runtime $runtime exec -it tt1 sh -c 'sleep 0.3; stty size; exit 5'; echo rc=\$?" </dev/null)
 check "exec -it: the window size" '33 77' "$out"
 check "exec -it: the exit code" '^rc=5$' "$(grep -o 'rc=[0-9]*' <<<"$out")"
