@@ -373,3 +373,42 @@ fn start_container_hook_killed_by_the_filter_is_reported_like_runc() {
         "{out}"
     );
 }
+
+/// A mount of a v1 hierarchy outside /sys/fs/cgroup (here a sub-cgroup
+/// bound elsewhere, as another container set up in the caller's mount
+/// namespace has) is not taken for the host's hierarchy when the
+/// container's /sys/fs/cgroup is built.
+#[test]
+fn only_the_hosts_hierarchies_are_mirrored_into_the_container() {
+    if cgroup_v2() || !std::path::Path::new("/sys/fs/cgroup/pids").is_dir() {
+        eprintln!("SKIP: needs a cgroup v1 pids hierarchy");
+        return;
+    }
+    struct Stray(std::path::PathBuf, std::path::PathBuf);
+    impl Drop for Stray {
+        fn drop(&mut self) {
+            let _ = nix::mount::umount2(&self.1, nix::mount::MntFlags::MNT_DETACH);
+            let _ = std::fs::remove_dir(&self.1);
+            let _ = std::fs::remove_dir(self.1.parent().unwrap());
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+    let id = std::process::id();
+    let cg = std::path::PathBuf::from(format!("/sys/fs/cgroup/pids/runr-it-stray-{id}"));
+    let at = std::path::PathBuf::from(format!("/tmp/runr-it-stray-{id}/pids"));
+    std::fs::create_dir_all(&cg).unwrap();
+    std::fs::create_dir_all(&at).unwrap();
+    let _stray = Stray(cg.clone(), at.clone());
+    nix::mount::mount(
+        Some(&cg),
+        &at,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .unwrap();
+    let mut b = Bundle::new("straycg");
+    b.sh("cat /sys/fs/cgroup/pids/pids.max");
+    let out = b.run(&[]);
+    assert_eq!(out.code, Some(0), "{out}");
+}

@@ -124,7 +124,16 @@ pub fn mount_cgroup(ctx: &MountContext, dest: &Path, typ: &str, opts: &MountOpti
     )
     .with_context(what)?;
     let own = own_v1_cgroups();
-    for mi in mountinfo().iter().filter(|m| m.fstype == "cgroup") {
+    // The host's hierarchies are those under /sys/fs/cgroup, first mount of
+    // each: a cgroup mount elsewhere (another container's rootfs set up in
+    // this mount namespace, a chroot) is not one to mirror.
+    let mut seen = std::collections::HashSet::new();
+    let host = mountinfo().into_iter().filter(|m| {
+        m.fstype == "cgroup"
+            && m.mount_point.parent() == Some(Path::new("/sys/fs/cgroup"))
+            && seen.insert(m.mount_point.clone())
+    });
+    for mi in host {
         let Some(name) = mi.mount_point.file_name() else {
             continue;
         };
