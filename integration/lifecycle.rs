@@ -1,6 +1,6 @@
 //! The lifecycle (runtime.md "Lifecycle" and "Operations") and runc's CLI.
 
-use crate::common::console::{read_all, ConsoleSocket};
+use crate::common::console::run_on_console;
 use crate::common::{assert_mentions, Bundle};
 use serde_json::json;
 use std::process::Stdio;
@@ -389,23 +389,7 @@ fn console_socket_receives_the_pty_master() {
     let mut b = Bundle::new("console");
     b.config["process"]["terminal"] = json!(true);
     b.sh("echo hello-from-tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-a-tty; [ -c /dev/console ] && echo console-is-a-chardev");
-    b.write_config();
-    b.track(b.id());
-    let sock = ConsoleSocket::listen(&b.dir().join("console.sock"));
-    let bundle = b.bundle_dir().display().to_string();
-    let path = sock.path.display().to_string();
-    b.rt_args(&[
-        "create",
-        "--bundle",
-        &bundle,
-        "--console-socket",
-        &path,
-        b.id(),
-    ])
-    .ok();
-    let master = sock.master(WAIT);
-    b.start().ok();
-    let text = read_all(master, WAIT);
+    let text = run_on_console(&b, WAIT);
     assert!(text.contains("hello-from-tty"), "got {text:?} from the pty");
     assert!(
         text.contains("stdio-is-a-tty"),

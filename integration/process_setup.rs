@@ -1,7 +1,7 @@
 //! How the container's process is set up, checked from inside: its cwd, its
 //! terminal, and `exec --process` files, in runc's terms.
 
-use crate::common::console::{read_all, ConsoleSocket};
+use crate::common::console::run_on_console;
 use crate::common::Bundle;
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
@@ -57,23 +57,7 @@ fn pty_keeps_the_tty_group_and_belongs_to_the_user() {
     b.config["process"]["terminal"] = json!(true);
     b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
     b.sh("echo owner=$(stat -c %u:%g $(tty))");
-    b.write_config();
-    b.track(b.id());
-    let sock = ConsoleSocket::listen(&b.dir().join("console.sock"));
-    let bundle = b.bundle_dir().display().to_string();
-    let path = sock.path.display().to_string();
-    b.rt_args(&[
-        "create",
-        "--bundle",
-        &bundle,
-        "--console-socket",
-        &path,
-        b.id(),
-    ])
-    .ok();
-    let master = sock.master(WAIT);
-    b.start().ok();
-    let text = read_all(master, WAIT);
+    let text = run_on_console(&b, WAIT);
     assert!(text.contains("owner=1000:5"), "got {text:?} from the pty");
     b.wait_for_status("stopped", WAIT);
 }

@@ -111,3 +111,25 @@ pub fn read_all(master: OwnedFd, timeout: Duration) -> String {
     }
     last
 }
+
+/// Creates and starts the bundle's container with `--console-socket`, and
+/// returns what its process wrote to the pty it received.
+pub fn run_on_console(b: &crate::common::Bundle, timeout: Duration) -> String {
+    b.write_config();
+    b.track(b.id());
+    let sock = ConsoleSocket::listen(&b.dir().join("console.sock"));
+    let bundle = b.bundle_dir().display().to_string();
+    let path = sock.path.display().to_string();
+    b.rt_args(&[
+        "create",
+        "--bundle",
+        &bundle,
+        "--console-socket",
+        &path,
+        b.id(),
+    ])
+    .ok();
+    let master = sock.master(timeout);
+    b.start().ok();
+    read_all(master, timeout)
+}
