@@ -16,7 +16,7 @@ TEST_PKGS := $(DEMO_PKGS) uidmap runc crun umoci golang-github-containers-common
 all: build
 
 build:
-	RUNR_COMMIT=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(CARGO) build --release --bins
+	RUNR_COMMIT=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(CARGO) build --release -p runr -p rdock
 	@# The same binaries under the usual path (cargo keeps host build
 	@# artifacts in target/release, so copy rather than link).
 	@mkdir -p target/release && cp -f $(OUT)/runr $(OUT)/rdock target/release/
@@ -50,13 +50,13 @@ test-deps:
 	$(call apt_missing,$(TEST_PKGS))
 
 unit: build
-	$(CARGO) test --release --lib --bins
+	$(CARGO) test --release --workspace --lib --bins
 
 integration: build
-	$(CARGO) test --release --test integration
+	$(CARGO) test --release -p integration --test integration
 
 test: test-deps build lint
-	$(CARGO) test --release
+	$(CARGO) test --release --workspace
 	integration/clients/run.sh $(abspath $(OUT)/runr)
 	$(MAKE) --no-print-directory tutorial rdock-tests
 
@@ -80,7 +80,7 @@ rdock-tests: build
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 bench: build bundle
 	hack/bench.sh

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 rdock=${RDOCK:-target/x86_64-unknown-linux-gnu/release/rdock}
-[ -x "$rdock" ] || cargo build --release --bin rdock >&2
+[ -x "$rdock" ] || cargo build --release -p rdock >&2
 work=$(mktemp -d /var/tmp/rdock-bench-pull.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cleanup() {

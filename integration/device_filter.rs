@@ -4,7 +4,7 @@
 //! moved into it open and mknod devices as the rules say, and a second
 //! rule list replaces the first.
 
-use rdock::runtime::device_filter;
+use runtime::device_filter;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;

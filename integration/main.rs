@@ -6,6 +6,7 @@ mod common;
 mod bad_input;
 mod checker_config;
 mod cleanup;
+mod commands;
 mod compare;
 mod confinement;
 mod crash;

@@ -7,7 +7,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const RUNR: &str = env!("CARGO_BIN_EXE_runr");
+/// The runtime under test (`RUNR_TEST_RUNTIME`, runr by default).
+fn runr() -> PathBuf {
+    crate::common::runtime::runtime_bin()
+}
 
 /// The busybox rootfs, built once per test binary.
 fn rootfs() -> &'static PathBuf {
@@ -15,7 +18,7 @@ fn rootfs() -> &'static PathBuf {
     ROOTFS.get_or_init(|| {
         // Kept under target/ between runs: mkrootfs.sh is idempotent.
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("commands-rootfs");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/mkrootfs.sh");
+        let script = crate::common::products::repo().join("hack/mkrootfs.sh");
         let st = Command::new(script)
             .arg(&dir)
             .status()
@@ -94,7 +97,7 @@ impl Container {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(RUNR);
+        let mut cmd = Command::new(runr());
         cmd.arg("--root").arg(&self.root).args(args);
         cmd.stdin(Stdio::null());
         cmd

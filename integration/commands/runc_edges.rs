@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::harness::Container;
+use super::harness::Container;
 
 /// The container's directory in each mounted v1 hierarchy and, on a hybrid
 /// host, the cgroup2 one (mount point, controller-list key).

@@ -36,7 +36,7 @@ fn template() -> &'static Path {
     static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runr-it-rootfs");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("hack/mkrootfs.sh");
+        let script = super::products::repo().join("hack/mkrootfs.sh");
         let status = Command::new("sh")
             .arg(&script)
             .arg(&dir)

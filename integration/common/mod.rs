@@ -11,6 +11,7 @@
 pub mod bundle;
 pub mod console;
 pub mod leftovers;
+pub mod products;
 pub mod runtime;
 
 pub use bundle::Bundle;

@@ -19,7 +19,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn runtime_bin() -> PathBuf {
     match std::env::var_os("RUNR_TEST_RUNTIME") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(env!("CARGO_BIN_EXE_runr")),
+        _ => super::products::product("runr"),
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! `cargo test --release --test image [-- FILTER]`; `RDOCK_TEST_LARGE=1`
 //! adds the large-layer pull.
-use rdock::image::digest::sha256_of;
+use image::digest::sha256_of;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,8 +16,8 @@ use std::sync::Arc;
 type TestResult = Result<(), String>;
 type TestFn = fn(&Env) -> TestResult;
 
-const RDOCK: &str = env!("CARGO_BIN_EXE_rdock");
-const REPO: &str = env!("CARGO_MANIFEST_DIR");
+#[path = "../common/products.rs"]
+mod products;
 
 macro_rules! check {
     ($cond:expr, $($fmt:tt)+) => {
@@ -41,7 +41,7 @@ impl Registry {
             port.to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let st = Command::new(format!("{REPO}/hack/registry.sh"))
+        let st = Command::new(products::repo().join("hack/registry.sh"))
             .args(&args)
             .status()
             .expect("running hack/registry.sh");
@@ -64,7 +64,7 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = Command::new(format!("{REPO}/hack/registry.sh"))
+        let _ = Command::new(products::repo().join("hack/registry.sh"))
             .arg("stop")
             .arg(&self.dir)
             .status();
@@ -102,7 +102,7 @@ fn free_port() -> u16 {
 
 /// Runs rdock with a root, an empty docker config dir and extra env.
 fn rdock(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(RDOCK);
+    let mut c = Command::new(products::product("rdock"));
     c.arg("--root").arg(root).args(args);
     c.env_remove("RDOCK_REGISTRY_MIRROR")
         .env_remove("RDOCK_INSECURE_REGISTRY");
@@ -558,7 +558,7 @@ fn concurrent_pulls_of_one_image_both_succeed(env: &Env) -> TestResult {
     let root = env.root();
     let name = format!("{}/library/layers", env.plain.host());
     let spawn = || {
-        Command::new(RDOCK)
+        Command::new(products::product("rdock"))
             .arg("--root")
             .arg(&root)
             .args(["pull", "-q", &name])
@@ -689,7 +689,7 @@ fn an_interrupted_pull_is_invisible_and_resumes(env: &Env) -> TestResult {
     let port = proxy(env.plain.port, saw_range.clone(), false, slow.clone());
     let root = env.root();
     let name = format!("127.0.0.1:{port}/library/busybox");
-    let mut child = Command::new(RDOCK)
+    let mut child = Command::new(products::product("rdock"))
         .arg("--root")
         .arg(&root)
         .args(["pull", "-q", &name])
@@ -1484,7 +1484,7 @@ fn main() {
         .tempdir()
         .unwrap();
     let plain = Registry::start(base.path().join("registry"), &[]);
-    let st = Command::new(format!("{REPO}/hack/test-images.sh"))
+    let st = Command::new(products::repo().join("hack/test-images.sh"))
         .arg(plain.host())
         .arg(base.path().join("images"))
         .stdout(Stdio::null())

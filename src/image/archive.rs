@@ -5,12 +5,12 @@
 //! `manifest.json` pointing at the same blobs; layers are kept as the
 //! registry served them (compressed). `load` reads either form: docker's
 //! `manifest.json` (old `<id>/layer.tar` archives too) or an OCI `index.json`.
-use crate::image::digest::{chain_ids, hex_part, sha256_of, HashingReader};
-use crate::image::platform::{self, Platform};
-use crate::image::pull::{DOCKER_LIST, OCI_INDEX, OCI_MANIFEST};
-use crate::image::reference;
-use crate::image::store::{ConfigFacts, ImageRecord, LayerRecord, Store};
-use crate::image::unpack::{self, Compression};
+use crate::digest::{chain_ids, hex_part, sha256_of, HashingReader};
+use crate::platform::{self, Platform};
+use crate::pull::{DOCKER_LIST, OCI_INDEX, OCI_MANIFEST};
+use crate::reference;
+use crate::store::{ConfigFacts, ImageRecord, LayerRecord, Store};
+use crate::unpack::{self, Compression};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use std::fs;

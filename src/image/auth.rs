@@ -2,7 +2,6 @@
 //! `~/.docker/config.json`): `{"auths": {"<registry>": {"auth": base64("user:pass")}}}`.
 //! Docker Hub's key is `https://index.docker.io/v1/`; other fields of the
 //! file are kept as they are.
-use crate::image::store::write_atomic;
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -57,7 +56,7 @@ fn write_config(cfg: &Map<String, Value>) -> Result<()> {
     let dir = p.parent().context("config path has no parent")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let data = serde_json::to_vec_pretty(cfg)?;
-    write_atomic(dir, &p, &data)?;
+    sysutil::fs::write_atomic(&p, &data, sysutil::fs::Atomic::mode(0o600))?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("chmod {}", p.display()))

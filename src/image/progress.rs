@@ -43,7 +43,7 @@ impl Progress {
     }
 
     pub fn layer(&self, digest: &str, size: u64) -> LayerProgress {
-        let id = crate::image::store::short_id(digest);
+        let id = crate::store::short_id(digest);
         let bar = self.multi.as_ref().map(|m| {
             let b = m.add(ProgressBar::new(size));
             b.set_style(

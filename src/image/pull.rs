@@ -3,13 +3,13 @@
 //! the store while checking digest and size, and unpack each layer into its
 //! chain-ID directory. Layers go 3 at a time; a failed download is retried
 //! with backoff and resumed with a Range request from the partial file.
-use crate::image::digest::{chain_ids, hex_part, sha256_of};
-use crate::image::limits;
-use crate::image::platform::{self, Platform};
-use crate::image::progress::{LayerProgress, Progress};
-use crate::image::reference;
-use crate::image::registry::{self, Endpoint, RegistryOptions};
-use crate::image::store::{ConfigFacts, ImageRecord, LayerRecord, Store};
+use crate::digest::{chain_ids, hex_part, sha256_of};
+use crate::limits;
+use crate::platform::{self, Platform};
+use crate::progress::{LayerProgress, Progress};
+use crate::reference;
+use crate::registry::{self, Endpoint, RegistryOptions};
+use crate::store::{ConfigFacts, ImageRecord, LayerRecord, Store};
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::client::BlobResponse;
@@ -192,7 +192,7 @@ pub fn resolve_or_pull(
     store: Arc<Store>,
     name: &str,
     opts: &PullOptions,
-) -> Result<crate::image::store::LocalImage> {
+) -> Result<crate::store::LocalImage> {
     if let Ok(img) = store.resolve(name) {
         return Ok(img);
     }

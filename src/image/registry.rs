@@ -1,7 +1,7 @@
 //! Registry endpoints and clients: HTTPS by default, plain HTTP for insecure
 //! registries and loopback, mirrors for Docker Hub names, extra CA certs from
 //! `certs.d`, and credentials from docker's config file.
-use crate::image::{auth, limits, reference};
+use crate::{auth, limits, reference};
 use anyhow::{Context, Result};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
@@ -340,7 +340,7 @@ pub async fn fetch_manifest(
             })
         }
     }
-    let digest = crate::image::digest::sha256_of(&body);
+    let digest = crate::digest::sha256_of(&body);
     if let Some(h) = header_digest.filter(|h| h.starts_with("sha256:")) {
         if h != digest {
             return Err(E::SpecViolationError(format!(

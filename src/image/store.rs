@@ -6,16 +6,14 @@
 //! an exclusive `flock` on `lock`; pulls hold a shared `flock` on `gc.lock`
 //! for their whole run and removals hold it exclusively, so a removal never
 //! collects the blobs and layers of a pull that is not recorded yet.
-use crate::image::digest::{hex_part, sha256_of};
-use crate::image::reference;
+use crate::digest::{hex_part, sha256_of};
+use crate::reference;
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::image::ImageConfiguration;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -169,8 +167,9 @@ pub struct ImageRow {
     pub record: ImageRecord,
 }
 
-/// A held `flock`, released on drop (closing the fd).
-pub struct Lock(#[allow(dead_code)] File);
+use sysutil::fs::Atomic;
+pub use sysutil::lock::Lock;
+use sysutil::lock::{self, Kind};
 
 pub struct Store {
     root: PathBuf,
@@ -268,9 +267,9 @@ impl Store {
         }
         let blob = self.blob_path(digest)?;
         let tmp = self.tmp_path("layer");
-        crate::image::unpack::fresh_dir(&tmp)?;
-        let limits = crate::image::limits::UnpackLimits::from_env()?;
-        let done = match crate::image::unpack::unpack_layer(&blob, &tmp, Some(diff_id), &limits) {
+        crate::unpack::fresh_dir(&tmp)?;
+        let limits = crate::limits::UnpackLimits::from_env()?;
+        let done = match crate::unpack::unpack_layer(&blob, &tmp, Some(diff_id), &limits) {
             Ok(u) => u,
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);
@@ -296,19 +295,13 @@ impl Store {
 
     /// Takes a lock file under the root: exclusive or shared, blocking.
     pub fn lock(&self, name: &str, exclusive: bool) -> Result<Lock> {
-        let (p, f) = self.open_lock(name)?;
-        let op = if exclusive {
-            libc::LOCK_EX
+        let kind = if exclusive {
+            Kind::Exclusive
         } else {
-            libc::LOCK_SH
+            Kind::Shared
         };
-        // SAFETY: flock on an fd we own; no memory is involved.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), op) };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("locking {}", p.display()));
-        }
-        Ok(Lock(f))
+        let held = lock::lock_file(&self.root.join(name), kind, true)?;
+        Ok(held.expect("a waiting lock is always taken"))
     }
 
     /// Removes what dead rdock processes left in `tmp/`: layers half
@@ -351,23 +344,9 @@ impl Store {
         freed
     }
 
-    fn open_lock(&self, name: &str) -> Result<(PathBuf, File)> {
-        let p = self.root.join(name);
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .with_context(|| format!("opening lock {}", p.display()))?;
-        Ok((p, f))
-    }
-
     /// Takes a lock file only if it is free at once (None if held).
     pub fn try_lock(&self, name: &str) -> Result<Option<Lock>> {
-        let (_, f) = self.open_lock(name)?;
-        // SAFETY: flock on an fd we own; no memory is involved.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        Ok((rc == 0).then_some(Lock(f)))
+        lock::lock_file(&self.root.join(name), Kind::Exclusive, false)
     }
 
     fn read_index(&self) -> Result<Index> {
@@ -405,7 +384,7 @@ impl Store {
         let mut index = Index::default();
         let read_json = |digest: &str| -> Option<serde_json::Value> {
             let p = self.blob_path(digest).ok()?;
-            if fs::metadata(&p).ok()?.len() > crate::image::limits::MAX_MANIFEST_BYTES {
+            if fs::metadata(&p).ok()?.len() > crate::limits::MAX_MANIFEST_BYTES {
                 return None;
             }
             let data = fs::read(&p).ok()?;
@@ -493,7 +472,7 @@ impl Store {
         if layers.len() != diff_ids.len() {
             return None;
         }
-        let chains = crate::image::digest::chain_ids(&diff_ids);
+        let chains = crate::digest::chain_ids(&diff_ids);
         let mut records = Vec::new();
         for ((l, diff), chain) in layers.iter().zip(&diff_ids).zip(&chains) {
             if !self.layer_path(chain).ok()?.is_dir() {
@@ -515,7 +494,7 @@ impl Store {
             manifest_digest: digest.to_string(),
             manifest_media_type: m["mediaType"]
                 .as_str()
-                .unwrap_or(crate::image::pull::OCI_MANIFEST)
+                .unwrap_or(crate::pull::OCI_MANIFEST)
                 .to_string(),
             index_digest: parent.cloned(),
             repo_digests: Vec::new(),
@@ -880,26 +859,16 @@ fn familiar_digest(full: &str) -> String {
     }
 }
 
-/// Writes `data` to `dest` through a temp file in `tmp_dir` and a rename.
+/// Writes `data` to `dest` through a temp file in `tmp_dir` (so that a dead
+/// writer's file is found and removed there), synced: the store's files are
+/// not rebuilt from elsewhere. Private like everything in the store.
 pub fn write_atomic(tmp_dir: &Path, dest: &Path, data: &[u8]) -> Result<()> {
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = tmp_dir.join(format!(".write-{}-{n}", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
-        // Private like everything in the store (bundles hold `-e` values).
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_data()?;
-        fs::rename(&tmp, dest)
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res.with_context(|| format!("writing {}", dest.display()))
+    let how = Atomic {
+        mode: 0o600,
+        sync: true,
+        tmp_dir: Some(tmp_dir),
+    };
+    sysutil::fs::write_atomic(dest, data, how)
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 //! The layer is decompressed (gzip, zstd or none, by magic bytes) while the
 //! uncompressed stream is hashed, and the result is checked against the
 //! config's `diff_id`.
-use crate::image::digest::HashingReader;
-use crate::image::limits::{self, UnpackLimits};
+use crate::digest::HashingReader;
+use crate::limits::{self, UnpackLimits};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
@@ -955,7 +955,7 @@ mod tests {
         let err = unpack_layer(
             &blob,
             &dest,
-            Some(&crate::image::digest::sha256_of(b"other")),
+            Some(&crate::digest::sha256_of(b"other")),
             &UnpackLimits::default(),
         )
         .unwrap_err();

@@ -68,13 +68,9 @@ fn is_unified() -> bool {
 
 /// Our own cgroup in each v1 hierarchy, keyed by the hierarchy's controller list.
 fn own_v1_cgroups() -> Vec<(String, PathBuf)> {
-    let data = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    data.lines()
-        .filter_map(|l| {
-            let mut p = l.splitn(3, ':');
-            let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-            (!ctrls.is_empty()).then(|| (ctrls.to_string(), PathBuf::from(path)))
-        })
+    sysutil::proc::own_cgroups()
+        .into_iter()
+        .filter(|(ctrls, _)| !ctrls.is_empty())
         .collect()
 }
 

@@ -57,20 +57,17 @@ fn clean(p: &Path) -> PathBuf {
 /// runr's own cgroup, from /proc/self/cgroup (the unified line on v2, the
 /// first controller line on v1).
 fn own_cgroup() -> PathBuf {
-    let data = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
     let unified = matches!(get_cgroup_setup(), Ok(CgroupSetup::Unified));
-    data.lines()
-        .filter_map(|l| {
-            let mut parts = l.splitn(3, ':');
-            let (_, ctrl, path) = (parts.next()?, parts.next()?, parts.next()?);
-            let wanted = if unified {
+    sysutil::proc::own_cgroups()
+        .into_iter()
+        .find(|(ctrl, _)| {
+            if unified {
                 ctrl.is_empty()
             } else {
                 !ctrl.is_empty() && !ctrl.starts_with("name=")
-            };
-            wanted.then(|| PathBuf::from(path))
+            }
         })
-        .next()
+        .map(|(_, path)| path)
         .unwrap_or_else(|| PathBuf::from("/"))
 }
 

@@ -17,10 +17,10 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::exec_init::{self, ExecInit};
 use super::namespaces::{self, Join};
-use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, Status};
 use super::sync::{self, Msg};
 use super::{capabilities, cgroup_join, cgroups, foreground, process, seccomp, spawn};
+use sysutil::proc::ProcStat;
 
 pub struct ExecRequest<'a> {
     pub state: &'a ContainerState,

@@ -11,65 +11,10 @@ use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::sys::stat::Mode;
 
-pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-pub const RESOLVE_IN_ROOT: u64 = 0x10;
-
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-/// openat2(2); `path` is taken relative to `root` whatever its leading slashes.
-pub fn openat2(root: BorrowedFd, path: &Path, flags: i32, resolve: u64) -> nix::Result<OwnedFd> {
-    let rel = relative(path);
-    let c = CString::new(rel.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve,
-    };
-    loop {
-        // SAFETY: c and how outlive the call; the kernel copies both.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                root.as_raw_fd(),
-                c.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
-        };
-        if r >= 0 {
-            // SAFETY: a successful openat2 returns a new fd that nobody else owns.
-            return Ok(unsafe { OwnedFd::from_raw_fd(r as i32) });
-        }
-        match Errno::last() {
-            Errno::EAGAIN | Errno::EINTR => continue,
-            e => return Err(e),
-        }
-    }
-}
-
-/// `path` without its root, `.` for the root itself.
-pub fn relative(path: &Path) -> PathBuf {
-    let rel: PathBuf = path
-        .components()
-        .filter(|c| !matches!(c, Component::RootDir | Component::CurDir))
-        .collect();
-    if rel.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        rel
-    }
-}
-
-/// The magic-link path through which syscalls that take a path reach `fd`.
-pub fn fd_path(fd: &OwnedFd) -> String {
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
-}
+pub use sysutil::fs::{
+    fd_path, openat2, relative, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+};
 
 pub fn open_path(root: BorrowedFd, path: &Path) -> nix::Result<OwnedFd> {
     openat2(
@@ -214,8 +159,6 @@ pub fn open_no_symlinks(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
         Err(e) => Err(e).with_context(|| format!("opening {}", path.display())),
     }
 }
-
-pub const RESOLVE_BENEATH: u64 = 0x08;
 
 /// Refuses a path (of `maskedPaths`/`readonlyPaths`) that reaches above
 /// `root` through a relative symlink, e.g. `/esc -> ../../../etc`: resolved

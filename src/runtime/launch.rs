@@ -19,12 +19,12 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use super::init::{self, InitConfig};
 use super::namespaces::{self, Plan};
 use super::pending::Pending;
-use super::proc::ProcStat;
 use super::state::{write_atomic, ContainerState, StateDir, Status};
 use super::sync::{self, Channel, Msg};
 use super::{
     capabilities, cgroups, hooks, idmap, idmount, rootless, seccomp, spawn, spec, timefmt,
 };
+use sysutil::proc::ProcStat;
 
 pub struct CreateRequest<'a> {
     pub root: &'a Path,

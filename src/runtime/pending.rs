@@ -20,8 +20,8 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::cgroups;
-use super::proc::ProcStat;
 use super::state::StateDir;
+use sysutil::proc::ProcStat;
 
 pub const PENDING_FILE: &str = "creating.json";
 

@@ -101,15 +101,9 @@ pub fn find_executable(arg0: &str, env: &[String], cwd: &Path) -> Result<PathBuf
             .with_context(|| format!("exec: {arg0:?}"))?;
         return Ok(PathBuf::from(arg0));
     }
-    let path = env
-        .iter()
-        .rev()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let path = sysutil::path::path_of_env(env).unwrap_or(sysutil::path::DEFAULT_PATH);
     let mut denied = None;
-    for dir in path.split(':') {
-        let dir = if dir.is_empty() { "." } else { dir };
-        let cand = Path::new(dir).join(arg0);
+    for cand in sysutil::path::candidates(arg0, path) {
         match check_executable(&cwd.join(&cand), &cand) {
             Ok(()) => return Ok(cand),
             Err(e) if e.to_string().contains("permission denied") => denied = Some(e),

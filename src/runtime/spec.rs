@@ -286,7 +286,7 @@ mod tests {
             ("/a/../../etc", false),
             ("etc", false),
         ] {
-            assert_eq!(super::super::fsutil::stays_in_root(Path::new(p)), ok, "{p}");
+            assert_eq!(crate::fsutil::stays_in_root(Path::new(p)), ok, "{p}");
         }
     }
 

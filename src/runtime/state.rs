@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::Write;
+
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,8 @@ use anyhow::{bail, Context, Result};
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
-use super::proc::ProcStat;
+use sysutil::lock;
+use sysutil::proc::ProcStat;
 
 const STATE_FILE: &str = "state.json";
 pub const FIFO_NAME: &str = "exec.fifo";
@@ -220,43 +221,14 @@ fn lock_dir(path: &Path, wait: bool) -> Result<Option<File>> {
         .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
         .open(path)
         .with_context(|| format!("opening state dir {}", path.display()))?;
-    let op = if wait {
-        libc::LOCK_EX
-    } else {
-        libc::LOCK_EX | libc::LOCK_NB
-    };
-    // SAFETY: flock on an fd we own; the lock lives as long as the File.
-    let r = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), op) };
-    match nix::errno::Errno::result(r) {
-        Ok(_) => Ok(Some(f)),
-        Err(nix::errno::Errno::EWOULDBLOCK) if !wait => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("locking state dir {}", path.display())),
-    }
+    let held = lock::flock(f, lock::Kind::Exclusive, wait)
+        .with_context(|| format!("locking state dir {}", path.display()))?;
+    Ok(held.map(lock::Lock::into_file))
 }
 
-/// Write to a temp file in the same directory, then rename over the target.
+/// Writes a state or pid file: readers see all of it or none (0644, as runc).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res.with_context(|| format!("writing {}", path.display()))
+    sysutil::fs::write_atomic(path, data, sysutil::fs::Atomic::mode(0o644))
 }
 
 impl ContainerState {

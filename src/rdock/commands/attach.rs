@@ -1,8 +1,8 @@
 //! `rdock attach CONTAINER`: the client side of the monitor's attach socket
-//! (see [`crate::rdock::container::monitor`]); also `start -a`.
+//! (see [`crate::container::monitor`]); also `start -a`.
 use super::Context;
-use crate::rdock::cli::AttachArgs;
-use crate::rdock::container::{monitor, record, record::State};
+use crate::cli::AttachArgs;
+use crate::container::{monitor, record, record::State};
 use anyhow::{bail, Context as _, Result};
 use std::io::{Read, Write};
 use std::net::Shutdown;

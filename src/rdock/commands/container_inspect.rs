@@ -1,9 +1,9 @@
 //! `rdock inspect NAME...`: containers first, then images, as docker does.
 use super::Context;
-use crate::rdock::cli::InspectArgs;
-use crate::rdock::commands::ps::state_name;
-use crate::rdock::container::{record, record::State, runtime};
-use crate::rdock::network;
+use crate::cli::InspectArgs;
+use crate::commands::ps::state_name;
+use crate::container::{record, record::State, runtime};
+use crate::network;
 use anyhow::Result;
 use serde_json::{json, Value};
 
@@ -28,7 +28,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
     if host_config["Runtime"].is_null() {
         host_config["Runtime"] = json!(r.runtime);
     }
-    let paused = crate::rdock::container::pause::is_paused(&ctx.root, r);
+    let paused = crate::container::pause::is_paused(&ctx.root, r);
     Ok(json!({
         "Id": r.id,
         "Created": r.created,
@@ -39,7 +39,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "Running": state == State::Running,
             "Paused": paused,
             "Restarting": false,
-            "OOMKilled": dir.join(crate::rdock::container::OOM_MARKER).exists(),
+            "OOMKilled": dir.join(crate::container::OOM_MARKER).exists(),
             "Dead": false,
             "Pid": pid,
             "ExitCode": r.exit_code.unwrap_or(0),

@@ -4,11 +4,11 @@
 //! tmpfs included), a stopped one through an overlay of its layers and
 //! upper dir; paths resolve inside that root (`container::copy`).
 use super::Context;
-use crate::rdock::cli::CpArgs;
-use crate::rdock::container::copy::{metadata, open_in, tar_in, tar_out};
-use crate::rdock::container::fsview::{self, Merged};
-use crate::rdock::container::record::{self, State};
-use crate::rdock::container::runtime;
+use crate::cli::CpArgs;
+use crate::container::copy::{metadata, open_in, tar_in, tar_out};
+use crate::container::fsview::{self, Merged};
+use crate::container::record::{self, State};
+use crate::container::runtime;
 use anyhow::{bail, Context as _, Result};
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

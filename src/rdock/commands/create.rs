@@ -1,6 +1,6 @@
 //! `rdock create [OPTIONS] IMAGE [COMMAND] [ARG...]`: run's options, no start.
 use super::Context;
-use crate::rdock::cli::RunArgs;
+use crate::cli::RunArgs;
 use anyhow::Result;
 
 /// docker's create: a bad flag exits 125, a failure of the daemon's part 1.

@@ -1,8 +1,8 @@
 //! `rdock diff CONTAINER`: docker's A/C/D lines, read from the overlay's
 //! upper dir (a whiteout, char device 0/0, is a deletion).
 use super::Context;
-use crate::rdock::container::{fsview, record};
-use crate::runtime::fsutil;
+use crate::container::{fsview, record};
+use ::runtime::fsutil;
 use anyhow::{Context as _, Result};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};

@@ -1,7 +1,7 @@
 //! `rdock exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER CMD...`
 use super::Context;
-use crate::rdock::cli::ExecArgs;
-use crate::rdock::container::{self, record, record::State, rootfs, runtime, user};
+use crate::cli::ExecArgs;
+use crate::container::{self, record, record::State, rootfs, runtime, user};
 use anyhow::{bail, Result};
 use std::process::Stdio;
 

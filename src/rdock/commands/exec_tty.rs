@@ -2,7 +2,7 @@
 //! runs it with `--detach --console-socket`), relays it, and on ctrl-p
 //! ctrl-q leaves the process running, a small holder keeping its pty open,
 //! as docker's exec detaches.
-use crate::rdock::container::{self, monitor, runtime};
+use crate::container::{self, monitor, runtime};
 use anyhow::{Context as _, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -42,7 +42,7 @@ pub fn run(runtime_bin: &Path, state_root: &Path, dir: &Path, args: &[String]) -
     }
     listener.set_nonblocking(true)?;
     let (conn, _) = listener.accept().context("accepting the exec's console")?;
-    let master = crate::runtime::foreground::recv_master(&conn)?;
+    let master = ::runtime::foreground::recv_master(&conn)?;
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .with_context(|| format!("reading {}", pid_file.display()))?
         .trim()

@@ -1,8 +1,8 @@
 //! `rdock export [-o FILE] CONTAINER`: a tar of the container's merged
 //! root, running or stopped (its mounts, volumes included, are not in it).
 use super::Context;
-use crate::rdock::cli::ExportArgs;
-use crate::rdock::container::{fsview, record};
+use crate::cli::ExportArgs;
+use crate::container::{fsview, record};
 use anyhow::{bail, Context as _, Result};
 use std::io::{IsTerminal, Write};
 use std::path::Path;

@@ -1,10 +1,10 @@
 //! `rdock history [--no-trunc] [-q] IMAGE`: the image config's history,
 //! newest first, with the size of the layer each step made.
 use super::Context;
-use crate::image::store::short_id;
-use crate::rdock::cli::HistoryArgs;
-use crate::rdock::format::{human_duration, human_size, print_table};
+use crate::cli::HistoryArgs;
+use crate::format::{human_duration, human_size, print_table};
 use anyhow::Result;
+use image::store::short_id;
 use serde_json::Value;
 
 /// docker's CREATED BY cut: 45 characters, the last one an ellipsis.

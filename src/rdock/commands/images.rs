@@ -1,10 +1,10 @@
 //! `rdock images` / `rdock image ls`
 use super::Context;
-use crate::image::reference;
-use crate::image::store::short_id;
-use crate::rdock::cli::ImagesArgs;
-use crate::rdock::format::{human_duration, human_size, print_table};
+use crate::cli::ImagesArgs;
+use crate::format::{human_duration, human_size, print_table};
 use anyhow::Result;
+use image::reference;
+use image::store::short_id;
 
 pub fn run(ctx: &Context, a: ImagesArgs) -> Result<i32> {
     let store = ctx.store()?;

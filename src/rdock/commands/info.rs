@@ -1,6 +1,6 @@
 //! `rdock info` / `rdock system info`: docker's fields that mean something here.
 use super::Context;
-use crate::rdock::container::{record, record::State, runtime};
+use crate::container::{record, record::State, runtime};
 use anyhow::Result;
 
 fn cgroup_version() -> &'static str {

@@ -1,8 +1,8 @@
 //! `rdock image inspect IMAGE...`: a JSON array shaped like docker's.
 use super::Context;
-use crate::image::reference;
-use crate::rdock::cli::InspectArgs;
+use crate::cli::InspectArgs;
 use anyhow::Result;
+use image::reference;
 use serde_json::{json, Value};
 
 pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! `rdock stop`, `rdock start`, `rdock kill`.
 use super::Context;
-use crate::rdock::cli::{KillArgs, StartArgs, StopArgs};
-use crate::rdock::container::{self, record, record::State};
+use crate::cli::{KillArgs, StartArgs, StopArgs};
+use crate::container::{self, record, record::State};
 use anyhow::{bail, Result};
 
 pub fn stop(ctx: &Context, a: StopArgs) -> Result<i32> {

@@ -1,8 +1,8 @@
 //! `rdock load [-i FILE] [-q]`
 use super::Context;
-use crate::image::archive;
-use crate::rdock::cli::LoadArgs;
+use crate::cli::LoadArgs;
 use anyhow::{Context as _, Result};
+use image::archive;
 
 pub fn run(ctx: &Context, a: LoadArgs) -> Result<i32> {
     let store = ctx.store()?;

@@ -1,10 +1,10 @@
 //! `rdock login [-u USER] [-p PASS | --password-stdin] [SERVER]` and
 //! `rdock logout [SERVER]`, sharing docker's config file.
 use super::Context;
-use crate::image::registry::{self, Endpoint};
-use crate::image::{auth, reference};
-use crate::rdock::cli::{LoginArgs, LogoutArgs};
+use crate::cli::{LoginArgs, LogoutArgs};
 use anyhow::{bail, Context as _, Result};
+use image::registry::{self, Endpoint};
+use image::{auth, reference};
 use oci_client::secrets::RegistryAuth;
 use oci_client::Reference;
 use std::io::{BufRead, IsTerminal, Write};
@@ -115,7 +115,7 @@ fn verify(
     let creds = RegistryAuth::Basic(user.to_string(), password.to_string());
     ctx.runtime()?.block_on(async {
         match client
-            .pull_manifest_raw(&ep.reference, &creds, &[crate::image::pull::OCI_MANIFEST])
+            .pull_manifest_raw(&ep.reference, &creds, &[image::pull::OCI_MANIFEST])
             .await
         {
             Ok(_) => Ok(()),

@@ -1,7 +1,7 @@
 //! `rdock logs [-f] [-t] [--tail N|all] [--since T] CONTAINER`
 use super::Context;
-use crate::rdock::cli::LogsArgs;
-use crate::rdock::container::{jsonlog, record, record::State};
+use crate::cli::LogsArgs;
+use crate::container::{jsonlog, record, record::State};
 use anyhow::{bail, Result};
 use std::io::{BufRead, BufReader, Write};
 

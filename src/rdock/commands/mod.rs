@@ -1,10 +1,10 @@
 //! One thin file per verb; each turns its parsed arguments into calls on
 //! the image store (and later the container side).
-use crate::image::registry::RegistryOptions;
-use crate::image::store::Store;
-use crate::rdock::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
-use crate::rdock::container;
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::container;
 use anyhow::Result;
+use image::registry::RegistryOptions;
+use image::store::Store;
 use std::path::PathBuf;
 
 pub mod attach;
@@ -60,7 +60,7 @@ impl Context {
 
     /// A tokio runtime for the commands that talk to registries.
     pub fn runtime(&self) -> Result<tokio::runtime::Runtime> {
-        crate::image::registry::init_tls();
+        image::registry::init_tls();
         Ok(tokio::runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .enable_all()
@@ -73,7 +73,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     let root = cli
         .root
         .or_else(|| std::env::var_os("RDOCK_ROOT").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(crate::image::store::DEFAULT_ROOT));
+        .unwrap_or_else(|| PathBuf::from(image::store::DEFAULT_ROOT));
     let ctx = Context {
         root,
         mirrors: cli.registry_mirror,
@@ -93,8 +93,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         command,
         Command::Login(_) | Command::Logout(_) | Command::Version
     ) {
-        if let Err(e) = crate::image::store::prepare_root(&ctx.root) {
-            if e.is::<crate::image::store::NeedsRoot>() {
+        if let Err(e) = image::store::prepare_root(&ctx.root) {
+            if e.is::<image::store::NeedsRoot>() {
                 eprintln!("{e}");
                 return Ok(1);
             }

@@ -2,12 +2,12 @@
 //! networks (netavark configs under `<root>/networks/`), plus docker's
 //! predefined `host` and `none`.
 use super::Context;
-use crate::image::digest::sha256_of;
-use crate::rdock::cli::{NetworkCommand, NetworkCreateArgs, QuietArgs};
-use crate::rdock::container::record;
-use crate::rdock::format::print_table;
-use crate::rdock::network::{self, store};
+use crate::cli::{NetworkCommand, NetworkCreateArgs, QuietArgs};
+use crate::container::record;
+use crate::format::print_table;
+use crate::network::{self, store};
 use anyhow::{bail, Result};
+use image::digest::sha256_of;
 use serde_json::{json, Value};
 
 pub fn run(ctx: &Context, c: NetworkCommand) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! `rdock pause|unpause CONTAINER...`
 use super::Context;
-use crate::rdock::cli::ContainersArgs;
-use crate::rdock::container::{pause, record};
+use crate::cli::ContainersArgs;
+use crate::container::{pause, record};
 
 pub fn pause(ctx: &Context, a: ContainersArgs) -> anyhow::Result<i32> {
     Ok(super::each(&a.containers, |n| {

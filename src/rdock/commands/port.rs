@@ -1,8 +1,8 @@
 //! `rdock port CONTAINER [PRIVATE_PORT[/PROTO]]`
 use super::Context;
-use crate::rdock::cli::PortArgs;
-use crate::rdock::container::record;
-use crate::rdock::network;
+use crate::cli::PortArgs;
+use crate::container::record;
+use crate::network;
 use anyhow::{bail, Result};
 
 pub fn run(ctx: &Context, a: PortArgs) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! `rdock image prune [-a]`, `container prune`, `system prune`.
 use super::Context;
-use crate::rdock::cli::{ForceArgs, PruneArgs, SystemPruneArgs};
-use crate::rdock::container::{self, record, record::State};
+use crate::cli::{ForceArgs, PruneArgs, SystemPruneArgs};
+use crate::container::{self, record, record::State};
 use anyhow::Result;
 use std::io::BufRead;
 

@@ -1,9 +1,9 @@
 //! `rdock ps [-a] [-q] [-f status=|name=|id=|ancestor=]... [--no-trunc] [-n N] [--latest] [-s]`
 use super::Context;
-use crate::rdock::cli::PsArgs;
-use crate::rdock::container::pause;
-use crate::rdock::container::record::{self, Record, State};
-use crate::rdock::format::{human_duration, print_table};
+use crate::cli::PsArgs;
+use crate::container::pause;
+use crate::container::record::{self, Record, State};
+use crate::format::{human_duration, print_table};
 use anyhow::{bail, Result};
 
 fn secs_since(t: &Option<String>) -> i64 {
@@ -146,14 +146,14 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
                 ),
                 status(&ctx.root, r),
                 if r.live_state() == State::Running {
-                    crate::rdock::network::ports_column(&ctx.root, &r.id)
+                    crate::network::ports_column(&ctx.root, &r.id)
                 } else {
                     String::new()
                 },
                 r.name.clone(),
             ];
             if a.size {
-                row.push(crate::rdock::format::human_size(upper_size(&ctx.root, r)));
+                row.push(crate::format::human_size(upper_size(&ctx.root, r)));
             }
             row
         })

@@ -1,9 +1,9 @@
 //! `rdock pull NAME[:TAG|@DIGEST]`
 use super::Context;
-use crate::image::platform::Platform;
-use crate::image::pull::{pull, PullOptions};
-use crate::rdock::cli::PullArgs;
+use crate::cli::PullArgs;
 use anyhow::Result;
+use image::platform::Platform;
+use image::pull::{pull, PullOptions};
 use std::sync::Arc;
 
 pub fn run(ctx: &Context, a: PullArgs) -> Result<i32> {

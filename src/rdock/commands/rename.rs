@@ -1,8 +1,8 @@
 //! `rdock rename CONTAINER NEW_NAME`, with docker's checks and messages.
 use super::Context;
-use crate::rdock::cli::RenameArgs;
-use crate::rdock::container::{names, record};
-use crate::rdock::network;
+use crate::cli::RenameArgs;
+use crate::container::{names, record};
+use crate::network;
 use anyhow::{bail, Result};
 
 pub fn run(ctx: &Context, a: RenameArgs) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! `rdock restart [-t SECS] CONTAINER...`: stop (if running), then start.
 use super::Context;
-use crate::rdock::cli::StopArgs;
-use crate::rdock::container::{self, record};
+use crate::cli::StopArgs;
+use crate::container::{self, record};
 use anyhow::Result;
 
 pub fn run(ctx: &Context, a: StopArgs) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! `rdock rm [-f] [-v] CONTAINER...`
 use super::Context;
-use crate::rdock::cli::RmArgs;
-use crate::rdock::container::{self, record};
+use crate::cli::RmArgs;
+use crate::container::{self, record};
 use anyhow::Result;
 
 pub fn run(ctx: &Context, a: RmArgs) -> Result<i32> {

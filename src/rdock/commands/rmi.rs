@@ -1,6 +1,6 @@
 //! `rdock rmi` / `rdock image rm`
 use super::Context;
-use crate::rdock::cli::RmiArgs;
+use crate::cli::RmiArgs;
 use anyhow::Result;
 
 pub fn run(ctx: &Context, a: RmiArgs) -> Result<i32> {

@@ -1,12 +1,12 @@
 //! `rdock run [OPTIONS] IMAGE [COMMAND] [ARG...]`
 use super::Context;
-use crate::image::platform::Platform;
-use crate::image::pull::{pull, PullOptions};
-use crate::image::store::LocalImage;
-use crate::rdock::cli::{ContainerOpts, RunArgs};
-use crate::rdock::container::hostconfig::{read_env_files, HostConfig};
-use crate::rdock::container::{self, record::Record, spec, CreateRequest};
+use crate::cli::{ContainerOpts, RunArgs};
+use crate::container::hostconfig::{read_env_files, HostConfig};
+use crate::container::{self, record::Record, spec, CreateRequest};
 use anyhow::{bail, Context as _, Result};
+use image::platform::Platform;
+use image::pull::{pull, PullOptions};
+use image::store::LocalImage;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::Arc;
 
@@ -171,7 +171,7 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
-    let network = crate::rdock::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
+    let network = crate::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
     let volumes = a
         .volume
         .iter()
@@ -215,7 +215,7 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
 fn inspect_config(
     a: &RunArgs,
     h: &HostConfig,
-    net: &crate::rdock::network::Plan,
+    net: &crate::network::Plan,
     runtime: &std::path::Path,
 ) -> serde_json::Value {
     use serde_json::json;
@@ -247,7 +247,7 @@ fn inspect_config(
         .collect();
     let r = &h.resources;
     let nano_cpus = r.cpu_quota.map_or(0, |q| {
-        q * 1_000_000_000 / crate::rdock::container::resources::CPU_PERIOD as i64
+        q * 1_000_000_000 / crate::container::resources::CPU_PERIOD as i64
     });
     let privileged = a.opts.privileged;
     json!({

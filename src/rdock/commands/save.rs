@@ -1,8 +1,8 @@
 //! `rdock save [-o FILE] IMAGE...`
 use super::Context;
-use crate::image::archive;
-use crate::rdock::cli::SaveArgs;
+use crate::cli::SaveArgs;
 use anyhow::{bail, Context as _, Result};
+use image::archive;
 use std::io::IsTerminal;
 
 pub fn run(ctx: &Context, a: SaveArgs) -> Result<i32> {

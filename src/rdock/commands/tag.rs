@@ -1,8 +1,8 @@
 //! `rdock tag SOURCE TARGET`
 use super::Context;
-use crate::image::reference;
-use crate::rdock::cli::TagArgs;
+use crate::cli::TagArgs;
 use anyhow::{bail, Result};
+use image::reference;
 
 pub fn run(ctx: &Context, a: TagArgs) -> Result<i32> {
     let target = reference::parse(&a.target).map_err(anyhow::Error::msg)?;

@@ -1,8 +1,8 @@
 //! `rdock top CONTAINER [ps OPTIONS]`: the container's pids from the
 //! runtime (`ps --format json`), shown by the host's `ps` (default -ef).
 use super::Context;
-use crate::rdock::cli::TopArgs;
-use crate::rdock::container::{record, record::State, runtime};
+use crate::cli::TopArgs;
+use crate::container::{record, record::State, runtime};
 use anyhow::{bail, Context as _, Result};
 
 pub fn run(ctx: &Context, a: TopArgs) -> Result<i32> {

@@ -2,9 +2,9 @@
 //! `<root>/volumes/NAME/_data`; an anonymous one (`-v /path`) has a 64-hex
 //! name and an `anonymous` marker file.
 use super::Context;
-use crate::rdock::cli::VolumeCommand;
-use crate::rdock::container::{names, record};
-use crate::rdock::format::print_table;
+use crate::cli::VolumeCommand;
+use crate::container::{names, record};
+use crate::format::print_table;
 use anyhow::{Context as _, Result};
 use std::collections::BTreeSet;
 use std::path::Path;

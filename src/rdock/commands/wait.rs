@@ -1,7 +1,7 @@
 //! `rdock wait CONTAINER...`: blocks until each exits, prints the exit codes.
 use super::Context;
-use crate::rdock::cli::ContainersArgs;
-use crate::rdock::container::record::{self, Record, State};
+use crate::cli::ContainersArgs;
+use crate::container::record::{self, Record, State};
 use anyhow::Result;
 use std::time::Duration;
 

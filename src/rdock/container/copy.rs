@@ -4,7 +4,7 @@
 //! node is then reached from its parent's fd by one component, without
 //! following links. Trees travel as tar streams (docker's format for
 //! `cp ... -`), written by [`tar_out`] and unpacked by [`tar_in`].
-use crate::runtime::fsutil::{self, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+use ::runtime::fsutil::{self, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
 use anyhow::{bail, Context, Result};
 use std::ffi::CString;
 use std::fs::File;

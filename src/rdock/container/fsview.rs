@@ -4,8 +4,8 @@
 //! occasion).
 use super::record::{self, Record};
 use super::rootfs;
-use crate::image::store::Store;
 use anyhow::{Context, Result};
+use image::store::Store;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

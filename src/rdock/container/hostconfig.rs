@@ -2,8 +2,8 @@
 //! HostConfig): security, resources, read-only root, tmpfs mounts, init.
 //! [`HostConfig::from_opts`] gives docker's messages for bad values;
 //! [`apply`] writes them into the OCI config built by `spec::build`.
-use crate::rdock::cli::ContainerOpts;
-use crate::rdock::container::{resources, security};
+use crate::cli::ContainerOpts;
+use crate::container::{resources, security};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -239,7 +239,7 @@ mod tests {
 
     #[test]
     fn init_goes_in_front_of_the_command() {
-        let mut v = crate::runtime::commands::spec::default_spec();
+        let mut v = ::runtime::spec_template::default_spec();
         v["process"]["args"] = json!(["sleep", "1"]);
         let h = HostConfig {
             init: Some(PathBuf::from(INIT_BINARY)),

@@ -24,9 +24,9 @@ pub mod security;
 pub mod spec;
 pub mod user;
 
-use crate::image::store::LocalImage;
-use crate::rdock::network;
+use crate::network;
 use anyhow::{Context, Result};
+use image::store::LocalImage;
 use record::{Record, State};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -216,7 +216,7 @@ pub fn supervise(
 ) -> Result<i32> {
     let dir = record::dir_of(root, id);
     let image = std::fs::read_to_string(dir.join("image"))?;
-    let store = crate::image::store::Store::open(root)?;
+    let store = image::store::Store::open(root)?;
     let img = store.resolve(image.trim())?;
     let rootfs = rootfs::mount_overlay(&dir, &img.layers)?;
     let config = bundle_config(&dir)?;

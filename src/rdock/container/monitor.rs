@@ -269,8 +269,7 @@ pub fn set_console_size(config: &Path) {
     };
     v["process"]["consoleSize"] = serde_json::json!({"height": ws.ws_row, "width": ws.ws_col});
     if let Ok(out) = serde_json::to_vec_pretty(&v) {
-        let dir = config.parent().unwrap_or(Path::new("."));
-        if let Err(e) = crate::image::store::write_atomic(dir, config, &out) {
+        if let Err(e) = sysutil::fs::write_atomic(config, &out, sysutil::fs::Atomic::mode(0o600)) {
             log::warn!("{e:#}");
         }
     }
@@ -408,7 +407,7 @@ pub fn watch(
             let (conn, _) = l
                 .accept()
                 .context("accepting the runtime's console connection")?;
-            let m = crate::runtime::foreground::recv_master(&conn)?;
+            let m = ::runtime::foreground::recv_master(&conn)?;
             sources[0] = Some(m.try_clone()?);
             master = Some(m);
         }

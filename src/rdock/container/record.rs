@@ -3,8 +3,9 @@
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use sysutil::fs::{write_atomic, Atomic};
+use sysutil::proc::ProcStat;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "lowercase")]
@@ -51,22 +52,11 @@ pub struct Record {
     pub stop_signal: Option<String>,
 }
 
-/// An exclusive flock(2), released on drop.
-pub struct Lock(#[allow(dead_code)] File);
+pub use sysutil::lock::Lock;
 
+/// Waits for the exclusive lock at `path`.
 pub fn lock(path: &Path) -> Result<Lock> {
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening lock {}", path.display()))?;
-    // SAFETY: flock on an fd we own.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("locking {}", path.display()));
-    }
-    Ok(Lock(f))
+    sysutil::lock::exclusive(path)
 }
 
 /// Writes a file only root may read (0600): records and bundles hold the
@@ -103,14 +93,8 @@ impl Record {
     /// only leaves a directory that `list` skips.
     pub fn save(&self, root: &Path) -> Result<()> {
         let dir = dir_of(root, &self.id);
-        let dest = dir.join("config.json");
-        let tmp = dir.join(format!(".config.json.{}", std::process::id()));
-        let res = write_private(&tmp, &serde_json::to_vec_pretty(self)?)
-            .and_then(|()| std::fs::rename(&tmp, &dest));
-        if res.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        res.with_context(|| format!("writing {}", dest.display()))
+        let data = serde_json::to_vec_pretty(self)?;
+        write_atomic(&dir.join("config.json"), &data, Atomic::mode(0o600))
     }
 
     /// Reads, changes and writes the record under its lock.
@@ -211,13 +195,9 @@ fn salvage_string(raw: &str, key: &str) -> Option<String> {
 /// A live process's start time in clock ticks since boot (field 22 of
 /// /proc/PID/stat); None when it is gone or a zombie.
 pub fn start_time(pid: i32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: count after the last ')'.
-    let mut fields = s[s.rfind(')')? + 1..].split_whitespace();
-    if matches!(fields.next(), Some("Z" | "X")) {
-        return None;
-    }
-    fields.nth(18)?.parse().ok()
+    ProcStat::read(pid)
+        .filter(|s| !s.is_dead())
+        .map(|s| s.start_time)
 }
 
 /// Every container, newest first.

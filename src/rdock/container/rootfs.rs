@@ -138,7 +138,7 @@ pub fn check_executable(view: &View, cmd: &str, env: &[String]) -> Result<(), (i
     let path = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(crate::rdock::container::spec::DEFAULT_PATH);
+        .unwrap_or(crate::container::spec::DEFAULT_PATH);
     let candidates: Vec<String> = if cmd.contains('/') {
         vec![cmd.to_string()]
     } else {

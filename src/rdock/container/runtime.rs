@@ -27,13 +27,14 @@ pub fn locate(choice: Option<&str>) -> Result<PathBuf> {
 
 fn in_path(name: &str) -> Result<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
-    for d in path.split(':').chain(["/usr/sbin", "/sbin"]) {
-        let p = Path::new(d).join(name);
-        if p.is_file() {
-            return Ok(p);
-        }
+    let also = sysutil::path::candidates(name, "/usr/sbin:/sbin");
+    let found = sysutil::path::candidates(name, &path)
+        .chain(also)
+        .find(|p| p.is_file());
+    match found {
+        Some(p) => Ok(p),
+        None => bail!("{name} not found"),
     }
-    bail!("{name} not found")
 }
 
 /// The runtime's state root for this runtime under rdock's root.

@@ -125,7 +125,7 @@ pub fn profile(caps: &[String]) -> Value {
             denied.extend_from_slice(names);
         }
     }
-    let mut allowed: Vec<&str> = crate::runtime::seccomp::known_syscalls()
+    let mut allowed: Vec<&str> = ::runtime::seccomp::known_syscalls()
         .into_iter()
         .filter(|n| !denied.contains(n))
         .collect();
@@ -176,7 +176,7 @@ mod tests {
     }
 
     fn default_caps() -> Vec<String> {
-        crate::rdock::container::spec::DEFAULT_CAPS
+        crate::container::spec::DEFAULT_CAPS
             .iter()
             .map(|c| c.to_string())
             .collect()
@@ -222,8 +222,8 @@ mod tests {
     fn runr_compiles_the_profile() {
         for caps in [default_caps(), vec!["CAP_SYS_ADMIN".to_string()]] {
             let v = profile(&caps);
-            let s = crate::runtime::seccomp::parse_profile(&v).unwrap();
-            crate::runtime::seccomp::compile(&s).unwrap();
+            let s = ::runtime::seccomp::parse_profile(&v).unwrap();
+            ::runtime::seccomp::compile(&s).unwrap();
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`: the
 //! container's capabilities, seccomp profile and no_new_privs, docker's way.
-use crate::rdock::container::{seccomp_default, spec::DEFAULT_CAPS};
+use crate::container::{seccomp_default, spec::DEFAULT_CAPS};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -148,7 +148,7 @@ pub fn load_profile(path: &Path, caps: &[String]) -> Result<Value> {
         .with_context(|| format!("Decoding seccomp profile failed: {}", path.display()))?;
     let oci = docker_to_oci(&v, caps)
         .with_context(|| format!("Decoding seccomp profile failed: {}", path.display()))?;
-    crate::runtime::seccomp::parse_profile(&oci)
+    ::runtime::seccomp::parse_profile(&oci)
         .map_err(|e| anyhow!("Decoding seccomp profile failed: {}: {e}", path.display()))?;
     Ok(oci)
 }
@@ -398,6 +398,6 @@ mod tests {
             .flat_map(|r| strings(&r["names"]))
             .collect();
         assert_eq!(names, ["read", "write"]);
-        crate::runtime::seccomp::parse_profile(&o).unwrap();
+        ::runtime::seccomp::parse_profile(&o).unwrap();
     }
 }

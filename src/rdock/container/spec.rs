@@ -1,7 +1,7 @@
 //! From an image config and `run`'s flags to an OCI runtime config, making
 //! docker's choices: Entrypoint+Cmd, env order, user lookup, default
 //! capabilities, masked and read-only paths.
-use crate::rdock::container::user;
+use crate::container::user;
 use anyhow::Result;
 use oci_spec::image::ImageConfiguration;
 use serde_json::{json, Value};
@@ -74,7 +74,7 @@ pub struct RunOptions {
     /// That namespace pinned on a file (bridge networks), joined by path.
     pub netns: Option<String>,
     /// Security, resources, read-only root, tmpfs, init (`hostconfig`).
-    pub host: crate::rdock::container::hostconfig::HostConfig,
+    pub host: crate::container::hostconfig::HostConfig,
 }
 
 /// Docker's Entrypoint/Cmd rule: `--entrypoint` replaces the image's
@@ -145,7 +145,7 @@ pub fn build(
     rootfs: &Path,
     dir: &Path,
 ) -> Result<Value> {
-    let mut v = crate::runtime::commands::spec::default_spec();
+    let mut v = ::runtime::spec_template::default_spec();
     // What docker writes: every runtime of the field accepts it (crun 1.8
     // refuses a minor version newer than its own), and nothing rdock asks
     // for needs a later one.
@@ -210,7 +210,7 @@ pub fn build(
         ns.retain(|n| n["type"] != "network");
         ns.push(json!({ "type": "network", "path": p }));
     }
-    crate::rdock::container::hostconfig::apply(&mut v, &o.host);
+    crate::container::hostconfig::apply(&mut v, &o.host);
     // Parents before children, as docker orders them: `--tmpfs /app` must
     // not hide `-v DIR:/app/sub` given before it.
     if let Some(m) = v["mounts"].as_array_mut() {
@@ -310,7 +310,7 @@ mod tests {
         }];
         let v = build(&img, &o, &dir.path().join("rootfs"), dir.path()).unwrap();
         let spec: oci_spec::runtime::Spec = serde_json::from_value(v.clone()).unwrap();
-        crate::runtime::spec::validate(&spec).unwrap();
+        ::runtime::spec::validate(&spec).unwrap();
         assert_eq!(v["hostname"], "abc");
         assert_eq!(
             v["process"]["capabilities"]["bounding"]

@@ -16,7 +16,7 @@ pub mod netns;
 pub mod ports;
 pub mod store;
 
-use crate::rdock::container::record;
+use crate::container::record;
 use anyhow::{Context, Result};
 use ports::PortMapping;
 use serde::{Deserialize, Serialize};
@@ -83,8 +83,8 @@ impl Attachment {
     }
 
     pub fn save(&self, root: &Path, id: &str) -> Result<()> {
-        let dir = record::dir_of(root, id);
-        crate::image::store::write_atomic(&dir, &file_of(root, id), &serde_json::to_vec(self)?)
+        let data = serde_json::to_vec(self)?;
+        sysutil::fs::write_atomic(&file_of(root, id), &data, sysutil::fs::Atomic::mode(0o600))
     }
 
     fn is_bridge(&self) -> bool {

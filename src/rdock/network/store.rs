@@ -3,7 +3,7 @@
 //! default `bridge` network is written on first use; `host` and `none` are
 //! predefined and have no file.
 use super::ipam::{self, Subnet};
-use crate::rdock::container::record;
+use crate::container::record;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
@@ -71,10 +71,11 @@ pub fn lock(root: &Path) -> Result<record::Lock> {
 }
 
 fn save(root: &Path, n: &Network) -> Result<()> {
-    crate::image::store::write_atomic(
-        &dir(root),
+    let data = serde_json::to_vec_pretty(n)?;
+    sysutil::fs::write_atomic(
         &file_of(root, &n.name),
-        &serde_json::to_vec_pretty(n)?,
+        &data,
+        sysutil::fs::Atomic::mode(0o600),
     )
 }
 

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     /// root directory for storage of container state (this should be located in tmpfs)
     /// [default: /run/runr, or $XDG_RUNTIME_DIR/runr for a non-root user]
-    #[arg(long, global = true, value_name = "DIR", default_value_os_t = crate::runtime::rootless::default_root(), hide_default_value = true)]
+    #[arg(long, global = true, value_name = "DIR", default_value_os_t = runtime::rootless::default_root(), hide_default_value = true)]
     pub root: PathBuf,
     /// set the log file to write runr logs to (default is stderr)
     #[arg(long, global = true, value_name = "FILE")]

@@ -13,9 +13,9 @@ use libcgroups::stats::{BlkioDeviceStat, MemoryData, Stats};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::runtime::cgroups;
-use crate::runtime::cli::{Cli, Events};
-use crate::runtime::state::{ContainerState, StateDir, Status};
+use crate::cli::{Cli, Events};
+use runtime::cgroups;
+use runtime::state::{ContainerState, StateDir, Status};
 
 /// How often the OOM counter and the init's liveness are checked.
 const POLL: Duration = Duration::from_millis(100);

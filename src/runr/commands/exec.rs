@@ -2,9 +2,9 @@ use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, Process};
 
 use super::absolute;
-use crate::runtime::cli::{Cli, Exec};
-use crate::runtime::exec::{self, ExecRequest};
-use crate::runtime::state::{StateDir, Status};
+use crate::cli::{Cli, Exec};
+use runtime::exec::{self, ExecRequest};
+use runtime::state::{StateDir, Status};
 
 pub fn run(cli: &Cli, e: &Exec) -> Result<i32> {
     let state = {

@@ -1,8 +1,8 @@
 use anyhow::{Context, Result};
 use std::os::unix::fs::MetadataExt;
 
-use crate::runtime::cli::{Cli, List, ListFormat};
-use crate::runtime::state::StateDir;
+use crate::cli::{Cli, List, ListFormat};
+use runtime::state::StateDir;
 
 pub fn run(cli: &Cli, l: &List) -> Result<()> {
     let mut rows = Vec::new();

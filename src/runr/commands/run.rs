@@ -2,16 +2,17 @@ use std::os::unix::net::UnixStream;
 
 use anyhow::{Context, Result};
 
-use super::{create, delete, start};
-use crate::runtime::cli::{Cli, Run};
-use crate::runtime::foreground;
-use crate::runtime::state::StateDir;
+use super::create;
+use crate::cli::{Cli, Run};
+use runtime::foreground;
+use runtime::lifecycle::{destroy, signal, start_created};
+use runtime::state::StateDir;
 
 pub fn run(cli: &Cli, r: &Run) -> Result<i32> {
     if r.detach {
         let c = create::create(cli, &r.opts, None)?;
-        if let Err(e) = start::start(&c.dir, &c.state) {
-            let _ = delete::destroy(c.dir, &c.state);
+        if let Err(e) = start_created(&c.dir, &c.state) {
+            let _ = destroy(c.dir, &c.state);
             return Err(e);
         }
         return Ok(0);
@@ -33,8 +34,8 @@ pub fn run(cli: &Cli, r: &Run) -> Result<i32> {
         (Some(sock), Some(true)) => Some(foreground::recv_master(sock)?),
         _ => None,
     };
-    if let Err(e) = start::start(&c.dir, &c.state) {
-        let _ = delete::destroy(c.dir, &c.state);
+    if let Err(e) = start_created(&c.dir, &c.state) {
+        let _ = destroy(c.dir, &c.state);
         return Err(e);
     }
     let state = c.state;
@@ -44,9 +45,9 @@ pub fn run(cli: &Cli, r: &Run) -> Result<i32> {
     if !r.keep {
         let dir = StateDir::open(&cli.root, &state.id)?;
         if !state.own_pid_ns {
-            let _ = super::kill::signal(&state, libc::SIGKILL, true);
+            let _ = signal(&state, libc::SIGKILL, true);
         }
-        delete::destroy(dir, &state)?;
+        destroy(dir, &state)?;
     }
     Ok(code)
 }

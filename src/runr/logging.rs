@@ -8,8 +8,8 @@ use std::path::Path;
 
 use log::LevelFilter;
 
-use super::cli::LogFormat;
-use super::timefmt;
+use crate::cli::LogFormat;
+use runtime::timefmt;
 
 pub fn init(log_file: Option<&Path>, format: LogFormat, debug: bool) {
     let target = match log_file.map(|p| OpenOptions::new().create(true).append(true).open(p)) {
@@ -27,7 +27,8 @@ pub fn init(log_file: Option<&Path>, format: LogFormat, debug: bool) {
     let json = format == LogFormat::Json;
     env_logger::Builder::new()
         .filter_level(deps)
-        .filter_module("rdock", own)
+        .filter_module("runtime", own)
+        .filter_module("sysutil", own)
         .filter_module("runr", own)
         .target(target)
         .format(move |buf, record| {

@@ -1,34 +1,7 @@
-use std::path::Path;
+//! The config `runr spec` writes: runc's default, the one tools and test
+//! suites start from and edit (rdock starts from it too).
 
-use anyhow::{bail, Context, Result};
-
-use crate::runtime::cli::Spec;
-use crate::runtime::spec::OCI_VERSION;
-
-pub fn run(s: &Spec) -> Result<()> {
-    let dir = s.bundle.as_deref().unwrap_or(Path::new("."));
-    let path = dir.join("config.json");
-    if path.exists() {
-        bail!("File {} exists. Remove it first", path.display());
-    }
-    let mut v = default_spec();
-    if s.rootless {
-        make_rootless(&mut v);
-    }
-    if !cgroup_v2_unified() {
-        // As runc 1.1: a cgroup namespace only on a unified (v2-only) host.
-        if let Some(ns) = v["linux"]["namespaces"].as_array_mut() {
-            ns.retain(|n| n["type"] != "cgroup");
-        }
-    }
-    let text = serde_json::to_string_pretty(&v)?;
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
-}
-
-fn cgroup_v2_unified() -> bool {
-    nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-}
+use crate::spec::OCI_VERSION;
 
 /// runc's default config: the one tools and test suites start from and edit.
 pub fn default_spec() -> serde_json::Value {
@@ -87,7 +60,7 @@ pub fn default_spec() -> serde_json::Value {
 
 /// `spec --rootless`: a user namespace mapping the caller, no network
 /// namespace, no cgroup resources, sysfs bound from the host.
-fn make_rootless(v: &mut serde_json::Value) {
+pub fn make_rootless(v: &mut serde_json::Value) {
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
     let linux = &mut v["linux"];
@@ -116,8 +89,13 @@ fn make_rootless(v: &mut serde_json::Value) {
 mod tests {
     #[test]
     fn default_spec_is_a_valid_oci_spec() {
-        let v = super::default_spec();
-        let spec: oci_spec::runtime::Spec = serde_json::from_value(v).unwrap();
-        crate::runtime::spec::validate(&spec).unwrap();
+        for rootless in [false, true] {
+            let mut v = super::default_spec();
+            if rootless {
+                super::make_rootless(&mut v);
+            }
+            let spec: oci_spec::runtime::Spec = serde_json::from_value(v).unwrap();
+            crate::spec::validate(&spec).unwrap();
+        }
     }
 }

@@ -6,9 +6,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::runtime::cgroups;
-use crate::runtime::cli::{Cli, ListFormat, Ps};
-use crate::runtime::state::{StateDir, Status};
+use crate::cli::{Cli, ListFormat, Ps};
+use runtime::cgroups;
+use runtime::state::{StateDir, Status};
 
 pub fn run(cli: &Cli, p: &Ps) -> Result<()> {
     let dir = StateDir::open(&cli.root, &p.id)?;

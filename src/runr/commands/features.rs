@@ -1,7 +1,7 @@
 use anyhow::Result;
 
-use crate::runtime::spec::OCI_VERSION;
-use crate::runtime::{intel_rdt, lsm};
+use runtime::spec::OCI_VERSION;
+use runtime::{intel_rdt, lsm};
 
 /// The runtime-spec `features` document: only what this build really does.
 pub fn run() -> Result<()> {
@@ -64,7 +64,7 @@ pub fn run() -> Result<()> {
             "capabilities": caps,
             // The systemd driver is built in, but only claimed where systemd runs.
             "cgroup": { "v1": true, "v2": true, "systemd": systemd, "systemdUser": false, "rdma": false },
-            "seccomp": crate::runtime::seccomp::support(),
+            "seccomp": runtime::seccomp::support(),
             // Applied where the host has them, refused where it has not.
             "apparmor": { "enabled": lsm::apparmor_enabled() },
             "selinux": { "enabled": lsm::selinux_enabled() },
@@ -75,7 +75,7 @@ pub fn run() -> Result<()> {
                           "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
                 "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
             },
-            "mountExtensions": { "idmap": { "enabled": crate::runtime::idmount::supported() } }
+            "mountExtensions": { "idmap": { "enabled": runtime::idmount::supported() } }
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",

@@ -35,3 +35,32 @@ mod tests {
         assert!(ProcStat::read(i32::MAX).is_none());
     }
 }
+
+/// The calling process's cgroups from /proc/self/cgroup, one `(controllers,
+/// path)` per line: controllers empty for the unified (v2) line, comma
+/// separated or `name=...` for a v1 hierarchy.
+pub fn own_cgroups() -> Vec<(String, std::path::PathBuf)> {
+    let data = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    parse_cgroups(&data)
+}
+
+fn parse_cgroups(data: &str) -> Vec<(String, std::path::PathBuf)> {
+    data.lines()
+        .filter_map(|l| {
+            let mut p = l.splitn(3, ':');
+            let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
+            Some((ctrls.to_string(), std::path::PathBuf::from(path)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod cgroup_tests {
+    #[test]
+    fn parses_hybrid_lines() {
+        let v = super::parse_cgroups("12:cpu,cpuacct:/a\n1:name=systemd:/b\n0::/c:d\n");
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].0, "cpu,cpuacct");
+        assert_eq!(v[2], (String::new(), "/c:d".into()));
+    }
+}

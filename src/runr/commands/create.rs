@@ -1,8 +1,8 @@
 use anyhow::Result;
 
 use super::absolute;
-use crate::runtime::cli::{Cli, CreateOpts};
-use crate::runtime::launch::{self, CreateRequest, Created};
+use crate::cli::{Cli, CreateOpts};
+use runtime::launch::{self, CreateRequest, Created};
 
 pub fn run(cli: &Cli, o: &CreateOpts) -> Result<()> {
     create(cli, o, None).map(|_| ())
@@ -27,7 +27,7 @@ pub fn create(
         no_pivot: o.no_pivot,
         preserve_fds: o.preserve_fds,
         systemd_cgroup: cli.systemd_cgroup,
-        rootless: crate::runtime::rootless::detect(cli.rootless.as_deref())?,
+        rootless: runtime::rootless::detect(cli.rootless.as_deref())?,
         console_pair,
     })
 }

@@ -1,12 +1,16 @@
 //! runr: parse the command line, set up logging, run the command, and report
 //! a failure once, the way runc does (stderr, plus the --log file).
 
+mod cli;
+mod commands;
+mod logging;
+
 use clap::Parser;
-use rdock::runtime::cli::{Cli, Command};
-use rdock::runtime::{commands, logging, spec::OCI_VERSION};
+use cli::{Cli, Command};
+use runtime::spec::OCI_VERSION;
 
 fn main() {
-    rdock::runtime::process::set_non_dumpable();
+    runtime::process::set_non_dumpable();
     let cli = Cli::parse();
     logging::init(cli.log.as_deref(), cli.log_format, cli.debug);
     // Commands that only print behave like other Unix tools when their reader
@@ -40,7 +44,7 @@ fn main() {
         Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
     );
     if enters_container {
-        if let Err(e) = rdock::runtime::exe_guard::ensure_unwritable_exe() {
+        if let Err(e) = runtime::exe_guard::ensure_unwritable_exe() {
             log::error!("{e:#}");
             std::process::exit(1);
         }

@@ -6,9 +6,9 @@ use std::io::Read;
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 
-use crate::runtime::cgroups;
-use crate::runtime::cli::{Cli, Update};
-use crate::runtime::state::{StateDir, Status};
+use crate::cli::{Cli, Update};
+use runtime::cgroups;
+use runtime::state::{StateDir, Status};
 
 pub fn run(cli: &Cli, u: &Update) -> Result<()> {
     if u.l3_cache_schema.is_some() {

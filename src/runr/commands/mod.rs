@@ -21,8 +21,6 @@ use anyhow::{Context, Result};
 
 use super::cli::{Cli, Command};
 
-pub use delete::destroy;
-
 /// Runs one command; the return value is runr's exit code.
 pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
     match cmd {

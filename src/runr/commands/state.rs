@@ -1,7 +1,7 @@
 use anyhow::Result;
 
-use crate::runtime::cli::Cli;
-use crate::runtime::state::StateDir;
+use crate::cli::Cli;
+use runtime::state::StateDir;
 
 pub fn run(cli: &Cli, id: &str) -> Result<()> {
     let dir = StateDir::open(&cli.root, id)?;

@@ -1,4 +1,0 @@
-//! The `rdock` frontend binary.
-fn main() {
-    rdock::rdock::main()
-}

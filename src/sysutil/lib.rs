@@ -1,0 +1,8 @@
+//! Small Linux helpers that runr, the image library and rdock share, each
+//! kept in one place: atomic file writes, flock(2), facts from /proc,
+//! openat2(2) and the PATH search.
+
+pub mod fs;
+pub mod lock;
+pub mod path;
+pub mod proc;
