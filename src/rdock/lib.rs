@@ -6,6 +6,7 @@ pub mod commands;
 pub mod container;
 pub mod format;
 pub mod network;
+pub mod template;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.
 pub fn main() -> ! {
@@ -28,10 +29,17 @@ pub fn main() -> ! {
         .init();
     let code = match commands::run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("Error response from daemon: {e:#}");
-            1
-        }
+        // A bad --format is the user's, not the daemon's: docker prints it bare.
+        Err(e) => match e.downcast_ref::<template::TemplateError>() {
+            Some(t) => {
+                eprintln!("{t}");
+                t.code
+            }
+            None => {
+                eprintln!("Error response from daemon: {e:#}");
+                1
+            }
+        },
     };
     std::process::exit(code)
 }
