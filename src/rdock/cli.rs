@@ -80,7 +80,7 @@ pub enum Command {
     /// Display the running processes of a container.
     Top(TopArgs),
     /// Display system-wide information.
-    Info,
+    Info(FormatArgs),
     /// Manage containers.
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -114,7 +114,7 @@ pub enum Command {
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
     /// Show the rdock version information.
-    Version,
+    Version(FormatArgs),
     /// Watches a detached container (rdock runs this itself).
     #[command(hide = true)]
     ContainerMonitor {
@@ -225,7 +225,7 @@ pub enum SystemCommand {
     /// with --volumes, unused anonymous volumes.
     Prune(SystemPruneArgs),
     /// Display system-wide information.
-    Info,
+    Info(FormatArgs),
 }
 
 #[derive(Debug, Args)]
@@ -351,6 +351,16 @@ pub struct QuietArgs {
     /// Only display names / IDs.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Pretty-print using a Go template ('table', 'json' or a template).
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Format the output using the given Go template.
+    #[arg(short, long)]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -469,9 +479,14 @@ pub struct PsArgs {
     /// Only display container IDs.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Filter output (status=, name=, id=, ancestor=; repeatable).
+    /// Filter output (status, name, id, label, before, since, exited,
+    /// ancestor, network, volume, health; repeatable).
     #[arg(short, long)]
     pub filter: Vec<String>,
+    /// Pretty-print containers using a Go template ('table', 'json' or a
+    /// template).
+    #[arg(long)]
+    pub format: Option<String>,
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
@@ -618,6 +633,13 @@ pub struct ImagesArgs {
     /// Show digests.
     #[arg(long)]
     pub digests: bool,
+    /// Filter output (dangling, reference, before, since, label; repeatable).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Pretty-print images using a Go template ('table', 'json' or a
+    /// template).
+    #[arg(long)]
+    pub format: Option<String>,
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
@@ -642,6 +664,9 @@ pub struct TagArgs {
 pub struct InspectArgs {
     #[arg(required = true)]
     pub images: Vec<String>,
+    /// Format the output using the given Go template.
+    #[arg(short, long)]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod diff;
 pub mod exec;
 pub mod exec_tty;
 pub mod export;
+pub mod filters;
 pub mod history;
 pub mod images;
 pub mod info;
@@ -91,7 +92,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     };
     if !matches!(
         command,
-        Command::Login(_) | Command::Logout(_) | Command::Version
+        Command::Login(_) | Command::Logout(_) | Command::Version(_)
     ) {
         if let Err(e) = image::store::prepare_root(&ctx.root) {
             if e.is::<image::store::NeedsRoot>() {
@@ -140,7 +141,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             attach::run(&ctx, a)
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => top::run(&ctx, a),
-        Command::Info | Command::System(SystemCommand::Info) => info::run(&ctx),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => info::run(&ctx, a),
         Command::Container(ContainerCommand::Prune(a)) => prune::containers(&ctx, a),
         Command::System(SystemCommand::Prune(a)) => prune::system(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
@@ -161,10 +162,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
-        Command::Version => {
-            println!("{}", version_line());
-            Ok(0)
-        }
+        Command::Version(a) => info::version(&ctx, a),
         Command::ContainerMonitor { id, wait_attach } => {
             container::monitor_main(&ctx.root, &id, wait_attach)
         }

@@ -4,15 +4,15 @@
 use super::Context;
 use crate::cli::{NetworkCommand, NetworkCreateArgs, QuietArgs};
 use crate::container::record;
-use crate::format::print_table;
 use crate::network::{self, store};
+use crate::template::{print_list_with, Listing, Options};
 use anyhow::{bail, Result};
 use image::digest::sha256_of;
 use serde_json::{json, Value};
 
 pub fn run(ctx: &Context, c: NetworkCommand) -> Result<i32> {
     match c {
-        NetworkCommand::Ls(QuietArgs { quiet }) => ls(ctx, quiet),
+        NetworkCommand::Ls(q) => ls(ctx, q),
         NetworkCommand::Create(a) => create(ctx, a),
         NetworkCommand::Rm { networks } => Ok(super::each(&networks, |n| rm(ctx, n))),
         NetworkCommand::Inspect { networks } => inspect(ctx, &networks),
@@ -26,27 +26,68 @@ fn predefined_id(name: &str) -> String {
         .to_string()
 }
 
-fn ls(ctx: &Context, quiet: bool) -> Result<i32> {
-    let mut rows: Vec<Vec<String>> = store::list(&ctx.root)?
+/// `network ls`' columns, docker's names.
+const LS_HEADERS: &[(&str, &str)] = &[
+    ("ID", "NETWORK ID"),
+    ("Name", "NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("IPv6", "IPV6"),
+    ("Internal", "INTERNAL"),
+    ("Labels", "LABELS"),
+    ("CreatedAt", "CREATED AT"),
+];
+
+fn ls(ctx: &Context, q: QuietArgs) -> Result<i32> {
+    let row = |id: &str, name: &str, driver: &str, created: &str, flags: (bool, bool)| {
+        json!({
+            "ID": id[..12].to_string(),
+            "Name": name,
+            "Driver": driver,
+            "Scope": "local",
+            "IPv6": flags.0.to_string(),
+            "Internal": flags.1.to_string(),
+            "Labels": "",
+            "CreatedAt": created,
+        })
+    };
+    let mut rows: Vec<Value> = store::list(&ctx.root)?
         .into_iter()
-        .map(|n| vec![n.id[..12].to_string(), n.name, n.driver, "local".into()])
+        .map(|n| {
+            let flags = (n.ipv6_enabled, n.internal);
+            row(&n.id, &n.name, &n.driver, &created_at(&n.created), flags)
+        })
         .collect();
     for (name, driver) in store::PREDEFINED {
-        let id = predefined_id(name)[..12].to_string();
-        rows.push(vec![
-            id,
-            name.to_string(),
-            driver.to_string(),
-            "local".into(),
-        ]);
+        rows.push(row(&predefined_id(name), name, driver, "", (false, false)));
     }
-    rows.sort_by(|a, b| a[1].cmp(&b[1]));
-    if quiet {
-        rows.iter().for_each(|r| println!("{}", r[0]));
-    } else {
-        print_table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &rows);
+    rows.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
+    if q.quiet {
+        rows.iter()
+            .for_each(|r| println!("{}", r["ID"].as_str().unwrap_or_default()));
+        return Ok(0);
     }
+    let listing = Listing {
+        default: "table {{.ID}}\\t{{.Name}}\\t{{.Driver}}\\t{{.Scope}}",
+        headers: LS_HEADERS,
+    };
+    let opts = Options {
+        root_type: "*network.networkContext",
+        ..Options::default()
+    };
+    print_list_with(q.format.as_deref(), &listing, &rows, &opts)?;
     Ok(0)
+}
+
+/// Go's time.String() of an RFC 3339 time, as `network ls` shows CreatedAt.
+fn created_at(t: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S%.f +0000 UTC")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 fn create(ctx: &Context, a: NetworkCreateArgs) -> Result<i32> {

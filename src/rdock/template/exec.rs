@@ -286,7 +286,15 @@ impl<'a> Exec<'a> {
                 .map_or("", |(_, v)| v);
             return Ok(Some(Value::String(v.into())));
         }
-        match obj.get(name) {
+        // Go's field names differ from their JSON names at times only in
+        // case (ID/Id, APIVersion/ApiVersion): docker accepts both.
+        let found = obj.get(name).or_else(|| {
+            (!is_map)
+                .then(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                .flatten()
+                .map(|(_, v)| v)
+        });
+        match found {
             Some(v) => {
                 if has_args {
                     return self.fail(if is_map {
