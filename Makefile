@@ -25,10 +25,11 @@ install: build
 	install -D -m 0755 $(OUT)/runr $(DESTDIR)$(PREFIX)/bin/runr
 	@if [ -x $(OUT)/rdock ]; then install -D -m 0755 $(OUT)/rdock $(DESTDIR)$(PREFIX)/bin/rdock; fi
 
-bundle: bundles/busybox/config.json
+# The example bundle: its config.json is committed, its rootfs made here.
+bundle: bundles/busybox/rootfs/bin/busybox
 
-bundles/busybox/config.json: hack/mkbundle.sh hack/mkrootfs.sh | deps build
-	hack/mkbundle.sh bundles/busybox $(OUT)/runr
+bundles/busybox/rootfs/bin/busybox: hack/mkrootfs.sh | deps
+	hack/mkrootfs.sh bundles/busybox/rootfs
 
 demo: deps build bundle
 	hack/demo.sh $(OUT)/runr bundles/busybox
@@ -87,4 +88,4 @@ bench: build bundle
 
 clean:
 	$(CARGO) clean
-	rm -rf bundles/busybox
+	rm -rf bundles/busybox/rootfs
