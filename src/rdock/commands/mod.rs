@@ -8,6 +8,7 @@ use image::store::Store;
 use std::path::PathBuf;
 
 pub mod attach;
+pub mod completion;
 pub mod container_inspect;
 pub mod cp;
 pub mod create;
@@ -91,7 +92,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     };
     if !matches!(
         command,
-        Command::Login(_) | Command::Logout(_) | Command::Version
+        Command::Login(_) | Command::Logout(_) | Command::Version | Command::Completion(_)
     ) {
         if let Err(e) = image::store::prepare_root(&ctx.root) {
             if e.is::<image::store::NeedsRoot>() {
@@ -165,6 +166,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("{}", version_line());
             Ok(0)
         }
+        Command::Completion(a) => completion::run(a),
         Command::ContainerMonitor { id, wait_attach } => {
             container::monitor_main(&ctx.root, &id, wait_attach)
         }
