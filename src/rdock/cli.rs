@@ -115,6 +115,8 @@ pub enum Command {
     Cp(CpArgs),
     /// Show the rdock version information.
     Version(FormatArgs),
+    /// Generate the autocompletion script for the specified shell.
+    Completion(CompletionArgs),
     /// Watches a detached container (rdock runs this itself).
     #[command(hide = true)]
     ContainerMonitor {
@@ -344,6 +346,13 @@ pub struct PortArgs {
     pub container: String,
     /// PRIVATE_PORT[/PROTO]
     pub port: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// bash, zsh, fish or powershell (without one: the usage).
+    #[arg(value_name = "SHELL")]
+    pub shell: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod container;
 pub mod format;
 pub mod network;
+pub mod progress;
 pub mod template;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.

@@ -8,6 +8,7 @@ use image::store::Store;
 use std::path::PathBuf;
 
 pub mod attach;
+pub mod completion;
 pub mod container_inspect;
 pub mod cp;
 pub mod create;
@@ -92,7 +93,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     };
     if !matches!(
         command,
-        Command::Login(_) | Command::Logout(_) | Command::Version(_)
+        Command::Login(_) | Command::Logout(_) | Command::Version(_) | Command::Completion(_)
     ) {
         if let Err(e) = image::store::prepare_root(&ctx.root) {
             if e.is::<image::store::NeedsRoot>() {
@@ -163,6 +164,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
         Command::Version(a) => info::version(&ctx, a),
+        Command::Completion(a) => completion::run(a),
         Command::ContainerMonitor { id, wait_attach } => {
             container::monitor_main(&ctx.root, &id, wait_attach)
         }

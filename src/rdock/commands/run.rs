@@ -3,6 +3,7 @@ use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
 use crate::container::hostconfig::{read_env_files, HostConfig};
 use crate::container::{self, record::Record, spec, CreateRequest};
+use crate::progress::Terminal;
 use anyhow::{bail, Context as _, Result};
 use image::platform::Platform;
 use image::pull::{pull, PullOptions};
@@ -91,7 +92,6 @@ pub fn image_for(
     let opts = PullOptions {
         registry: ctx.registry_options()?,
         platform,
-        quiet: false,
         parallel: 3,
     };
     // docker prints run's pull progress on stderr: stdout is the container's.
@@ -101,7 +101,7 @@ pub fn image_for(
     nix::unistd::dup2(2, 1).context("pointing stdout at stderr")?;
     let pulled = (|| {
         let rt = ctx.runtime()?;
-        let p = rt.block_on(pull(store.clone(), name, &opts))?;
+        let p = rt.block_on(pull(store.clone(), name, &opts, &Terminal::new(false)))?;
         store.resolve(&p.record.id)
     })();
     nix::unistd::dup2(saved.as_raw_fd(), 1).context("restoring stdout")?;
