@@ -302,8 +302,12 @@ fn index(item: &Val, i: &Val) -> Result<Val, String> {
         Some(Value::Array(x)) => {
             let n =
                 want_int(i).map_err(|_| "cannot index slice/array with type string".to_string())?;
-            if n < 0 || n as usize >= x.len() {
+            // Go checks against the capacity, then reflect panics at len.
+            if n < 0 || n as usize > x.len() {
                 return Err(format!("index out of range: {n}"));
+            }
+            if n as usize == x.len() {
+                return Err("reflect: slice index out of range".into());
             }
             Ok(Some(x[n as usize].clone()))
         }

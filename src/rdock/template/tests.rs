@@ -146,8 +146,10 @@ fn exec_errors_name_the_node_and_its_position() {
     );
     assert_eq!(
         err("{{index (split .Names \",\") 1}}"),
-        "template parsing error: template: :1:2: executing \"\" at <index (split .Names \",\") 1>: error calling index: index out of range: 1"
+        "template parsing error: template: :1:2: executing \"\" at <index (split .Names \",\") 1>: error calling index: reflect: slice index out of range"
     );
+    assert!(err("{{index (split .Names \",\") 5}}")
+        .ends_with("error calling index: index out of range: 5"));
     assert_eq!(
         err("{{range $k,$v := .Labels}}{{$k}}{{end}}"),
         "template parsing error: template: :1:17: executing \"\" at <.Labels>: range can't iterate over app=web,tier=1"
