@@ -73,6 +73,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "Cmd": r.command,
             "Image": r.image,
             "WorkingDir": bundle["process"]["cwd"],
+            "ExposedPorts": network::exposed_json(&ctx.root, &r.id),
         },
         "GraphDriver": { "Name": "overlay", "Data": {
             "UpperDir": dir.join("upper"), "WorkDir": dir.join("work"),
