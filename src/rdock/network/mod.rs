@@ -551,3 +551,38 @@ pub fn containers_on(root: &Path, net_id: &str) -> Vec<(String, Attachment)> {
         .filter(|(_, a)| a.on(net_id).is_some())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_from_before_several_networks_loads_as_one_endpoint() {
+        let d = tempfile::tempdir().unwrap();
+        let id = "a".repeat(64);
+        let dir = record::dir_of(d.path(), &id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = r#"{"mode":"bridge","network":"web","network_id":"f00","ip":"10.87.1.2",
+            "prefix":24,"gateway":"10.87.1.1","mac":"02:42:0a:57:01:02",
+            "aliases":["n","aaaaaaaaaaaa"],"publish":[],"ports":[],"netns":"/x","dns":true,"up":false}"#;
+        std::fs::write(dir.join("network.json"), old).unwrap();
+        let a = Attachment::load(d.path(), &id).unwrap();
+        assert_eq!(a.endpoints.len(), 1);
+        let e = &a.endpoints[0];
+        assert_eq!(
+            (
+                e.network.as_str(),
+                e.network_id.as_str(),
+                e.interface.as_str()
+            ),
+            ("web", "f00", "eth0")
+        );
+        assert_eq!(e.ip, Some("10.87.1.2".parse().unwrap()));
+        assert!(e.dns && e.aliases.is_empty());
+        // Saved again: the new shape only.
+        a.save(d.path(), &id).unwrap();
+        let text = std::fs::read_to_string(dir.join("network.json")).unwrap();
+        assert!(text.contains("\"endpoints\"") && !text.contains("\"network_id\":\"f00\",\"ip\""));
+        assert_eq!(Attachment::load(d.path(), &id).unwrap().endpoints.len(), 1);
+    }
+}
