@@ -18,23 +18,83 @@ fn unpublished(a: &Attachment) -> Vec<&Exposed> {
         .collect()
 }
 
-/// `ps`'s PORTS column: the mappings, then the exposed ports left, by port.
+/// `ps`'s PORTS column.
 pub fn ports_column(root: &Path, id: &str) -> String {
     let Some(a) = Attachment::load(root, id).filter(|a| a.up) else {
         return String::new();
     };
-    let mut cells: Vec<(u16, String)> = a
+    let mut ports: Vec<PortEntry> = a
         .ports
         .iter()
-        .map(|p| (p.container_port, p.display()))
+        .map(|p| PortEntry {
+            private: p.container_port,
+            public: p.host_port,
+            proto: p.protocol.clone(),
+            ip: if p.host_ip.is_empty() {
+                "0.0.0.0".into()
+            } else {
+                p.host_ip.clone()
+            },
+        })
         .collect();
-    cells.extend(unpublished(&a).into_iter().map(|e| (e.port, e.key())));
-    cells.sort_by_key(|c| c.0);
-    cells
-        .into_iter()
-        .map(|c| c.1)
-        .collect::<Vec<_>>()
-        .join(", ")
+    ports.extend(unpublished(&a).into_iter().map(|e| PortEntry {
+        private: e.port,
+        public: 0,
+        proto: e.protocol.clone(),
+        ip: String::new(),
+    }));
+    displayable(ports)
+}
+
+/// One of docker's API Ports: a mapping, or an exposed port (no ip).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct PortEntry {
+    private: u16,
+    public: u16,
+    proto: String,
+    ip: String,
+}
+
+/// docker's PORTS text: sorted by container port; exposed ports and
+/// mappings to the same port number grouped into ranges (`80-81/tcp`,
+/// `0.0.0.0:80-81->80-81/tcp`), in the order their groups began; the other
+/// mappings last, one by one.
+fn displayable(mut ports: Vec<PortEntry>) -> String {
+    ports.sort();
+    let form = |key: &str, first: u16, last: u16| {
+        let (ip, proto) = key.rsplit_once('/').map_or(("", key), |(i, p)| (i, p));
+        let mut g = first.to_string();
+        if first != last {
+            g = format!("{g}-{last}");
+        }
+        if !ip.is_empty() {
+            g = format!("{ip}:{g}->{g}");
+        }
+        format!("{g}/{proto}")
+    };
+    let mut groups: Vec<(String, u16, u16)> = Vec::new();
+    let (mut out, mut mappings) = (Vec::new(), Vec::new());
+    for p in ports {
+        let key = if p.ip.is_empty() {
+            p.proto.clone()
+        } else if p.public != p.private {
+            mappings.push(format!("{}:{}->{}/{}", p.ip, p.public, p.private, p.proto));
+            continue;
+        } else {
+            format!("{}/{}", p.ip, p.proto)
+        };
+        match groups.iter_mut().find(|g| g.0 == key) {
+            None => groups.push((key, p.private, p.private)),
+            Some(g) if p.private == g.2.wrapping_add(1) => g.2 = p.private,
+            Some(g) => {
+                out.push(form(&g.0, g.1, g.2));
+                (g.1, g.2) = (p.private, p.private);
+            }
+        }
+    }
+    out.extend(groups.iter().map(|g| form(&g.0, g.1, g.2)));
+    out.extend(mappings);
+    out.join(", ")
 }
 
 /// The published ports of a running container, `(80/tcp, 0.0.0.0:8080)`.
@@ -162,4 +222,37 @@ pub fn exposed_json(root: &Path, id: &str) -> Value {
         return Value::Null;
     }
     Value::Object(a.expose.iter().map(|e| (e.key(), json!({}))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(private: u16, public: u16, proto: &str, ip: &str) -> PortEntry {
+        PortEntry {
+            private,
+            public,
+            proto: proto.into(),
+            ip: ip.into(),
+        }
+    }
+
+    #[test]
+    fn the_ports_column_groups_and_orders_as_dockers() {
+        let v = vec![
+            p(80, 32768, "tcp", "0.0.0.0"),
+            p(443, 0, "tcp", ""),
+            p(444, 0, "tcp", ""),
+            p(53, 0, "udp", ""),
+        ];
+        assert_eq!(displayable(v), "53/udp, 443-444/tcp, 0.0.0.0:32768->80/tcp");
+        let v = vec![
+            p(8081, 8081, "tcp", "0.0.0.0"),
+            p(8080, 8080, "tcp", "0.0.0.0"),
+        ];
+        assert_eq!(displayable(v), "0.0.0.0:8080-8081->8080-8081/tcp");
+        let v = vec![p(1, 0, "tcp", ""), p(3, 0, "tcp", ""), p(4, 0, "tcp", "")];
+        assert_eq!(displayable(v), "1/tcp, 3-4/tcp");
+        assert_eq!(displayable(vec![]), "");
+    }
 }
