@@ -325,6 +325,12 @@ pub enum NetworkCommand {
         #[arg(required = true)]
         networks: Vec<String>,
     },
+    /// Connect a container to a network.
+    Connect(NetworkConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(NetworkDisconnectArgs),
+    /// Remove all unused networks.
+    Prune(ForceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -332,13 +338,41 @@ pub struct NetworkCreateArgs {
     /// Driver to manage the network (bridge only).
     #[arg(short, long, default_value = "bridge")]
     pub driver: String,
-    /// Subnet in CIDR format (default: the next free 10.87.N.0/24).
+    /// Subnet in CIDR format, IPv4 (default: the next free 10.87.N.0/24) or
+    /// IPv6 (with --ipv6); repeatable.
     #[arg(long)]
-    pub subnet: Option<String>,
-    /// IPv4 gateway of the subnet (default: its first address).
+    pub subnet: Vec<String>,
+    /// Gateway of a subnet (default: its first address); repeatable.
     #[arg(long)]
-    pub gateway: Option<String>,
+    pub gateway: Vec<String>,
+    /// Enable IPv6 networking (needs an IPv6 --subnet).
+    #[arg(long)]
+    pub ipv6: bool,
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkConnectArgs {
+    /// IPv4 address (e.g., 172.30.100.104).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33).
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long)]
+    pub alias: Vec<String>,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkDisconnectArgs {
+    /// Force the container to disconnect from a network.
+    #[arg(short, long)]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
 }
 
 #[derive(Debug, Args)]
@@ -407,12 +441,28 @@ pub struct RunArgs {
     /// Container host name.
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
-    /// Network: bridge (the default with netavark, else host), host, none or a user network.
+    /// Network: bridge (the default with netavark, else host), host, none or
+    /// a user network (one, as docker 20.10: `network connect` adds more).
     #[arg(long, alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long = "network-alias", alias = "net-alias", value_name = "ALIAS")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address on a user network with a configured subnet.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address on a user network with an IPv6 subnet.
+    #[arg(long)]
+    pub ip6: Option<String>,
     /// Publish a container's port to the host ([IP:][HOST_PORT:]PORT[/PROTO]).
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
     pub publish: Vec<String>,
+    /// Publish all exposed ports to random host ports.
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports (PORT[-END][/PROTO]).
+    #[arg(long, value_name = "PORT")]
+    pub expose: Vec<String>,
     #[command(flatten)]
     pub opts: Box<ContainerOpts>,
     /// IMAGE

@@ -71,6 +71,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "Labels": crate::commands::ps::labels_of(&asked),
             "Image": r.image,
             "WorkingDir": bundle["process"]["cwd"],
+            "ExposedPorts": network::exposed_json(&ctx.root, &r.id),
         },
         "GraphDriver": { "Name": "overlay", "Data": {
             "UpperDir": dir.join("upper"), "WorkDir": dir.join("work"),

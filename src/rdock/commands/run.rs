@@ -171,7 +171,22 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
-    let network = crate::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
+    let flags = crate::network::Flags {
+        networks: &a.network,
+        publish: &a.publish,
+        publish_all: a.publish_all,
+        expose: &a.expose,
+        ip: a.ip.as_deref(),
+        ip6: a.ip6.as_deref(),
+        aliases: &a.network_alias,
+    };
+    let mut network = crate::network::plan(&ctx.root, &flags).map_err(|e| {
+        match e.downcast_ref::<crate::network::ClientError>() {
+            // docker's client prints these as `docker: MSG.`
+            Some(c) => anyhow::Error::new(UsageError(format!("rdock: {c}"))),
+            None => e,
+        }
+    })?;
     let volumes = a
         .volume
         .iter()
@@ -182,6 +197,14 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     let image = image_for(ctx, &a.image, policy, platform)?;
     if !requested {
         warn_foreign_platform(&image);
+    }
+    if let Some(ports) = image
+        .config
+        .config()
+        .as_ref()
+        .and_then(|c| c.exposed_ports().clone())
+    {
+        network.expose_image(&ports);
     }
     let inspect = inspect_config(a, &host, &network, &runtime);
     let req = CreateRequest {
@@ -255,7 +278,7 @@ fn inspect_config(
             "Binds": if binds.is_empty() { json!(null) } else { json!(binds) },
             "ContainerIDFile": "",
             "LogConfig": { "Type": "json-file", "Config": {} },
-            "NetworkMode": a.network.clone().unwrap_or_else(|| "default".into()),
+            "NetworkMode": a.network.first().cloned().unwrap_or_else(|| "default".into()),
             "PortBindings": ports,
             "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
             "AutoRemove": a.rm,
@@ -266,7 +289,7 @@ fn inspect_config(
             "IpcMode": "private",
             "OomScoreAdj": 0,
             "Privileged": privileged,
-            "PublishAllPorts": false,
+            "PublishAllPorts": a.publish_all,
             "ReadonlyRootfs": a.opts.read_only,
             "SecurityOpt": list(&a.opts.security_opt),
             "Tmpfs": if tmpfs.is_empty() { json!(null) } else { json!(tmpfs) },
