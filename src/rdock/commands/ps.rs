@@ -112,7 +112,8 @@ struct Extra {
     labels: BTreeMap<String, String>,
     /// (volume name or source, destination, is a volume)
     mounts: Vec<(String, String, bool)>,
-    network: Option<(String, String)>,
+    /// The networks it is on: (name, id); host and none have no id.
+    networks: Vec<(String, String)>,
     health: Option<String>,
 }
 
@@ -147,7 +148,15 @@ fn extra(root: &Path, r: &Record) -> Extra {
             })
         })
         .collect();
-    let network = crate::network::Attachment::load(root, &r.id).map(|a| (a.network, a.network_id));
+    let networks = match crate::network::Attachment::load(root, &r.id) {
+        Some(a) if a.endpoints.is_empty() => vec![(a.network, String::new())],
+        Some(a) => a
+            .endpoints
+            .into_iter()
+            .map(|e| (e.network, e.network_id))
+            .collect(),
+        None => Vec::new(),
+    };
     let health = [
         &asked["State"]["Health"]["Status"],
         &read("health.json")["Status"],
@@ -157,7 +166,7 @@ fn extra(root: &Path, r: &Record) -> Extra {
     Extra {
         labels,
         mounts,
-        network,
+        networks,
         health,
     }
 }
@@ -194,9 +203,9 @@ fn matches_one(ctx: &Context, r: &Record, x: &Extra, k: &str, v: &str, refs: &Re
             _ => r.image == v || r.image == format!("{v}:latest"),
         },
         "network" => x
-            .network
-            .as_ref()
-            .is_some_and(|(name, id)| name == v || (v.len() >= 2 && id.starts_with(v))),
+            .networks
+            .iter()
+            .any(|(name, id)| name == v || (v.len() >= 2 && id.starts_with(v))),
         "volume" => x.mounts.iter().any(|(n, d, _)| n == v || d == v),
         "health" => x.health.as_deref().unwrap_or("none") == v,
         // Only default isolation exists on Linux.
@@ -326,7 +335,7 @@ fn row(
         "Names": r.name,
         "Labels": labels.join(","),
         "Mounts": x.mounts.iter().map(|m| trunc(m.0.clone())).collect::<Vec<_>>().join(","),
-        "Networks": x.network.as_ref().map(|n| n.0.clone()).unwrap_or_default(),
+        "Networks": x.networks.iter().map(|n| n.0.as_str()).collect::<Vec<_>>().join(","),
         "State": if pause::is_paused(&ctx.root, r) { "paused" } else { state_name(&state) },
         "LocalVolumes": x.mounts.iter().filter(|m| m.2).count().to_string(),
     })
