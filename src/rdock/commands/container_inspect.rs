@@ -29,7 +29,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         host_config["Runtime"] = json!(r.runtime);
     }
     let paused = crate::container::pause::is_paused(&ctx.root, r);
-    Ok(json!({
+    let mut out = json!({
         "Id": r.id,
         "Created": r.created,
         "Path": r.command.first(),
@@ -64,7 +64,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
                 "RW": !m["options"].as_array().is_some_and(|o| o.iter().any(|x| x == "ro")),
                 "Propagation": "rprivate"}))
             .collect::<Vec<_>>()).unwrap_or_default(),
-        "Config": {
+        "Config": json!({
             "Hostname": bundle["hostname"],
             "User": asked["User"],
             "Tty": r.tty,
@@ -73,11 +73,19 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "Cmd": r.command,
             "Image": r.image,
             "WorkingDir": bundle["process"]["cwd"],
-        },
+        }),
         "GraphDriver": { "Name": "overlay", "Data": {
             "UpperDir": dir.join("upper"), "WorkDir": dir.join("work"),
             "MergedDir": dir.join("bundle/rootfs") } },
-    }))
+    });
+    // What the flags set in Config (Labels, StopTimeout, Attach*), from inspect.json.
+    for (k, v) in asked["Config"].as_object().into_iter().flatten() {
+        out["Config"][k] = v.clone();
+    }
+    if out["Config"]["Labels"].is_null() {
+        out["Config"]["Labels"] = json!({});
+    }
+    Ok(out)
 }
 
 pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {

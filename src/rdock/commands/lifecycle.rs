@@ -1,13 +1,14 @@
 //! `rdock stop`, `rdock start`, `rdock kill`.
 use super::Context;
 use crate::cli::{KillArgs, StartArgs, StopArgs};
-use crate::container::{self, record, record::State};
+use crate::container::{self, hostconfig, record, record::State};
 use anyhow::{bail, Result};
 
 pub fn stop(ctx: &Context, a: StopArgs) -> Result<i32> {
     Ok(super::each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
-        container::stop(&ctx.root, &r, a.time)
+        let secs = hostconfig::stop_secs(&record::dir_of(&ctx.root, &r.id), a.time);
+        container::stop(&ctx.root, &r, secs)
     }))
 }
 
