@@ -286,6 +286,20 @@ rdock rm -f sp14 spf14 >/dev/null 2>&1
 out=$(R --sig-proxy=maybe busybox true 2>&1)
 check "--sig-proxy=maybe: docker's flag error" '^invalid argument "maybe" for "--sig-proxy" flag: strconv.ParseBool: parsing "maybe": invalid syntax$' "$out"
 
+# --- --detach-keys (a terminal through script(1))
+if command -v script >/dev/null; then
+    out=$( (sleep 1; echo 'echo typed14'; sleep 0.7; printf '\030y'; sleep 1) | script -qec \
+        "$RDOCK --runtime $runtime run -it --name dk14 --network none --detach-keys ctrl-x,y busybox sh; echo rc=\$?" \
+        /dev/null | tr -d '\r')
+    check "--detach-keys ctrl-x,y: detaches, exit 0" '^rc=0$' "$(grep -o 'rc=[0-9]*' <<<"$out")"
+    check "--detach-keys: the container keeps running" 'Up ' "$(rdock ps -f name=dk14)"
+    rdock rm -f dk14 >/dev/null 2>&1
+else
+    skip "--detach-keys" "script(1) missing"
+fi
+out=$(R --detach-keys bogus busybox true 2>&1)
+check "--detach-keys bogus: refused" '^rdock: Invalid detach keys \(bogus\) provided\.$' "$out"
+
 # --- -l / --label-file, and the rest in inspect
 printf 'a=1\n# comment\n\nb=two words\nc\nd=\n' >"$rf/lf"
 id=$(rdock create --name lb14 --network none -l x=1 -l y -l 'z=a=b' --label-file "$rf/lf" \

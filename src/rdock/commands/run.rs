@@ -177,7 +177,7 @@ pub fn check_container_opts(
     let host = HostConfig::from_opts(o).map_err(usage)?;
     let policy = parse_pull_policy(&o.pull).map_err(usage)?;
     let platform = o.platform.as_deref().map(Platform::parse).transpose()?;
-    let mut all_env = read_env_files(&o.env_file)?;
+    let mut all_env = read_env_files(&o.env_file).map_err(usage)?;
     all_env.extend(env.iter().cloned());
     Ok((host, all_env, policy, platform))
 }

@@ -4,7 +4,7 @@
 //! [`apply`] writes them into the OCI config built by `spec::build`.
 use crate::cli::ContainerOpts;
 use crate::container::{devices, dnshosts, limits, mounts, namespaces, resources, security};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -184,18 +184,23 @@ impl HostConfig {
     }
 }
 
+/// docker's client message for a file of `--env-file`/`--label-file` it
+/// cannot read (a flag error: exit 125).
+fn open_error(f: &Path, e: std::io::Error) -> anyhow::Error {
+    let why = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    anyhow::anyhow!("rdock: open {}: {why}", f.display())
+}
+
 /// `-l KEY[=VALUE]` over `--label-file` lines (docker's env-file grammar:
 /// a line without `=` takes rdock's environment, dropped when unset).
 fn parse_labels(labels: &[String], files: &[PathBuf]) -> Result<BTreeMap<String, String>> {
     let mut all = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-                _ => e.to_string(),
-            };
-            anyhow::anyhow!("rdock: open {}: {why}", f.display())
-        })?;
+        let text = std::fs::read_to_string(f).map_err(|e| open_error(f, e))?;
         all.extend(parse_env_file(&text, f)?);
     }
     all.extend(labels.iter().cloned());
@@ -293,8 +298,7 @@ pub fn parse_tmpfs(s: &str) -> Result<(String, Vec<String>)> {
 pub fn read_env_files(files: &[PathBuf]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f)
-            .with_context(|| format!("open {}: no such file or directory", f.display()))?;
+        let text = std::fs::read_to_string(f).map_err(|e| open_error(f, e))?;
         out.extend(parse_env_file(&text, f)?);
     }
     Ok(out)
