@@ -239,6 +239,10 @@ check_rc "-a stdout: the container's exit code" 3 $rc
 out=$(R -a stderr busybox sh -c 'echo out; echo err >&2' 2>"$rf/err")
 check_rc "-a stderr: stdout not shown" "" "$out"
 check_rc "-a stderr: stderr shown" err "$(cat "$rf/err")"
+out=$(R -a stdin busybox sh -c 'echo hi; exit 4' 2>&1)
+rc=$?
+check "-a stdin alone: the id is printed instead, as docker" '^[0-9a-f]{64}$' "$out"
+check_rc "-a stdin alone: the container's exit code" 4 $rc
 out=$(echo piped | R -i -a stdout busybox cat 2>&1)
 check_rc "-i -a stdout: stdin attached by -i" piped "$out"
 out=$(R -a bogus busybox true 2>&1)

@@ -196,6 +196,10 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         Some(k) => runio::parse_detach_keys(k)?,
         None => super::attach::DEFAULT_DETACH_KEYS.to_vec(),
     };
+    if !streams.stdout && !streams.stderr {
+        // Nothing of the container's shown: docker prints its id instead.
+        println!("{}", r.id);
+    }
     // The streams not attached (`-a`) are not shown (the log has them).
     let _silence = runio::Silence::new(&streams)?;
     let dir = container::record::dir_of(&ctx.root, &r.id);
