@@ -143,6 +143,17 @@ fi
 out=$(R --device /dev/nosuch busybox true 2>&1)
 check_rc "--device of a missing node: exit 127 (docker)" 127 $? "$out"
 check "... docker's message" '^rdock: Error response from daemon: error gathering device information while adding custom device "/dev/nosuch": no such file or directory\.$' "$out"
+out=$(rdock run -d --network none --device /dev/nosuch busybox true 2>&1)
+check_rc "run -d --device of a missing node: exit 127 too" 127 $? "$out"
+id=$(rdock create --network none --device "$rf/dev:/dev/xd" busybox test -c /dev/xd 2>&1)
+check "create --device of a node missing now: created, as docker" '^[0-9a-f]{64}$' "$id"
+out=$(rdock start "$id" 2>&1)
+check_rc "... its start fails: exit 1" 1 $? "$out"
+check "... with docker's message" "^Error response from daemon: error gathering device information while adding custom device \"$rf/dev\": no such file or directory" "$out"
+mknod "$rf/dev" c 1 3
+out=$(rdock start -a "$id" 2>&1)
+check_rc "... and starts once the node is there" 0 $? "$out"
+rdock rm -f "$id" >/dev/null 2>&1
 out=$(R --device /dev/null:/dev/xnull:z busybox true 2>&1)
 check_rc "--device bad mode: exit 125" 125 $? "$out"
 check "... docker's message" '^rdock: bad mode specified: z\.$' "$out"
@@ -262,7 +273,7 @@ check "... docker's message" "^rdock: container ID file found, make sure the oth
 out=$(R --cidfile /nonexist14/dir/cid busybox true 2>&1)
 check_rc "--cidfile in a missing directory: exit 127" 127 $? "$out"
 check "... docker's message" '^rdock: failed to create the container ID file: open /nonexist14/dir/cid: no such file or directory\.$' "$out"
-out=$(R --cidfile "$rf/cid2" --device /dev/nosuch busybox true 2>&1)
+out=$(R --cidfile "$rf/cid2" --mount type=bind,src=/nonexist14,dst=/b busybox true 2>&1)
 [ -e "$rf/cid2" ] && nok "--cidfile: removed when the create fails" || ok "--cidfile: removed when the create fails"
 
 # --- --sig-proxy

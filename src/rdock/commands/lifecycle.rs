@@ -22,6 +22,7 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
         if r.live_state() == State::Running {
             bail!("container {} is already running", r.id);
         }
+        hostconfig::refresh(&ctx.root, &record::dir_of(&ctx.root, &r.id))?;
         record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
         container::start_detached(&ctx.root, &r.id, true)?;
         let dir = record::dir_of(&ctx.root, &r.id);
@@ -35,6 +36,9 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
         if r.live_state() == State::Running {
             return Ok(());
         }
+        // What docker's daemon refuses at start (a --device gone, a
+        // container to join stopped) fails `start` with its message.
+        hostconfig::refresh(&ctx.root, &record::dir_of(&ctx.root, &r.id))?;
         record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
         container::start_detached(&ctx.root, &r.id, false)
     }))

@@ -223,7 +223,7 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
 /// Pulls the image if needed and creates the container (`run` and `create`);
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
-    let (mut host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
+    let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
     let streams = runio::parse_attach(&a.opts.attach, a.interactive, a.detach).map_err(usage)?;
     runio::parse_sig_proxy(&a.opts.sig_proxy).map_err(usage)?;
     if let Some(k) = &a.opts.detach_keys {
@@ -243,6 +243,13 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
         matches!(network.mode, crate::network::Mode::Host),
         a.hostname.is_some(),
     )?;
+    if start_now {
+        // A device missing at the start that follows: refused now, so that
+        // `run -d` reports it too (docker's create accepts it, its start fails).
+        for d in &host.devices {
+            crate::container::devices::gather(d)?;
+        }
+    }
     // `--mount type=volume`: named or anonymous volumes, as `-v` makes them.
     volumes.extend(
         host.mounts

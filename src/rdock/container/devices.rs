@@ -1,7 +1,8 @@
 //! `--device HOST[:CONTAINER[:PERMS]]`: docker's parsing, the host node's
-//! type, numbers, mode and owner (gathered at create, as docker's daemon
-//! does), the node in the container (`linux.devices`) and a device cgroup
-//! rule with exactly the permissions asked (`linux.resources.devices`).
+//! type, numbers, mode and owner (gathered at each start, as docker's
+//! daemon does: `create` of a missing device succeeds, its start fails),
+//! the node in the container (`linux.devices`) and a device cgroup rule
+//! with exactly the permissions asked (`linux.resources.devices`).
 use super::hostconfig::DaemonError;
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
@@ -158,6 +159,60 @@ pub fn apply(linux: &mut Value, nodes: &[Node]) {
     }
 }
 
+/// Where the config records what the last start added, to replace it.
+const ADDED: &str = "org.rdock.devices";
+
+/// Before each start: the host nodes of the container's `--device`s
+/// (`HostConfig.Devices` of its inspect.json `asked`) into the config `v`,
+/// in place of those of the previous start.
+pub fn refresh(asked: &Value, v: &mut Value) -> Result<()> {
+    let maps: Vec<Mapping> = asked["HostConfig"]["Devices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| Mapping {
+            host: d["PathOnHost"].as_str().unwrap_or_default().into(),
+            container: d["PathInContainer"].as_str().unwrap_or_default().into(),
+            perms: d["CgroupPermissions"].as_str().unwrap_or_default().into(),
+        })
+        .collect();
+    let prev: Value = v["annotations"][ADDED]
+        .as_str()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    if maps.is_empty() && prev.is_null() {
+        return Ok(());
+    }
+    for (ptr, key) in [
+        ("/linux/devices", "devices"),
+        ("/linux/resources/devices", "rules"),
+    ] {
+        if let Some(l) = v.pointer_mut(ptr).and_then(Value::as_array_mut) {
+            for old in prev[key].as_array().into_iter().flatten() {
+                if let Some(i) = l.iter().position(|x| x == old) {
+                    l.remove(i);
+                }
+            }
+        }
+    }
+    let nodes = maps
+        .iter()
+        .map(gather)
+        .collect::<Result<Vec<_>>>()?
+        .concat();
+    let mut added = json!({ "devices": [], "rules": [] });
+    let mut fresh = json!({ "resources": { "devices": [] } });
+    apply(&mut fresh, &nodes);
+    added["devices"] = fresh["devices"].clone();
+    added["rules"] = fresh["resources"]["devices"].clone();
+    apply(&mut v["linux"], &nodes);
+    if !v["annotations"].is_object() {
+        v["annotations"] = json!({});
+    }
+    v["annotations"][ADDED] = json!(added.to_string());
+    Ok(())
+}
+
 /// `HostConfig.Devices`.
 pub fn inspect(maps: &[Mapping]) -> Value {
     maps.iter()
@@ -189,6 +244,24 @@ mod tests {
         assert_eq!(e("/dev/null:/dev/xnull:z"), "rdock: bad mode specified: z");
         assert_eq!(e("/dev/null:rel"), "rdock: rel is not an absolute path");
         assert_eq!(e("/dev/null:/x:rr"), "rdock: bad mode specified: rr");
+    }
+
+    #[test]
+    fn each_start_replaces_the_nodes_of_the_last() {
+        let asked = json!({ "HostConfig": { "Devices": [{ "PathOnHost": "/dev/null",
+            "PathInContainer": "/dev/xnull", "CgroupPermissions": "r" }] } });
+        let deny = json!({ "allow": false, "access": "rwm" });
+        let mut v = json!({ "linux": { "resources": { "devices": [deny.clone()] } } });
+        refresh(&asked, &mut v).unwrap();
+        refresh(&asked, &mut v).unwrap();
+        assert_eq!(v["linux"]["devices"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            v["linux"]["resources"]["devices"],
+            json!([deny, { "allow": true, "type": "c", "major": 1, "minor": 3, "access": "r" }])
+        );
+        let gone = json!({ "HostConfig": { "Devices": [{ "PathOnHost": "/dev/nosuch-rdock",
+            "PathInContainer": "/dev/x", "CgroupPermissions": "rwm" }] } });
+        assert!(refresh(&gone, &mut v).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! [`apply`] writes them into the OCI config built by `spec::build`.
 use crate::cli::ContainerOpts;
 use crate::container::{devices, dnshosts, limits, mounts, namespaces, resources, security};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,9 +51,8 @@ pub struct HostConfig {
     pub ulimits: Vec<limits::Ulimit>,
     /// `--shm-size` in bytes (None: docker's 64 MiB).
     pub shm_size: Option<i64>,
-    /// `--device` as given, and the host nodes found for them at create.
+    /// `--device` as given (their nodes are found at each start).
     pub devices: Vec<devices::Mapping>,
-    pub device_nodes: Vec<devices::Node>,
     /// `--ipc`, `--pid`, `--uts`, `--userns`.
     pub modes: namespaces::Modes,
     pub sysctls: BTreeMap<String, String>,
@@ -140,7 +139,6 @@ impl HostConfig {
             ulimits,
             shm_size,
             devices,
-            device_nodes: Vec::new(),
             modes,
             sysctls,
             stop_timeout,
@@ -149,11 +147,11 @@ impl HostConfig {
     }
 
     /// What docker's daemon checks at create: `--mount` sources and
-    /// targets, the `--device` nodes on the host (kept for [`apply`]), the
-    /// namespace modes against each other and the containers joined.
+    /// targets, the namespace modes against each other and the containers
+    /// joined.
     /// `targets`: the `-v` destinations, for duplicates.
     pub fn check(
-        &mut self,
+        &self,
         root: &Path,
         volume_targets: &[&str],
         host_network: bool,
@@ -168,12 +166,6 @@ impl HostConfig {
                 .copied()
                 .chain(self.mounts.iter().map(|m| m.target.as_str())),
         )?;
-        self.device_nodes = self
-            .devices
-            .iter()
-            .map(devices::gather)
-            .collect::<Result<Vec<_>>>()?
-            .concat();
         namespaces::check(
             root,
             &self.modes,
@@ -193,6 +185,28 @@ fn open_error(f: &Path, e: std::io::Error) -> anyhow::Error {
         _ => e.to_string(),
     };
     anyhow::anyhow!("rdock: open {}: {why}", f.display())
+}
+
+/// Before each start, what docker's daemon does then: the `--device`
+/// nodes found on the host, the shareable /dev/shm mounted, the containers
+/// whose namespaces are joined looked up again; into the bundle's config.
+pub fn refresh(root: &Path, dir: &Path) -> Result<()> {
+    let asked: Value = match std::fs::read(dir.join("inspect.json")) {
+        Ok(d) => serde_json::from_slice(&d).unwrap_or_default(),
+        Err(_) => return Ok(()),
+    };
+    let p = dir.join("bundle/config.json");
+    let data = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+    let mut v: Value =
+        serde_json::from_slice(&data).with_context(|| format!("parsing {}", p.display()))?;
+    let before = v.clone();
+    devices::refresh(&asked, &mut v)?;
+    namespaces::refresh(root, dir, &asked, &mut v)?;
+    if v != before {
+        crate::container::record::write_private(&p, &serde_json::to_vec_pretty(&v)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
 }
 
 /// `-l KEY[=VALUE]` over `--label-file` lines (docker's env-file grammar:
@@ -391,7 +405,6 @@ pub fn apply(dir: &Path, v: &mut Value, h: &HostConfig) -> Result<()> {
         limits::apply_shm_size(mounts, size);
     }
     limits::apply_ulimits(&mut v["process"], &h.ulimits);
-    devices::apply(&mut v["linux"], &h.device_nodes);
     namespaces::apply(dir, v, &h.modes, &h.sysctls)
 }
 

@@ -249,8 +249,8 @@ pub fn supervise(
         monitor::send_exit(first.into_iter().collect(), code);
         return Ok(code);
     }
-    if let Err(e) = namespaces::refresh(root, &dir) {
-        // A container whose namespaces it joins has stopped since.
+    if let Err(e) = hostconfig::refresh(root, &dir) {
+        // A device gone, a container whose namespaces it joins stopped.
         let _ = rootfs::unmount(&dir);
         finish(root, id, 125)?;
         return Err(e);

@@ -275,13 +275,9 @@ fn join_donors(root: &Path, v: &mut Value, m: &Modes) -> Result<()> {
 }
 
 /// Before each start: a shareable /dev/shm mounted; the donors' current
-/// init pids into the bundle's config (a donor restarted since create has
-/// another pid).
-pub fn refresh(root: &Path, dir: &Path) -> Result<()> {
-    let asked: Value = match std::fs::read(dir.join("inspect.json")) {
-        Ok(d) => serde_json::from_slice(&d).unwrap_or_default(),
-        Err(_) => return Ok(()),
-    };
+/// init pids into the config `v` (a donor restarted since create has
+/// another pid). `asked`: the container's inspect.json.
+pub fn refresh(root: &Path, dir: &Path, asked: &Value, v: &mut Value) -> Result<()> {
     let mode = |k: &str| asked["HostConfig"][k].as_str().unwrap_or("").to_string();
     let m = Modes {
         ipc: mode("IpcMode"),
@@ -294,16 +290,7 @@ pub fn refresh(root: &Path, dir: &Path) -> Result<()> {
             .unwrap_or(super::limits::DEFAULT_SHM);
         mount_shm(dir, size)?;
     }
-    if !m.ipc.starts_with("container:") && !m.pid.starts_with("container:") {
-        return Ok(());
-    }
-    let p = dir.join("bundle/config.json");
-    let mut v: Value = serde_json::from_slice(
-        &std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?,
-    )?;
-    join_donors(root, &mut v, &m)?;
-    super::record::write_private(&p, &serde_json::to_vec_pretty(&v)?)
-        .with_context(|| format!("writing {}", p.display()))
+    join_donors(root, v, &m)
 }
 
 #[cfg(test)]
