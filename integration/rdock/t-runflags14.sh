@@ -281,7 +281,7 @@ sig_run() { # NAME [SIG_PROXY_FLAG]: in the background of this shell
     "$RDOCK" --runtime "$runtime" run --name "$1" --network none ${2:-} busybox \
         sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done' >"$rf/$1.out" 2>&1 &
 }
-wait_ready() { for _ in $(seq 100); do grep -q ready "$rf/$1.out" && return; sleep 0.1; done; }
+wait_ready() { for _ in $(seq 100); do grep -q ready "$rf/$1.out" 2>/dev/null && return; sleep 0.1; done; }
 sig_run sp14
 p=$!
 wait_ready sp14

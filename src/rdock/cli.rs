@@ -951,6 +951,34 @@ mod tests {
     }
 
     #[test]
+    fn run_label_and_sig_proxy_flags() {
+        let parse = |line: &str| {
+            let cli =
+                Cli::try_parse_from(separate_command(line.split(' ').map(Into::into).collect()))
+                    .unwrap();
+            let Some(Command::Run(a)) = cli.command else {
+                panic!("not run")
+            };
+            (cli.log_level, a)
+        };
+        // `-l` after the verb is --label; before it, --log-level.
+        let (level, a) = parse("rdock -l debug run -l a=1 --sig-proxy busybox ls -l");
+        assert_eq!(level, "debug");
+        assert_eq!(a.opts.label, ["a=1"]);
+        assert_eq!(a.opts.sig_proxy, "true");
+        assert_eq!((a.image.as_str(), a.command.len()), ("busybox", 2));
+        let (_, a) = parse("rdock run --sig-proxy=false -a stdout busybox true");
+        assert_eq!(a.opts.sig_proxy, "false");
+        assert_eq!(a.opts.attach, ["stdout"]);
+        // `--sig-proxy false`: false is the image, as with docker's bool flags.
+        let (_, a) = parse("rdock run --sig-proxy false busybox");
+        assert_eq!(
+            (a.image.as_str(), a.command.as_slice()),
+            ("false", &["busybox".to_string()][..])
+        );
+    }
+
+    #[test]
     fn usage_errors_exit_as_docker() {
         let code = |line: &str| {
             let e =
