@@ -250,6 +250,9 @@ check_rc "-a stdout: the container's exit code" 3 $rc
 out=$(R -a stderr busybox sh -c 'echo out; echo err >&2' 2>"$rf/err")
 check_rc "-a stderr: stdout not shown" "" "$out"
 check_rc "-a stderr: stderr shown" err "$(cat "$rf/err")"
+R -a stdout busybox nosuchcmd14 >/dev/null 2>"$rf/err"
+check_rc "-a stdout, command not found: exit 127" 127 $?
+check "-a stdout: rdock's own message still shown (docker's client prints it)" 'nosuchcmd14' "$(cat "$rf/err")"
 out=$(R -a stdin busybox sh -c 'echo hi; exit 4' 2>&1)
 rc=$?
 check "-a stdin alone: the id is printed instead, as docker" '^[0-9a-f]{64}$' "$out"

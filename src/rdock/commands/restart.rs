@@ -10,6 +10,8 @@ pub fn run(ctx: &Context, a: StopArgs) -> Result<i32> {
         let res = record::find(&ctx.root, n).and_then(|r| {
             let secs = hostconfig::stop_secs(&record::dir_of(&ctx.root, &r.id), a.time);
             container::stop(&ctx.root, &r, secs)?;
+            // What the start would refuse (a --device gone...), with its message.
+            hostconfig::refresh(&ctx.root, &record::dir_of(&ctx.root, &r.id))?;
             record::Record::update(&ctx.root, &r.id, |r| r.state = record::State::Created)?;
             container::start_detached(&ctx.root, &r.id, false)
         });

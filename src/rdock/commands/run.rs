@@ -200,9 +200,15 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         // Nothing of the container's shown: docker prints its id instead.
         println!("{}", r.id);
     }
-    // The streams not attached (`-a`) are not shown (the log has them).
-    let _silence = runio::Silence::new(&streams)?;
     let dir = container::record::dir_of(&ctx.root, &r.id);
+    let mut shown = streams;
+    if !shown.stderr && !command_found(&dir) {
+        // rdock's own message about the command (docker's client prints it
+        // whatever `-a` says) goes to our stderr.
+        shown.stderr = true;
+    }
+    // The streams not attached (`-a`) are not shown (the log has them).
+    let _silence = runio::Silence::new(&shown)?;
     if a.tty && a.interactive {
         // A monitor of its own and an attach client here, so that
         // ctrl-p ctrl-q can leave the container running, as docker's.
@@ -218,6 +224,19 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
     }
     // The monitor loop runs here: output logged and shown, signals forwarded.
     container::supervise(&ctx.root, &r.id, true, None, None)
+}
+
+/// Whether the container's command will be found (the check the start
+/// makes), its rootfs being mounted for the start.
+fn command_found(dir: &std::path::Path) -> bool {
+    use container::{hostconfig::user_command, rootfs};
+    let Ok(config) = container::bundle_config(dir) else {
+        return true;
+    };
+    let (args, env) = container::process_of(&config);
+    let view = rootfs::View::of_config(&rootfs::rootfs_of(dir), &config);
+    let cmd = user_command(&args).map_or("", String::as_str);
+    rootfs::check_executable(&view, cmd, &env).is_ok()
 }
 
 /// Pulls the image if needed and creates the container (`run` and `create`);
