@@ -36,6 +36,7 @@ pub mod restart;
 pub mod rm;
 pub mod rmi;
 pub mod run;
+pub mod runio;
 pub mod save;
 pub mod tag;
 pub mod top;
