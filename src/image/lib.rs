@@ -33,7 +33,10 @@
 //! refuses to remove an image in use ([`store::Store::images_in_use`]).
 pub mod archive;
 pub mod auth;
+pub mod changes;
+pub mod commit;
 pub mod digest;
+pub mod layer;
 pub mod limits;
 pub mod platform;
 pub mod progress;

@@ -113,6 +113,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
     /// Show the rdock version information.
     Version,
     /// Watches a detached container (rdock runs this itself).
@@ -173,6 +175,28 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>").
+    #[arg(short, long, default_value = "")]
+    pub author: String,
+    /// Apply Dockerfile instruction to the created image.
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Commit message.
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+    /// Pause container during commit.
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub pause: bool,
+    pub container: String,
+    /// REPOSITORY[:TAG]
+    pub repository: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {
             "RepoTags": tags,
             "RepoDigests": digests,
             "Created": config.get("created"),
+            "Comment": config.get("comment").cloned().unwrap_or(json!("")),
             "Author": config.get("author").cloned().unwrap_or(json!("")),
             "Config": config.get("config"),
             "Architecture": config.get("architecture"),

@@ -8,6 +8,7 @@ use image::store::Store;
 use std::path::PathBuf;
 
 pub mod attach;
+pub mod commit;
 pub mod container_inspect;
 pub mod cp;
 pub mod create;
@@ -161,6 +162,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            commit::run(&ctx, a)
+        }
         Command::Version => {
             println!("{}", version_line());
             Ok(0)

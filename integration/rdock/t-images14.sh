@@ -1,0 +1,58 @@
+# Issue 14's image commands: commit, import, push, pull -a, credential helpers.
+
+# --- commit
+rdock run -d --name cm1 busybox sh -c 'echo hi >/hello; mkdir -p /d/e; ln -s /etc/passwd /d/pw; rm /bin/ls; sleep 60' >/dev/null
+sleep 0.5
+out=$(rdock commit cm1)
+check_rc "commit without a name exits 0" 0 $?
+check "commit prints the image id like docker" '^sha256:[0-9a-f]{64}$' "$out"
+check "the unnamed image is <none>" "<none> +<none> +${out:7:12}" "$(rdock images)"
+check "the container runs on after the commit (unpaused)" 'Up [^(]*$' "$(rdock ps -f name=cm1 | tail -n +2 | sed 's/ *cm1$//')"
+out=$(rdock commit -m 'my msg' -a 'Me <me@x>' -c 'CMD ["cat","/hello"]' -c 'ENV A=1' -c 'EXPOSE 80' cm1 cimg:2)
+check_rc "commit with -m -a -c and a name exits 0" 0 $?
+check "run the committed image: its CMD sees the container's file" '^hi$' "$(rdock run --rm cimg:2)"
+check "the committed image keeps the symlink as a link" '^/etc/passwd$' "$(rdock run --rm cimg:2 readlink /d/pw)"
+check "a deleted file stays deleted in the committed image" '^gone$' "$(rdock run --rm cimg:2 sh -c 'test -e /bin/ls || echo gone')"
+check "the image's files are still there" '^ok$' "$(rdock run --rm cimg:2 sh -c 'test -x /bin/busybox && echo ok')"
+check "ENV from -c" '^1$' "$(rdock run --rm cimg:2 sh -c 'echo $A')"
+ins=$(rdock image inspect cimg:2)
+check "inspect: Author" '"Author": "Me <me@x>"' "$ins"
+check "inspect: Comment" '"Comment": "my msg"' "$ins"
+check "inspect: ExposedPorts" '"80/tcp"' "$ins"
+out=$(rdock history cimg:2)
+check "history shows the new layer first, CREATED BY the container's command" "^[0-9a-f]{12} +[0-9]+ seconds? ago +sh -c echo hi >/hello.* +[0-9.]+k?B +my msg$" "$(sed -n 2p <<<"$out")"
+check "history: the base layer follows" 'hack/test-images.sh' "$(sed -n 3p <<<"$out")"
+rdock run --name cm3 busybox sh -c 'mkdir -p /od && echo a >/od/a && echo b >/od/b' >/dev/null
+rdock commit cm3 cimg:od >/dev/null
+rdock run --name cm4 cimg:od sh -c 'rm -rf /od && mkdir /od && echo n >/od/n' >/dev/null
+rdock commit cm4 cimg:opaque >/dev/null
+check "an opaque directory hides the image's content below it" '^n$' "$(rdock run --rm cimg:opaque ls /od)"
+rdock rm cm3 cm4 >/dev/null
+rdock stop -t 1 cm1 >/dev/null
+rdock commit cm1 cimg:stopped >/dev/null
+check_rc "commit of a stopped container exits 0" 0 $?
+check "the stopped container's commit runs" '^hi$' "$(rdock run --rm cimg:stopped cat /hello)"
+check "the default Cmd is the container's command" '"sh",' "$(rdock image inspect cimg:stopped | grep -A3 '"Cmd"' | head -3 | tr -d ' \n')"
+out=$(rdock commit -c 'FOO bar' cm1 cimg:3 2>&1)
+check_rc "a bad change exits 1" 1 $?
+check "docker's message for an unknown change" '^Error response from daemon: foo is not a valid change command$' "$out"
+out=$(rdock commit -c 'RUN echo' cm1 cimg:3 2>&1)
+check "docker's message for RUN" '^Error response from daemon: run is not a valid change command$' "$out"
+out=$(rdock commit -c 'ENV' cm1 cimg:3 2>&1)
+check "docker's message for an empty ENV" '^Error response from daemon: ENV requires at least one argument$' "$out"
+out=$(rdock commit -c 'EXPOSE abc' cm1 cimg:3 2>&1)
+check "docker's message for a bad port" '^Error response from daemon: Invalid containerPort: abc$' "$out"
+out=$(rdock commit nosuch-ctr x:1 2>&1)
+check_rc "commit of a missing container exits 1" 1 $?
+check "docker's message for a missing container" '^Error response from daemon: No such container: nosuch-ctr$' "$out"
+out=$(rdock commit cm1 Bad:Name 2>&1)
+check_rc "commit to a bad name exits 1" 1 $?
+check "docker's message for a bad name" '^invalid reference format: repository name .*must be lowercase$' "$out"
+rdock run -d --name cm2 busybox sh -c 'while true; do date +%s%N >/tmp/tick; sleep 0.05; done' >/dev/null
+sleep 0.3
+rdock commit --pause=false cm2 cimg:np >/dev/null
+check_rc "commit --pause=false exits 0" 0 $?
+rdock commit -p cm2 cimg:p >/dev/null
+check_rc "commit -p exits 0" 0 $?
+check "the container is not left paused" 'Up [^(]*$' "$(rdock ps -f name=cm2 | tail -n +2 | sed 's/ *cm2$//')"
+rdock rm -f cm1 cm2 >/dev/null
