@@ -1387,6 +1387,143 @@ fn a_large_layer_pulls(env: &Env) -> TestResult {
     Ok(())
 }
 
+/// A fresh registry for tests that write to one.
+fn scratch_registry(env: &Env, name: &str, extra: &[&str]) -> Registry {
+    Registry::start(env.base.path().join(name), extra)
+}
+
+fn push_layers_mounts_tags_and_errors_like_docker(env: &Env) -> TestResult {
+    let reg = scratch_registry(env, "push-registry", &[]);
+    let h = reg.host();
+    let root = env.root();
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "-q", "layers"],
+        &[],
+    ))?;
+    let x = format!("{h}/rdtest/x");
+    ok(&rdock(&root, &["tag", "layers", &format!("{x}:tag")], &[]))?;
+    ok(&rdock(&root, &["tag", "layers", &format!("{x}:t2")], &[]))?;
+    let out = ok(&rdock(&root, &["push", &format!("{x}:tag")], &[]))?;
+    let lines: Vec<&str> = out.lines().collect();
+    check!(
+        lines[0] == format!("The push refers to repository [{x}]"),
+        "{out}"
+    );
+    let layers = 4;
+    check!(
+        out.matches(": Preparing").count() == layers && out.matches(": Pushed").count() == layers,
+        "{out}"
+    );
+    check!(
+        lines[1..=layers]
+            .iter()
+            .all(|l| { l.len() == 12 + ": Preparing".len() && l.ends_with(": Preparing") }),
+        "short ids first: {out}"
+    );
+    let last = lines.last().unwrap();
+    check!(
+        last.starts_with("tag: digest: sha256:") && last.contains(" size: "),
+        "{out}"
+    );
+    // What the registry holds pulls back, with the digest pushed.
+    let digest = last.split(' ').nth(2).unwrap().to_string();
+    let other = env.root();
+    let pulled = ok(&rdock(&other, &["pull", &format!("{x}:tag")], &[]))?;
+    check!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
+    let again = ok(&rdock(&root, &["push", &format!("{x}:tag")], &[]))?;
+    check!(
+        again.matches(": Layer already exists").count() == layers
+            && again.ends_with(&format!("{last}\n")),
+        "{again}"
+    );
+    // Another repository of the same registry: the layers are mounted.
+    let y = format!("{h}/rdtest/y:1");
+    ok(&rdock(&root, &["tag", "layers", &y], &[]))?;
+    let mounted = ok(&rdock(&root, &["push", &y], &[]))?;
+    check!(
+        mounted.matches(": Mounted from rdtest/x").count() == layers,
+        "{mounted}"
+    );
+    let all = ok(&rdock(&root, &["push", "-a", &x], &[]))?;
+    let digests: Vec<&str> = all.lines().filter(|l| l.contains(": digest: ")).collect();
+    check!(
+        digests.len() == 2 && digests[0].starts_with("t2: ") && digests[1].starts_with("tag: "),
+        "{all}"
+    );
+    check!(all.matches("The push refers").count() == 1, "{all}");
+    let err = fails(&rdock(&root, &["push", "-a", &format!("{x}:tag")], &[]))?;
+    check!(
+        err.trim() == "tag can't be used with --all-tags/-a",
+        "{err}"
+    );
+    let out = rdock(&root, &["push", &format!("{h}/rdtest/nosuch:tag")], &[]);
+    let err = fails(&out)?;
+    check!(
+        err.trim() == format!("An image does not exist locally with the tag: {h}/rdtest/nosuch"),
+        "{err}"
+    );
+    check!(
+        String::from_utf8_lossy(&out.stdout).contains("The push refers to repository"),
+        "header first"
+    );
+    let err = fails(&rdock(&root, &["push", &format!("{x}:nosuchtag")], &[]))?;
+    check!(
+        err.trim() == format!("tag does not exist: {x}:nosuchtag"),
+        "{err}"
+    );
+    let out = rdock(&root, &["push", &x], &[]);
+    let err = fails(&out)?;
+    check!(
+        err.trim() == format!("tag does not exist: {x}:latest"),
+        "{err}"
+    );
+    check!(
+        String::from_utf8_lossy(&out.stdout).starts_with("Using default tag: latest\n"),
+        "default tag line"
+    );
+    // The repo digest is recorded as after a pull.
+    let ins = ok(&rdock(
+        &root,
+        &["image", "inspect", &format!("{x}:tag")],
+        &[],
+    ))?;
+    check!(ins.contains(&format!("{x}@{digest}")), "{ins}");
+
+    // pull -a: every tag, in the registry's order, one status line.
+    let fresh = env.root();
+    let out = ok(&rdock(&fresh, &["pull", "-a", &x], &[]))?;
+    let lines: Vec<&str> = out.lines().collect();
+    check!(lines[0] == "t2: Pulling from rdtest/x", "{out}");
+    check!(
+        out.contains("\ntag: Pulling from rdtest/x\n")
+            && out.matches("Digest: sha256:").count() == 2,
+        "{out}"
+    );
+    check!(
+        lines[lines.len() - 2] == format!("Status: Downloaded newer image for {x}")
+            && lines[lines.len() - 1] == x
+            && out.matches("Status:").count() == 1,
+        "{out}"
+    );
+    let images = ok(&rdock(&fresh, &["images"], &[]))?;
+    check!(
+        images.contains(" t2 ") && images.contains(" tag "),
+        "{images}"
+    );
+    let again = ok(&rdock(&fresh, &["pull", "-a", &x], &[]))?;
+    check!(
+        again.contains(&format!("Status: Image is up to date for {x}\n")),
+        "{again}"
+    );
+    let err = fails(&rdock(&fresh, &["pull", "-a", &format!("{x}:tag")], &[]))?;
+    check!(
+        err.trim() == "tag can't be used with --all-tags/-a",
+        "{err}"
+    );
+    Ok(())
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let tests: &[(&str, TestFn)] = &[
@@ -1468,6 +1605,10 @@ fn main() {
         (
             "save_and_load_round_trip_docker_and_oci_archives",
             save_and_load_round_trip_docker_and_oci_archives,
+        ),
+        (
+            "push_layers_mounts_tags_and_errors_like_docker",
+            push_layers_mounts_tags_and_errors_like_docker,
         ),
         ("a_large_layer_pulls", a_large_layer_pulls),
     ];

@@ -56,3 +56,21 @@ rdock commit -p cm2 cimg:p >/dev/null
 check_rc "commit -p exits 0" 0 $?
 check "the container is not left paused" 'Up [^(]*$' "$(rdock ps -f name=cm2 | tail -n +2 | sed 's/ *cm2$//')"
 rdock rm -f cm1 cm2 >/dev/null
+
+# --- push (to the harness's registry) and pull back
+reg=127.0.0.1:$port
+rdock tag cimg:2 "$reg/rdtest/cimg:2"
+out=$(rdock push "$reg/rdtest/cimg:2" 2>&1)
+check_rc "push exits 0" 0 $?
+check "push: docker's first line" "^The push refers to repository \[$reg/rdtest/cimg\]$" "$(head -1 <<<"$out")"
+check "push: the committed layer is pushed" '^[0-9a-f]{12}: Pushed$' "$out"
+check "push: docker's last line" '^2: digest: sha256:[0-9a-f]{64} size: [0-9]+$' "$(tail -1 <<<"$out")"
+dig=$(tail -1 <<<"$out" | cut -d' ' -f3)
+rdock rmi "$reg/rdtest/cimg:2" >/dev/null
+out=$(rdock pull "$reg/rdtest/cimg:2" 2>&1)
+check "pull of the pushed image: same digest" "Digest: $dig" "$out"
+check "the pushed image runs with the committed change" '^hi$' "$(rdock run --rm "$reg/rdtest/cimg:2")"
+out=$(rdock push "$reg/rdtest/nosuch:1" 2>&1)
+check_rc "push of a missing image exits 1" 1 $?
+check "docker's message for a missing image" "^An image does not exist locally with the tag: $reg/rdtest/nosuch$" "$(tail -1 <<<"$out")"
+rdock rmi cimg:2 cimg:stopped cimg:np cimg:p cimg:od cimg:opaque "$reg/rdtest/cimg:2" >/dev/null 2>&1

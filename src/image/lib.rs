@@ -41,6 +41,7 @@ pub mod limits;
 pub mod platform;
 pub mod progress;
 pub mod pull;
+pub mod push;
 pub mod reference;
 pub mod registry;
 pub mod store;

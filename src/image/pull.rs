@@ -78,6 +78,8 @@ pub struct Pulled {
     pub record: ImageRecord,
     pub name: String,
     pub downloaded: bool,
+    /// docker's closing "Status: ..." line.
+    pub status: String,
 }
 
 struct Resolved {
@@ -89,6 +91,59 @@ struct Resolved {
 
 /// Pulls `name` into `store`.
 pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<Pulled> {
+    pull_one(store, name, opts, true).await
+}
+
+/// `pull -a`: every tag of the repository `name` (no tag), in the
+/// registry's order, each with its "Pulling from" and "Digest" lines and
+/// one status line at the end. Returns the repository, fully qualified.
+pub async fn pull_all_tags(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<String> {
+    let r = reference::parse(name).map_err(|e| anyhow!(e))?;
+    let progress = Progress::new(opts.quiet);
+    let mut tags = None;
+    let mut last_err = None;
+    for ep in registry::endpoints(&r, &opts.registry) {
+        let client = registry::client_for(&ep, &opts.registry);
+        let auth = registry::auth_for(&ep)?;
+        match client.list_tags(&ep.reference, &auth, None, None).await {
+            Ok(t) => {
+                tags = Some(t.tags);
+                break;
+            }
+            Err(e) => {
+                log::info!("listing the tags of {name} on {}: {e}", ep.host);
+                last_err = Some(anyhow!(describe(e)));
+            }
+        }
+    }
+    let tags = match tags {
+        Some(t) => t,
+        None => {
+            return Err(last_err.unwrap_or_else(|| anyhow!("no endpoint for {name}")))
+                .with_context(|| format!("listing the tags of {name}"))
+        }
+    };
+    let repo = reference::full_repository(&r);
+    let mut downloaded = false;
+    for t in tags {
+        let pulled = pull_one(store.clone(), &format!("{repo}:{t}"), opts, false).await?;
+        downloaded |= pulled.downloaded;
+    }
+    let familiar = reference::familiar_repository(&repo);
+    if downloaded {
+        progress.line(&format!("Status: Downloaded newer image for {familiar}"));
+    } else {
+        progress.line(&format!("Status: Image is up to date for {familiar}"));
+    }
+    Ok(repo)
+}
+
+async fn pull_one(
+    store: Arc<Store>,
+    name: &str,
+    opts: &PullOptions,
+    status_line: bool,
+) -> Result<Pulled> {
     let r = reference::parse(name).map_err(|e| anyhow!(e))?;
     let progress = Progress::new(opts.quiet);
     let want = opts.platform.clone().unwrap_or_else(Platform::host);
@@ -154,9 +209,13 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
         };
         progress.line(&format!("{shown}: Pulling from {}", r.repository()));
         let fetching = fetch_image(&store, &r, &ep, &client, &resolved, &progress, opts);
-        return with_stall_deadline(stall, fetching)
+        let pulled = with_stall_deadline(stall, fetching)
             .await
-            .with_context(|| format!("pulling {name} from {}", ep.host));
+            .with_context(|| format!("pulling {name} from {}", ep.host))?;
+        if status_line {
+            progress.line(&pulled.status);
+        }
+        return Ok(pulled);
     }
     Err(last_err.unwrap_or_else(|| anyhow!("no endpoint for {name}")))
 }
@@ -477,11 +536,12 @@ async fn fetch_image(
             t.unwrap_or("latest")
         ),
     };
-    if downloaded {
-        progress.line(&format!("Status: Downloaded newer image for {familiar}"));
+    let status = if downloaded {
+        "Downloaded newer image for"
     } else {
-        progress.line(&format!("Status: Image is up to date for {familiar}"));
-    }
+        "Image is up to date for"
+    };
+    let status = format!("Status: {status} {familiar}");
     let full = match r.digest() {
         Some(d) => format!("{repo}@{d}"),
         None => reference::full_tagged(r).unwrap_or(repo),
@@ -490,6 +550,7 @@ async fn fetch_image(
         record,
         name: full,
         downloaded,
+        status,
     })
 }
 

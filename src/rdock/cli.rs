@@ -48,6 +48,8 @@ pub enum Command {
     Save(SaveArgs),
     /// Load an image from a tar archive.
     Load(LoadArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
     /// Log in to a registry.
     Login(LoginArgs),
     /// Log out from a registry.
@@ -612,12 +614,26 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Show the history of an image.
     History(HistoryArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// NAME[:TAG]
+    pub name: String,
+    /// Push all tagged images in the repository.
+    #[arg(short, long)]
+    pub all_tags: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// NAME[:TAG|@DIGEST]
     pub image: String,
+    /// Download all tagged images in the repository.
+    #[arg(short, long)]
+    pub all_tags: bool,
     /// Suppress verbose output.
     #[arg(short, long)]
     pub quiet: bool,

@@ -30,6 +30,7 @@ pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod rename;
 pub mod restart;
 pub mod rm;
@@ -104,6 +105,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
     match command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&ctx, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(&ctx, a),
