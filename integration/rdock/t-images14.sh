@@ -74,3 +74,54 @@ out=$(rdock push "$reg/rdtest/nosuch:1" 2>&1)
 check_rc "push of a missing image exits 1" 1 $?
 check "docker's message for a missing image" "^An image does not exist locally with the tag: $reg/rdtest/nosuch$" "$(tail -1 <<<"$out")"
 rdock rmi cimg:2 cimg:stopped cimg:np cimg:p cimg:od cimg:opaque "$reg/rdtest/cimg:2" >/dev/null 2>&1
+
+# --- import
+imp=$work/imp; mkdir -p "$imp/src/bin"
+cp /bin/busybox "$imp/src/bin/busybox"; echo hello >"$imp/src/hello.txt"
+tar -C "$imp/src" -cf "$imp/imp.tar" . && gzip -c "$imp/imp.tar" >"$imp/imp.tgz" && zstd -q -c "$imp/imp.tar" >"$imp/imp.tar.zst"
+out=$(rdock import "$imp/imp.tar")
+check_rc "import FILE exits 0" 0 $?
+check "import prints the image id" '^sha256:[0-9a-f]{64}$' "$out"
+check "the imported image is untagged" "<none> +<none> +${out:7:12}" "$(rdock images)"
+rdock import "$imp/imp.tar" imp:1 >/dev/null
+check "import FILE REPO:TAG names it" '^imp +1 ' "$(rdock images imp)"
+rdock import - imp:2 <"$imp/imp.tar" >/dev/null
+check_rc "import - reads stdin" 0 $?
+out=$(cat "$imp/imp.tar" | rdock import -m 'imported msg' -c 'CMD ["/bin/busybox","cat","/hello.txt"]' - imp:3)
+check "import -c CMD: the image runs it" '^hello$' "$(rdock run --rm imp:3)"
+check "import -m: history shows the message" ' imported msg$' "$(rdock history imp:3 | sed -n 2p)"
+check "import without -m: Imported from -" 'Imported from -$' "$(rdock history imp:1 | sed -n 2p)"
+check "an imported image has no Cmd" '"Cmd": null|^$' "$(rdock image inspect imp:1 | grep '"Cmd"')"
+rdock import "$imp/imp.tgz" imp:gz >/dev/null
+check "a gzip tar imports" '^hello$' "$(rdock run --rm imp:gz /bin/busybox cat /hello.txt)"
+rdock import "$imp/imp.tar.zst" imp:zst >/dev/null
+check "a zstd tar imports" '^hello$' "$(rdock run --rm imp:zst /bin/busybox cat /hello.txt)"
+python3 -m http.server --bind 127.0.0.1 --directory "$imp" 0 >"$imp/http.log" 2>&1 &
+hpid=$!
+for _ in $(seq 50); do hport=$(grep -o 'port [0-9]*' "$imp/http.log" | cut -d' ' -f2); [ -n "$hport" ] && break; sleep 0.1; done
+rdock import "http://127.0.0.1:$hport/imp.tgz" imp:url >/dev/null
+check_rc "import URL exits 0" 0 $?
+check "import URL: the image runs" '^hello$' "$(rdock run --rm imp:url /bin/busybox cat /hello.txt)"
+check "import URL: Imported from URL" "Imported from http://127.0.0.1:$hport/imp.tgz" "$(rdock history --no-trunc imp:url)"
+kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
+out=$(rdock import /nonexistent.tar x:1 2>&1)
+check_rc "import of a missing file exits 1" 1 $?
+check "docker's message for a missing file" '^open /nonexistent.tar: no such file or directory$' "$out"
+out=$(echo notatar | rdock import - imp:bad 2>&1)
+check_rc "import of a non-tar exits 1" 1 $?
+check "import of a non-tar: an error from the daemon" '^Error response from daemon: ' "$out"
+python3 -c '
+import tarfile, io, sys
+t = tarfile.open(sys.argv[1], "w")
+for name in ("ok.txt", "../../../../tmp/rdock-import-escape"):
+    i = tarfile.TarInfo(name); d = b"x\n"; i.size = len(d); t.addfile(i, io.BytesIO(d))
+t.close()' "$imp/evil.tar"
+out=$(rdock import "$imp/evil.tar" imp:evil 2>&1)
+check_rc "import of a tar with .. exits 1" 1 $?
+check "the escaping entry is named" 'rdock-import-escape' "$out"
+check "nothing was written outside" '^$' "$(ls /tmp/rdock-import-escape 2>/dev/null)"
+check "no image from a refused tar" '^$' "$(rdock images -q imp:evil)"
+out=$(rdock import "$imp/imp.tar" BAD 2>&1)
+check "docker's message for a bad name" 'invalid reference format: repository name .*must be lowercase$' "$out"
+rdock rmi imp:1 imp:2 imp:3 imp:gz imp:zst imp:url >/dev/null 2>&1
+rdock image prune -f >/dev/null 2>&1

@@ -128,3 +128,47 @@ pub fn import(store: &Store, input: impl Read, req: ImportRequest) -> Result<Ima
     }
     layer::record_image(store, &config, vec![new], req.names)
 }
+
+/// Downloads `url` (import's URL source) into a temp file of the store,
+/// streamed and cut off at the layer size cap; the caller removes it.
+pub async fn download(
+    store: &Store,
+    url: &str,
+    _opts: &crate::registry::RegistryOptions,
+) -> Result<std::path::PathBuf> {
+    use std::io::Write;
+    crate::registry::init_tls();
+    let limits = crate::limits::UnpackLimits::from_env()?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .read_timeout(std::time::Duration::from_secs(60))
+        .build()
+        .context("building the HTTP client")?;
+    let mut resp = client.get(url).send().await?;
+    if !resp.status().is_success() {
+        anyhow::bail!("{url}: {}", resp.status());
+    }
+    let path = store.tmp_path("import");
+    let res = async {
+        let mut f =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let mut got = 0u64;
+        while let Some(chunk) = resp.chunk().await? {
+            got += chunk.len() as u64;
+            if got > limits.max_bytes {
+                anyhow::bail!(
+                    "{url} is larger than {}, the most a layer may have",
+                    crate::limits::human(limits.max_bytes)
+                );
+            }
+            f.write_all(&chunk)?;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(path)
+}

@@ -50,6 +50,8 @@ pub enum Command {
     Load(LoadArgs),
     /// Upload an image to a registry.
     Push(PushArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(ImportArgs),
     /// Log in to a registry.
     Login(LoginArgs),
     /// Log out from a registry.
@@ -616,6 +618,22 @@ pub enum ImageCommand {
     History(HistoryArgs),
     /// Upload an image to a registry.
     Push(PushArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply Dockerfile instruction to the created image.
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Set commit message for imported image.
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+    /// FILE, URL or - (stdin).
+    pub source: String,
+    /// REPOSITORY[:TAG]
+    pub repository: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ pub mod exec_tty;
 pub mod export;
 pub mod history;
 pub mod images;
+pub mod import;
 pub mod info;
 pub mod inspect;
 pub mod lifecycle;
@@ -105,6 +106,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
     match command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&ctx, a),
