@@ -1524,6 +1524,122 @@ fn push_layers_mounts_tags_and_errors_like_docker(env: &Env) -> TestResult {
     Ok(())
 }
 
+/// A docker credential helper in shell: keeps one login in DIR/store.json
+/// and logs each verb to DIR/calls.
+const FAKE_HELPER: &str = r#"#!/bin/sh
+d=${RDTEST_CRED_DIR:?}
+echo "$1" >> "$d/calls"
+case "$1" in
+store) cat > "$d/store.json" ;;
+get) url=$(cat)
+     if [ -f "$d/store.json" ] && grep -q "\"ServerURL\":\"$url\"" "$d/store.json"; then cat "$d/store.json"
+     else echo "credentials not found in native keychain"; exit 1; fi ;;
+erase) cat >/dev/null; rm -f "$d/store.json" ;;
+*) exit 1 ;;
+esac
+"#;
+
+fn credential_helpers_for_login_push_pull_logout(env: &Env) -> TestResult {
+    let d = env.base.path().join("helper");
+    let bin = d.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-rdtest");
+    std::fs::write(&helper, FAKE_HELPER).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let st = Command::new("sh")
+        .arg("-c")
+        .arg("htpasswd -Bbn tester s3cret > htpasswd")
+        .current_dir(&d)
+        .status()
+        .unwrap();
+    check!(st.success(), "htpasswd");
+    let reg = scratch_registry(
+        env,
+        "helper-registry",
+        &["--htpasswd", &d.join("htpasswd").display().to_string()],
+    );
+    let h = reg.host();
+    let conf = d.join("docker");
+    std::fs::create_dir_all(&conf).unwrap();
+    let write_conf = |v: serde_json::Value| {
+        std::fs::write(conf.join("config.json"), v.to_string()).unwrap();
+    };
+    write_conf(serde_json::json!({"credsStore": "rdtest"}));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let dir_s = d.display().to_string();
+    let conf_s = conf.display().to_string();
+    let e = [
+        ("PATH", path.as_str()),
+        ("RDTEST_CRED_DIR", dir_s.as_str()),
+        ("DOCKER_CONFIG", conf_s.as_str()),
+    ];
+    let calls = || std::fs::read_to_string(d.join("calls")).unwrap_or_default();
+    let root = env.root();
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "-q", "busybox"],
+        &e,
+    ))?;
+    let name = format!("{h}/private/busybox:latest");
+    ok(&rdock(&root, &["tag", "busybox", &name], &e))?;
+    let err = fails(&rdock(&root, &["push", &name], &e))?;
+    check!(err.to_lowercase().contains("unauthorized"), "{err}");
+    check!(
+        calls().contains("get"),
+        "the helper was not asked: {}",
+        calls()
+    );
+    let out = ok(&rdock(
+        &root,
+        &["login", "-u", "tester", "-p", "s3cret", &h],
+        &e,
+    ))?;
+    check!(out.contains("Login Succeeded"), "{out}");
+    let stored = std::fs::read_to_string(d.join("store.json")).unwrap_or_default();
+    check!(
+        stored.contains("\"Secret\":\"s3cret\"") && stored.contains("\"Username\":\"tester\""),
+        "the helper got: {stored}"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(conf.join("config.json")).unwrap()).unwrap();
+    check!(
+        cfg["auths"][&h] == serde_json::json!({}) && cfg["credsStore"] == "rdtest",
+        "config.json keeps no secret: {cfg}"
+    );
+    let out = ok(&rdock(&root, &["push", &name], &e))?;
+    check!(out.contains(": Pushed"), "{out}");
+    ok(&rdock(&env.root(), &["pull", &name], &e))?;
+    // credHelpers wins over credsStore for its registry.
+    let mut per_registry =
+        serde_json::json!({"credsStore": "nosuch", "credHelpers": {}, "auths": {}});
+    per_registry["credHelpers"][&h] = serde_json::json!("rdtest");
+    per_registry["auths"][&h] = serde_json::json!({});
+    write_conf(per_registry);
+    ok(&rdock(&env.root(), &["pull", &name], &e))?;
+    let out = ok(&rdock(&root, &["logout", &h], &e))?;
+    check!(
+        out.contains(&format!("Removing login credentials for {h}")),
+        "{out}"
+    );
+    check!(calls().contains("erase"), "{}", calls());
+    check!(
+        !d.join("store.json").exists(),
+        "the helper still holds the login"
+    );
+    let err = fails(&rdock(&env.root(), &["pull", &name], &e))?;
+    check!(err.to_lowercase().contains("unauthorized"), "{err}");
+    // A helper that is missing is an error naming it.
+    write_conf(serde_json::json!({"credsStore": "nosuch"}));
+    let err = fails(&rdock(&env.root(), &["pull", &name], &e))?;
+    check!(err.contains("docker-credential-nosuch"), "{err}");
+    Ok(())
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let tests: &[(&str, TestFn)] = &[
@@ -1609,6 +1725,10 @@ fn main() {
         (
             "push_layers_mounts_tags_and_errors_like_docker",
             push_layers_mounts_tags_and_errors_like_docker,
+        ),
+        (
+            "credential_helpers_for_login_push_pull_logout",
+            credential_helpers_for_login_push_pull_logout,
         ),
         ("a_large_layer_pulls", a_large_layer_pulls),
     ];
