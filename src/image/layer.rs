@@ -66,6 +66,38 @@ fn xattr(fd: RawFd, name: &str) -> Option<Vec<u8>> {
     (n >= 0).then(|| buf[..n as usize].to_vec())
 }
 
+/// The xattrs a layer carries (file capabilities, `user.*`), as docker
+/// keeps them; overlayfs' own and security labels stay behind.
+fn kept_xattrs(fd: RawFd) -> Vec<(String, Vec<u8>)> {
+    let mut names = vec![0u8; 4096];
+    // SAFETY: `names` is valid for its length.
+    let n = unsafe { libc::flistxattr(fd, names.as_mut_ptr().cast(), names.len()) };
+    if n <= 0 {
+        return Vec::new();
+    }
+    names[..n as usize]
+        .split(|b| *b == 0)
+        .filter_map(|n| std::str::from_utf8(n).ok())
+        .filter(|n| {
+            *n == "security.capability" || n.starts_with("user.") && !n.starts_with("user.overlay.")
+        })
+        .filter_map(|n| xattr(fd, n).map(|v| (n.to_string(), v)))
+        .collect()
+}
+
+/// One PAX record: `LEN KEY=VALUE\n`, LEN counting itself.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let rest = key.len() + value.len() + 3;
+    let mut len = rest + 1;
+    while len != rest + len.to_string().len() {
+        len = rest + len.to_string().len();
+    }
+    let mut out = format!("{len} {key}=").into_bytes();
+    out.extend_from_slice(value);
+    out.push(b'\n');
+    out
+}
+
 fn overlay_xattr(fd: RawFd, what: &str) -> Option<Vec<u8>> {
     xattr(fd, &format!("trusted.overlay.{what}"))
         .or_else(|| xattr(fd, &format!("user.overlay.{what}")))
@@ -90,6 +122,26 @@ fn header_of(st: &FileStat, kind: tar::EntryType) -> tar::Header {
 }
 
 impl<W: Write> Walk<'_, W> {
+    /// A PAX header with the xattrs of `fd` for the entry that follows.
+    fn xattrs(&mut self, fd: RawFd) -> Result<()> {
+        let attrs = kept_xattrs(fd);
+        if attrs.is_empty() {
+            return Ok(());
+        }
+        let data: Vec<u8> = attrs
+            .iter()
+            .flat_map(|(k, v)| pax_record(&format!("SCHILY.xattr.{k}"), v))
+            .collect();
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::XHeader);
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        self.b
+            .append_data(&mut h, "PaxHeaders/xattrs", &data[..])
+            .context("writing xattrs")?;
+        Ok(())
+    }
+
     fn dir(&mut self, dir: &OwnedFd, rel: &str) -> Result<()> {
         let mut names: Vec<CString> = Vec::new();
         let mut d = nix::dir::Dir::openat(
@@ -187,6 +239,7 @@ impl<W: Write> Walk<'_, W> {
             }
             let mut h = header_of(&fst, tar::EntryType::Regular);
             h.set_size(fst.st_size as u64);
+            self.xattrs(file.as_raw_fd())?;
             // A file that shrinks or grows meanwhile must not break the tar.
             let data = file.take(fst.st_size as u64).chain(std::io::repeat(0));
             self.b
@@ -369,6 +422,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pax_records_count_their_own_length() {
+        assert_eq!(pax_record("a", b"b"), b"6 a=b\n");
+        let r = pax_record("SCHILY.xattr.user.x", &[b'v'; 100]);
+        let len: usize = std::str::from_utf8(&r[..r.iter().position(|b| *b == b' ').unwrap()])
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(len, r.len());
+    }
+
+    #[test]
     fn rfc3339_dates() {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
         assert_eq!(rfc3339(1_704_067_200, 5), "2024-01-01T00:00:00.000000005Z");
@@ -391,13 +455,33 @@ mod tests {
             0,
         )
         .ok();
+        let cpath = CString::new(up.join("etc/new").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: both strings are NUL-terminated and the value valid for its length.
+        let has_xattr = unsafe {
+            libc::setxattr(
+                cpath.as_ptr(),
+                c"user.rdock".as_ptr(),
+                b"v".as_ptr().cast(),
+                1,
+                0,
+            )
+        } == 0;
         let mut out = Vec::new();
         write_upper(up, &|p| p == "/etc/hostname", &mut out).unwrap();
         let mut a = tar::Archive::new(&out[..]);
         let mut seen = Vec::new();
         for e in a.entries().unwrap() {
-            let e = e.unwrap();
+            let mut e = e.unwrap();
             let p = e.path().unwrap().display().to_string();
+            if p == "etc/new" && has_xattr {
+                let exts: Vec<String> = e
+                    .pax_extensions()
+                    .unwrap()
+                    .expect("xattrs as PAX records")
+                    .map(|x| x.unwrap().key().unwrap().to_string())
+                    .collect();
+                assert_eq!(exts, ["SCHILY.xattr.user.rdock"]);
+            }
             let kind = e.header().entry_type();
             let link = e
                 .link_name()

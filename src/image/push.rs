@@ -183,7 +183,6 @@ async fn push_to(
                 Err(e) => log::debug!("mounting {} from {from}: {e}", l.digest),
             }
         }
-        lp.status("Pushing");
         upload(
             client,
             target,
