@@ -118,9 +118,11 @@ kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
 out=$(rdock import /nonexistent.tar x:1 2>&1)
 check_rc "import of a missing file exits 1" 1 $?
 check "docker's message for a missing file" '^open /nonexistent.tar: no such file or directory$' "$out"
+nblobs=$(ls "$RDOCK_ROOT/blobs/sha256" | wc -l)
 out=$(echo notatar | rdock import - imp:bad 2>&1)
 check_rc "import of a non-tar exits 1" 1 $?
-check "import of a non-tar: an error from the daemon" '^Error response from daemon: ' "$out"
+check "import of a non-tar: docker's message" '^Error response from daemon: Error processing tar file: ' "$out"
+check "a refused import leaves no blob behind" "^$nblobs\$" "$(ls "$RDOCK_ROOT/blobs/sha256" | wc -l)"
 python3 -c '
 import tarfile, io, sys
 t = tarfile.open(sys.argv[1], "w")

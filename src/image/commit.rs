@@ -106,7 +106,7 @@ pub fn import(store: &Store, input: impl Read, req: ImportRequest) -> Result<Ima
     let mut run_config = Map::new();
     changes::apply(&mut run_config, req.changes)?;
     let _gc = store.lock_for_pull()?;
-    let new = layer::add_tar_layer(store, input)?;
+    let new = layer::add_tar_layer(store, input).context("Error processing tar file")?;
     let now = layer::now_rfc3339();
     let comment = if req.comment.is_empty() {
         "Imported from -"

@@ -316,11 +316,21 @@ pub fn add_layer(
         let (mut file, digest, size) = gz.finish().context("compressing the layer")?.finish();
         file.flush().context("writing the layer")?;
         file.get_ref().sync_all().context("syncing the layer")?;
+        let existed = store.has_blob(&digest);
         store.adopt_blob(&tmp, &digest)?;
         let mut diffs = below.to_vec();
         diffs.push(diff_id.clone());
         let chain = chain_ids(&diffs).pop().expect("one diff at least");
-        let done = store.unpack_layer(&digest, &diff_id, &chain)?;
+        let done = match store.unpack_layer(&digest, &diff_id, &chain) {
+            Ok(n) => n,
+            Err(e) => {
+                // A refused layer leaves no blob behind (unless it was shared).
+                if !existed {
+                    let _ = std::fs::remove_file(store.blob_path(&digest)?);
+                }
+                return Err(e);
+            }
+        };
         Ok(LayerRecord {
             digest,
             media_type: GZIP_LAYER.to_string(),
