@@ -110,8 +110,9 @@ check "a zstd tar imports" '^hello$' "$(rdock run --rm imp:zst /bin/busybox cat 
 python3 -m http.server --bind 127.0.0.1 --directory "$imp" 0 >"$imp/http.log" 2>&1 &
 hpid=$!
 for _ in $(seq 50); do hport=$(grep -o 'port [0-9]*' "$imp/http.log" | cut -d' ' -f2); [ -n "$hport" ] && break; sleep 0.1; done
-rdock import "http://127.0.0.1:$hport/imp.tgz" imp:url >/dev/null
+out=$(rdock import "http://127.0.0.1:$hport/imp.tgz" imp:url)
 check_rc "import URL exits 0" 0 $?
+check "import URL: docker's Downloading line, then the id" "^Downloading from http://127.0.0.1:$hport/imp.tgz sha256:[0-9a-f]{64}\$" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
 check "import URL: the image runs" '^hello$' "$(rdock run --rm imp:url /bin/busybox cat /hello.txt)"
 check "import URL: Imported from URL" "Imported from http://127.0.0.1:$hport/imp.tgz" "$(rdock history --no-trunc imp:url)"
 kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null

@@ -43,6 +43,7 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<i32> {
         let rec = match file {
             Some(f) => import(&store, std::io::BufReader::new(f), req)?,
             None if is_url => {
+                println!("Downloading from {}", a.source);
                 let opts = ctx.registry_options()?;
                 let path = ctx
                     .runtime()?
