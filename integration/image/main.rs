@@ -1640,6 +1640,108 @@ fn credential_helpers_for_login_push_pull_logout(env: &Env) -> TestResult {
     Ok(())
 }
 
+/// A relay to the registry that answers the first blob PUT with a 500,
+/// counting PUTs in `puts`.
+fn failing_put_proxy(upstream: u16, puts: Arc<AtomicUsize>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { break };
+            let puts = puts.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    // 0x16 opens a TLS handshake (rdock tries HTTPS first): hang up.
+                    if client.read(&mut byte).unwrap_or(0) == 0
+                        || (head.is_empty() && byte[0] == 0x16)
+                    {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head).into_owned();
+                if text.starts_with("PUT ")
+                    && text.contains("/blobs/uploads/")
+                    && puts.fetch_add(1, Ordering::SeqCst) == 0
+                {
+                    let _ = client.write_all(
+                        b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    return;
+                }
+                let text = text.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    return;
+                };
+                up.write_all(text.as_bytes()).unwrap();
+                let (mut up_w, mut client_r) =
+                    (up.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client_r, &mut up_w);
+                });
+                let _ = std::io::copy(&mut up, &mut client);
+                let _ = client.shutdown(std::net::Shutdown::Both);
+                let _ = up.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+fn a_failed_blob_upload_is_tried_again(env: &Env) -> TestResult {
+    let puts = Arc::new(AtomicUsize::new(0));
+    let port = failing_put_proxy(env.plain.port, puts.clone());
+    let root = env.root();
+    let src = root.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("unique"),
+        format!("{:?}", std::time::SystemTime::now()),
+    )
+    .unwrap();
+    let tarball = root.join("u.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&src)
+        .arg("-cf")
+        .arg(&tarball)
+        .arg(".")
+        .status()
+        .unwrap();
+    check!(st.success(), "tar");
+    let name = format!("127.0.0.1:{port}/rdtest/retry:1");
+    ok(&rdock(
+        &root,
+        &["import", &tarball.display().to_string(), &name],
+        &[],
+    ))?;
+    let out = rdock(&root, &["push", &name], &[]);
+    let stdout = ok(&out)?;
+    check!(stdout.contains(": Pushed"), "{stdout}");
+    check!(
+        puts.load(Ordering::SeqCst) >= 3,
+        "the refused upload was not tried again ({} PUTs)",
+        puts.load(Ordering::SeqCst)
+    );
+    let digest = stdout
+        .lines()
+        .last()
+        .unwrap()
+        .split(' ')
+        .nth(2)
+        .unwrap()
+        .to_string();
+    let pulled = ok(&rdock(
+        &env.root(),
+        &["pull", &format!("{}/rdtest/retry:1", env.plain.host())],
+        &[],
+    ))?;
+    check!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
+    Ok(())
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let tests: &[(&str, TestFn)] = &[
@@ -1725,6 +1827,10 @@ fn main() {
         (
             "push_layers_mounts_tags_and_errors_like_docker",
             push_layers_mounts_tags_and_errors_like_docker,
+        ),
+        (
+            "a_failed_blob_upload_is_tried_again",
+            a_failed_blob_upload_is_tried_again,
         ),
         (
             "credential_helpers_for_login_push_pull_logout",

@@ -183,7 +183,7 @@ async fn push_to(
                 Err(e) => log::debug!("mounting {} from {from}: {e}", l.digest),
             }
         }
-        upload(
+        upload_retrying(
             client,
             target,
             store.blob_path(&l.digest)?,
@@ -203,7 +203,7 @@ async fn push_to(
         .collect::<Result<Vec<_>>>()?;
     if !blob_exists(client, target, &rec.id).await? {
         let size = std::fs::metadata(store.blob_path(&rec.id)?)?.len();
-        upload(client, target, store.blob_path(&rec.id)?, &rec.id, size)
+        upload_retrying(client, target, store.blob_path(&rec.id)?, &rec.id, size)
             .await
             .context("pushing the image config")?;
     }
@@ -243,6 +243,35 @@ async fn blob_exists(client: &Client, r: &Reference, digest: &str) -> Result<boo
 }
 
 /// Uploads the blob file at `path` as one streamed PUT (never whole in memory).
+/// A failure worth another try: the connection, or the registry's 5xx.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Transient(String);
+
+const UPLOAD_ATTEMPTS: u32 = 3;
+
+/// [`upload`], tried again (with a new upload session) after a transient failure.
+async fn upload_retrying(
+    client: &Client,
+    r: &Reference,
+    path: PathBuf,
+    digest: &str,
+    size: u64,
+) -> Result<()> {
+    let mut delay = std::time::Duration::from_millis(500);
+    for attempt in 1..=UPLOAD_ATTEMPTS {
+        match upload(client, r, path.clone(), digest, size).await {
+            Err(e) if attempt < UPLOAD_ATTEMPTS && e.is::<Transient>() => {
+                log::warn!("pushing {digest}: {e}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            res => return res,
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
 async fn upload(
     client: &Client,
     r: &Reference,
@@ -265,9 +294,10 @@ async fn upload(
             Err(e) => Some((Err(E::IoError(e)), f)),
         }
     });
-    client
-        .push_blob_stream(r, stream, digest, Some(size))
-        .await
-        .map_err(|e| anyhow!(describe(e)))?;
-    Ok(())
+    match client.push_blob_stream(r, stream, digest, Some(size)).await {
+        Ok(_) => Ok(()),
+        Err(e @ (E::RequestError(_) | E::IoError(_))) => Err(Transient(describe(e)).into()),
+        Err(e @ E::ServerError { code: 500.., .. }) => Err(Transient(describe(e)).into()),
+        Err(e) => Err(anyhow!(describe(e))),
+    }
 }
