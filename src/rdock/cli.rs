@@ -49,6 +49,10 @@ pub enum Command {
     Save(SaveArgs),
     /// Load an image from a tar archive.
     Load(LoadArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(ImportArgs),
     /// Log in to a registry.
     Login(LoginArgs),
     /// Log out from a registry.
@@ -114,6 +118,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
     /// Show the rdock version information.
     Version(FormatArgs),
     /// Generate the autocompletion script for the specified shell.
@@ -176,6 +182,28 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>").
+    #[arg(short, long, default_value = "")]
+    pub author: String,
+    /// Apply Dockerfile instruction to the created image.
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Commit message.
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+    /// Pause container during commit.
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub pause: bool,
+    pub container: String,
+    /// REPOSITORY[:TAG]
+    pub repository: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -731,12 +759,42 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Show the history of an image.
     History(HistoryArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply Dockerfile instruction to the created image.
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Set commit message for imported image.
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+    /// FILE, URL or - (stdin).
+    pub source: String,
+    /// REPOSITORY[:TAG]
+    pub repository: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// NAME[:TAG]
+    pub name: String,
+    /// Push all tagged images in the repository.
+    #[arg(short, long)]
+    pub all_tags: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// NAME[:TAG|@DIGEST]
     pub image: String,
+    /// Download all tagged images in the repository.
+    #[arg(short, long)]
+    pub all_tags: bool,
     /// Suppress verbose output.
     #[arg(short, long)]
     pub quiet: bool,

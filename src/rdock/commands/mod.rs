@@ -8,6 +8,7 @@ use image::store::Store;
 use std::path::PathBuf;
 
 pub mod attach;
+pub mod commit;
 pub mod completion;
 pub mod container_inspect;
 pub mod cp;
@@ -19,6 +20,7 @@ pub mod export;
 pub mod filters;
 pub mod history;
 pub mod images;
+pub mod import;
 pub mod info;
 pub mod inspect;
 pub mod lifecycle;
@@ -31,6 +33,7 @@ pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod rename;
 pub mod restart;
 pub mod rm;
@@ -106,6 +109,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
     match command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(&ctx, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&ctx, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(&ctx, a),
@@ -164,6 +169,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            commit::run(&ctx, a)
+        }
         Command::Version(a) => info::version(&ctx, a),
         Command::Completion(a) => completion::run(a),
         Command::ContainerMonitor { id, wait_attach } => {
