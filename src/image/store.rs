@@ -76,8 +76,12 @@ fn tighten(root: &Path) -> Result<()> {
                 fs::set_permissions(&p, fs::Permissions::from_mode(0o700))
             }
             Ok(_) => Ok(()),
+            // Another rdock may make it at the same moment (0700 too).
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::DirBuilder::new().mode(0o700).create(&p)
+                match fs::DirBuilder::new().mode(0o700).create(&p) {
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                    r => r,
+                }
             }
             Err(e) => Err(e),
         };
