@@ -8,6 +8,7 @@
 //! The runtime is driven through its CLI: `RUNTIME --root <root>/runtime/<name>
 //! run --bundle B ID` under a watcher (rdock itself in the foreground, a
 //! re-executed `rdock` monitor with `-d`) that records the exit.
+pub mod attach_socket;
 pub mod copy;
 pub mod fsview;
 pub mod hostconfig;
