@@ -73,6 +73,8 @@ pub enum Command {
     Create(RunArgs),
     /// Restart one or more containers.
     Restart(StopArgs),
+    /// Update configuration of one or more containers (--restart).
+    Update(UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes.
     Wait(ContainersArgs),
     /// Attach to a running container's output (and input).
@@ -147,6 +149,8 @@ pub enum ContainerCommand {
     Stop(StopArgs),
     /// Restart one or more containers.
     Restart(StopArgs),
+    /// Update configuration of one or more containers (--restart).
+    Update(UpdateArgs),
     /// Kill one or more running containers.
     Kill(KillArgs),
     /// Block until one or more containers stop, then print their exit codes.
@@ -396,6 +400,8 @@ pub struct RunArgs {
     pub publish: Vec<String>,
     #[command(flatten)]
     pub opts: Box<ContainerOpts>,
+    #[command(flatten)]
+    pub monitor: MonitorOpts,
     /// IMAGE
     pub image: String,
     /// COMMAND [ARG...]
@@ -459,6 +465,25 @@ pub struct ContainerOpts {
     /// Add additional groups to join.
     #[arg(long = "group-add", value_name = "GROUP")]
     pub group_add: Vec<String>,
+}
+
+/// The flags of `run` and `create` that the container's monitor carries
+/// out: restart policy, log driver, health check.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MonitorOpts {
+    /// Restart policy to apply when a container exits (no, always,
+    /// on-failure[:max-retries], unless-stopped).
+    #[arg(long, value_name = "POLICY", default_value = "no")]
+    pub restart: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+    /// Restart policy to apply when a container exits.
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
 }
 
 #[derive(Debug, Args)]

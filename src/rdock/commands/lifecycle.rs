@@ -18,10 +18,10 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
             bail!("you cannot start and attach multiple containers at once");
         };
         let r = record::find(&ctx.root, n)?;
-        if r.live_state() == State::Running {
+        if r.is_up() {
             bail!("container {} is already running", r.id);
         }
-        record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
+        container::prepare_start(&ctx.root, &r.id)?;
         container::start_detached(&ctx.root, &r.id, true)?;
         let dir = record::dir_of(&ctx.root, &r.id);
         return super::attach::attach(&dir, a.interactive && r.interactive, r.tty).or_else(|e| {
@@ -31,10 +31,10 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
     }
     Ok(super::each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
-        if r.live_state() == State::Running {
+        if r.is_up() {
             return Ok(());
         }
-        record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
+        container::prepare_start(&ctx.root, &r.id)?;
         container::start_detached(&ctx.root, &r.id, false)
     }))
 }
@@ -42,11 +42,17 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
 pub fn kill(ctx: &Context, a: KillArgs) -> Result<i32> {
     Ok(super::each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
-        if r.live_state() != State::Running {
+        if !r.is_up() {
             bail!(
                 "Cannot kill container: {n}: Container {} is not running",
                 r.id
             );
+        }
+        // docker's kill is a stop by hand: no restart follows; one waiting
+        // to restart just stays exited.
+        let r = container::mark_stopped(&ctx.root, &r.id)?;
+        if r.live_state() != State::Running {
+            return Ok(());
         }
         let sig = a.signal.trim_start_matches("SIG");
         container::signal(&r, sig)?;

@@ -1,7 +1,7 @@
 //! `rdock logs [-f] [-t] [--tail N|all] [--since T] CONTAINER`
 use super::Context;
 use crate::cli::LogsArgs;
-use crate::container::{jsonlog, record, record::State};
+use crate::container::{jsonlog, record};
 use anyhow::{bail, Result};
 use std::io::{BufRead, BufReader, Write};
 
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, a: LogsArgs) -> Result<i32> {
             continue;
         }
         let running = record::Record::load(&ctx.root, &r.id)
-            .map(|r| r.live_state() == State::Running)
+            .map(|r| r.is_up())
             .unwrap_or(false);
         if !running && n == 0 {
             return Ok(0);

@@ -26,6 +26,11 @@ pub fn status(root: &std::path::Path, r: &Record) -> String {
                 ""
             }
         ),
+        State::Restarting => format!(
+            "Restarting ({}) {} ago",
+            r.exit_code.unwrap_or(255),
+            human_duration(secs_since(&r.finished))
+        ),
         State::Exited => format!(
             "Exited ({}) {} ago",
             r.exit_code.unwrap_or(255),
@@ -39,6 +44,7 @@ pub fn state_name(s: &State) -> &'static str {
     match s {
         State::Created => "created",
         State::Running => "running",
+        State::Restarting => "restarting",
         State::Exited => "exited",
         State::Dead => "dead",
     }
@@ -117,7 +123,7 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
     let show_all = a.all || last.is_some() || filters.iter().any(|(k, _)| k == "status");
     let mut rows: Vec<Record> = record::list(&ctx.root)?
         .into_iter()
-        .filter(|r| show_all || r.live_state() == State::Running)
+        .filter(|r| show_all || r.is_up())
         .filter(|r| matches(&ctx.root, r, &filters))
         .collect();
     if let Some(n) = last {

@@ -9,7 +9,7 @@ pub fn run(ctx: &Context, a: StopArgs) -> Result<i32> {
     for n in &a.containers {
         let res = record::find(&ctx.root, n).and_then(|r| {
             container::stop(&ctx.root, &r, a.time)?;
-            record::Record::update(&ctx.root, &r.id, |r| r.state = record::State::Created)?;
+            container::prepare_start(&ctx.root, &r.id)?;
             container::start_detached(&ctx.root, &r.id, false)
         });
         match res {

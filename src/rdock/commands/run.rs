@@ -2,6 +2,7 @@
 use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
 use crate::container::hostconfig::{read_env_files, HostConfig};
+use crate::container::restart::{PolicyError, RestartPolicy};
 use crate::container::{self, record::Record, spec, CreateRequest};
 use anyhow::{bail, Context as _, Result};
 use image::platform::Platform;
@@ -148,8 +149,32 @@ pub fn check_container_opts(
     Ok((host, all_env, policy, platform))
 }
 
+/// `--restart`, checked as docker checks it: the format in the client
+/// (`rdock: MSG.`, 125), the policy in the daemon; refused with `--rm`.
+pub fn check_restart(a: &RunArgs) -> Result<RestartPolicy> {
+    let parsed = RestartPolicy::parse(&a.monitor.restart);
+    if let Err(PolicyError::Format(m)) = parsed {
+        bail!(UsageError(format!("rdock: {m}")));
+    }
+    // The client's conflict check looks at the name alone.
+    let name = a.monitor.restart.split(':').next().unwrap_or("");
+    if a.rm && !["", "no"].contains(&name) {
+        bail!(UsageError(
+            "rdock: Conflicting options: --restart and --rm".into()
+        ));
+    }
+    parsed.map_err(|e| anyhow::anyhow!(e))
+}
+
 fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
     let r = create_container(ctx, &a, true)?;
+    if !a.detach && !r.restart_policy.is_none() {
+        // The monitor restarts the container after we return: a detached
+        // one, and we attach to it for the first run, as docker's client.
+        container::start_detached(&ctx.root, &r.id, true)?;
+        let dir = container::record::dir_of(&ctx.root, &r.id);
+        return super::attach::attach(&dir, a.interactive, a.tty);
+    }
     if a.detach {
         container::start_detached(&ctx.root, &r.id, false)?;
         println!("{}", r.id);
@@ -164,13 +189,22 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         return super::attach::attach(&dir, true, true);
     }
     // The monitor loop runs here: output logged and shown, signals forwarded.
-    container::supervise(&ctx.root, &r.id, true, None, None)
+    container::supervise(
+        &ctx.root,
+        &r.id,
+        true,
+        None,
+        None,
+        container::Attempt::First,
+    )
+    .map(|end| end.code)
 }
 
 /// Pulls the image if needed and creates the container (`run` and `create`);
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
+    let restart = check_restart(a)?;
     let network = crate::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
     let volumes = a
         .volume
@@ -183,7 +217,7 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     if !requested {
         warn_foreign_platform(&image);
     }
-    let inspect = inspect_config(a, &host, &network, &runtime);
+    let inspect = inspect_config(a, &host, &network, &runtime, &restart);
     let req = CreateRequest {
         inspect,
         image_name: a.image.clone(),
@@ -204,6 +238,7 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
         runtime,
         auto_remove: a.rm,
         interactive: a.interactive,
+        restart,
         network,
         keep_mounted: start_now,
     };
@@ -217,6 +252,7 @@ fn inspect_config(
     h: &HostConfig,
     net: &crate::network::Plan,
     runtime: &std::path::Path,
+    restart: &RestartPolicy,
 ) -> serde_json::Value {
     use serde_json::json;
     let list = |v: &[String]| if v.is_empty() { json!(null) } else { json!(v) };
@@ -257,7 +293,7 @@ fn inspect_config(
             "LogConfig": { "Type": "json-file", "Config": {} },
             "NetworkMode": a.network.clone().unwrap_or_else(|| "default".into()),
             "PortBindings": ports,
-            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
+            "RestartPolicy": restart,
             "AutoRemove": a.rm,
             "CapAdd": list(&a.opts.cap_add),
             "CapDrop": list(&a.opts.cap_drop),

@@ -68,7 +68,7 @@ pub fn watch(
     root: &Path,
     r: &Record,
     wiring: &Wiring,
-    listener: Option<UnixListener>,
+    listener: Option<&UnixListener>,
     first: Option<UnixStream>,
 ) -> Result<Outcome> {
     let dir = record::dir_of(root, &r.id);
@@ -216,6 +216,18 @@ impl Launch {
             } else {
                 cmd.stdin(Stdio::null());
             }
+        }
+        // The runtime (and a container of a runtime that does not reset
+        // the mask, runc) must not inherit the signals blocked by an earlier
+        // run of this monitor (a restart).
+        let mask = handled_signals();
+        // SAFETY: sigprocmask is async-signal-safe; the set is built before the fork.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || {
+                nix::sys::signal::sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None)
+                    .map_err(std::io::Error::from)
+            });
         }
         let child = cmd.spawn().context("starting the runtime")?;
         // `cmd` goes here, closing our copies of the container's pipe ends.
@@ -384,7 +396,7 @@ enum Ready {
 }
 
 /// One run being watched: reap, poll, dispatch, until the init exits.
-struct Session {
+struct Session<'l> {
     pid: i32,
     foreground: bool,
     /// Our own stdin goes to the pty (foreground `-it`) until it ends.
@@ -393,12 +405,12 @@ struct Session {
     master: Option<OwnedFd>,
     /// The container's stdin pipe when attach clients feed it (`-i`, no tty).
     stdin_w: Option<OwnedFd>,
-    listener: Option<UnixListener>,
+    listener: Option<&'l UnixListener>,
     out: Output,
     buf: Vec<u8>,
 }
 
-impl Session {
+impl Session<'_> {
     /// Loops until the container's process exits; its exit status.
     fn run(&mut self, sigfd: &SignalFd) -> Result<i32> {
         loop {
