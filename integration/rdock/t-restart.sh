@@ -139,3 +139,42 @@ check "foreground run --restart: its output" '^hello$' "$out"
 until_true 10 state_is rsfg exited
 check "and the policy restarted it once in the background" '^1 2$' "$(rc_of rsfg) $(js rsfg '.[0].State.ExitCode')"
 rdock rm rsfg >/dev/null
+
+# --- a reboot: no daemon brings containers back; `start --all-restartable` does
+rdock run -d --name rba1 --restart always busybox sleep 300 >/dev/null # default network
+R -d --name rba2 --restart always busybox sleep 300 >/dev/null
+R -d --name rbu1 --restart unless-stopped busybox sleep 300 >/dev/null
+R -d --name rbu2 --restart unless-stopped busybox sleep 300 >/dev/null
+R -d --name rbo1 --restart on-failure:2 busybox sleep 300 >/dev/null
+R -d --name rbn1 busybox sleep 300 >/dev/null
+rdock stop -t 0 rba2 rbu2 >/dev/null
+# The reboot, as the host sees it: monitors and containers die, /run
+# (the runtimes' state) is emptied, mounts are gone.
+for c in rba1 rbu1 rbo1 rbn1; do
+    id=$(rdock ps -q --no-trunc -f name="$c")
+    kill -9 "$(jq -r .monitor_pid "$RDOCK_ROOT/containers/$id/config.json")" "$(js "$c" '.[0].State.Pid')"
+done
+sleep 0.3
+grep -o " $RDOCK_ROOT/[^ ]*" /proc/self/mounts | grep -E '/bundle/rootfs$|/netns/' | while read -r m; do umount -l "$m"; done
+rm -rf "$RDOCK_ROOT/runtime"
+check "after the reboot every container shows as exited" '^$' "$(rdock ps -q)"
+out=$(rdock start --all-restartable 2>&1)
+check_rc "start --all-restartable exits 0" 0 $? "$out"
+check "it starts always (running or stopped by hand), unless-stopped not stopped by hand, on-failure cut short" \
+    '^rba1 rba2 rbo1 rbu1$' "$(sort <<<"$out" | tr '\n' ' ' | sed 's/ $//')"
+out=$(rdock ps --no-trunc | tail -n +2 | grep -Eo 'rb[a-z0-9]+$' | sort | tr '\n' ' ')
+check "those four are up, unless-stopped stopped by hand and no policy are not" '^rba1 rba2 rbo1 rbu1 $' "$out"
+check "RestartCount starts again from 0" '^0 0$' "$(rc_of rba1) $(rc_of rbo1)"
+check "the container is really running again" 'sleep 300' "$(rdock top rbu1 2>&1)"
+if [ -n "$(js rba1 '.[0].NetworkSettings.IPAddress // empty' | tr -d '"')" ]; then
+    out=$(rdock exec rba1 sh -c 'cat /sys/class/net/eth0/operstate; ping -c1 -W2 "$(ip route 2>/dev/null | grep -o "via [0-9.]*" | cut -d" " -f2)" >/dev/null 2>&1 || true' 2>&1)
+    check "a bridge container gets its network back (a new namespace pinned)" '^up' "$out"
+else
+    skip "a bridge container gets its network back" "no bridge network (netavark missing)"
+fi
+out=$(rdock start --all-restartable 2>&1)
+check "run again, it starts nothing" '^$' "$out"
+kill -9 "$(js rba2 '.[0].State.Pid')"
+until_true 10 count_and_state rba2 1 running
+check "restarted containers have their monitors again (a kill from the host restarts)" '^1 "running"$' "$(rc_of rba2) $(js rba2 '.[0].State.Status')"
+rdock rm -f rba1 rba2 rbu1 rbu2 rbo1 rbn1 >/dev/null

@@ -254,8 +254,13 @@ pub struct SystemPruneArgs {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all_restartable")]
     pub containers: Vec<String>,
+    /// Start every container whose restart policy brings it back after a
+    /// reboot (always; unless-stopped if not stopped by hand; on-failure if
+    /// the reboot interrupted it): run this at boot.
+    #[arg(long, conflicts_with_all = ["containers", "attach", "interactive"])]
+    pub all_restartable: bool,
     /// Attach STDOUT/STDERR and forward signals.
     #[arg(short, long)]
     pub attach: bool,

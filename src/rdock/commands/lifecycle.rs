@@ -12,6 +12,9 @@ pub fn stop(ctx: &Context, a: StopArgs) -> Result<i32> {
 }
 
 pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
+    if a.all_restartable {
+        return start_restartable(ctx);
+    }
     if a.attach || a.interactive {
         // docker attaches to one container only.
         let [n] = a.containers.as_slice() else {
@@ -37,6 +40,21 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
         container::prepare_start(&ctx.root, &r.id)?;
         container::start_detached(&ctx.root, &r.id, false)
     }))
+}
+
+/// `start --all-restartable`, at boot: the names started, docker's way.
+fn start_restartable(ctx: &Context) -> Result<i32> {
+    let mut code = 0;
+    for r in container::boot::restartable(&ctx.root)? {
+        match container::boot::start_again(&ctx.root, &r) {
+            Ok(()) => println!("{}", r.name),
+            Err(e) => {
+                eprintln!("Error response from daemon: starting {}: {e:#}", r.name);
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
 }
 
 pub fn kill(ctx: &Context, a: KillArgs) -> Result<i32> {

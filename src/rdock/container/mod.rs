@@ -9,6 +9,7 @@
 //! run --bundle B ID` under a watcher (rdock itself in the foreground, a
 //! re-executed `rdock` monitor with `-d`) that records the exit.
 pub mod attach_socket;
+pub mod boot;
 pub mod copy;
 pub mod fsview;
 pub mod hostconfig;
