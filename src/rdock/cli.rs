@@ -480,6 +480,16 @@ pub struct MonitorOpts {
     /// on-failure[:max-retries], unless-stopped).
     #[arg(long, value_name = "POLICY", default_value = "no")]
     pub restart: String,
+    /// Logging driver for the container (json-file, local, none).
+    #[arg(
+        long = "log-driver",
+        value_name = "DRIVER",
+        default_value = "json-file"
+    )]
+    pub log_driver: String,
+    /// Log driver options (max-size=SIZE, max-file=N).
+    #[arg(long = "log-opt", value_name = "OPT")]
+    pub log_opt: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -50,7 +50,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "FinishedAt": r.finished.clone().unwrap_or_else(|| zero.into()),
         },
         "Image": r.image_id,
-        "LogPath": dir.join(format!("{}-json.log", r.id)),
+        "LogPath": if r.log_config.is_none() { json!("") } else { json!(r.log_path(&ctx.root)) },
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
         "ResolvConfPath": dir.join("resolv.conf"),

@@ -2,6 +2,7 @@
 use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
 use crate::container::hostconfig::{read_env_files, HostConfig};
+use crate::container::logdriver::LogConfig;
 use crate::container::restart::{PolicyError, RestartPolicy};
 use crate::container::{self, record::Record, spec, CreateRequest};
 use anyhow::{bail, Context as _, Result};
@@ -205,6 +206,7 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
     let restart = check_restart(a)?;
+    let log_config = LogConfig::parse(&a.monitor.log_driver, &a.monitor.log_opt)?;
     let network = crate::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
     let volumes = a
         .volume
@@ -217,7 +219,7 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     if !requested {
         warn_foreign_platform(&image);
     }
-    let inspect = inspect_config(a, &host, &network, &runtime, &restart);
+    let inspect = inspect_config(a, &host, &network, &runtime, &restart, &log_config);
     let req = CreateRequest {
         inspect,
         image_name: a.image.clone(),
@@ -239,6 +241,7 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
         auto_remove: a.rm,
         interactive: a.interactive,
         restart,
+        log_config,
         network,
         keep_mounted: start_now,
     };
@@ -253,6 +256,7 @@ fn inspect_config(
     net: &crate::network::Plan,
     runtime: &std::path::Path,
     restart: &RestartPolicy,
+    log_config: &LogConfig,
 ) -> serde_json::Value {
     use serde_json::json;
     let list = |v: &[String]| if v.is_empty() { json!(null) } else { json!(v) };
@@ -290,7 +294,7 @@ fn inspect_config(
         "HostConfig": {
             "Binds": if binds.is_empty() { json!(null) } else { json!(binds) },
             "ContainerIDFile": "",
-            "LogConfig": { "Type": "json-file", "Config": {} },
+            "LogConfig": log_config,
             "NetworkMode": a.network.clone().unwrap_or_else(|| "default".into()),
             "PortBindings": ports,
             "RestartPolicy": restart,

@@ -14,6 +14,7 @@ pub mod copy;
 pub mod fsview;
 pub mod hostconfig;
 pub mod jsonlog;
+pub mod logdriver;
 pub mod monitor;
 pub mod names;
 pub mod pause;
@@ -51,6 +52,7 @@ pub struct CreateRequest {
     pub auto_remove: bool,
     pub interactive: bool,
     pub restart: restart::RestartPolicy,
+    pub log_config: logdriver::LogConfig,
     /// `--network` and `-p`, resolved by [`network::plan`].
     pub network: network::Plan,
     /// Leave the rootfs mounted for a start that follows at once (`run`).
@@ -176,6 +178,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             restart_policy: req.restart.clone(),
             restart_count: 0,
             manual_stop: false,
+            log_config: req.log_config.clone(),
         };
         r.save(root)?;
         Ok(r)
@@ -257,7 +260,7 @@ pub fn supervise(
         );
         if foreground {
             eprint!("{msg}");
-        } else {
+        } else if !Record::load(root, id)?.log_config.is_none() {
             let _ = jsonlog::append(&dir.join(format!("{id}-json.log")), "stderr", &msg);
             if let Some(c) = &first {
                 // `start -a`, `run -it`: the client shows why.

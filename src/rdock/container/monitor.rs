@@ -73,7 +73,11 @@ pub fn watch(
 ) -> Result<Outcome> {
     let dir = record::dir_of(root, &r.id);
     sysutil::child::become_subreaper()?;
-    let log = jsonlog::Writer::open(&dir.join(format!("{}-json.log", r.id)))?;
+    let rotation = match r.log_config.is_none() {
+        true => None,
+        false => Some(r.log_config.rotation()?),
+    };
+    let log = jsonlog::Writer::open(&r.log_path(root), rotation)?;
     let mut out = Output::new(log, wiring.foreground, first);
     let mut launch = Launch::spawn(&dir, r, wiring)?;
     let sigfd = block_forwarded_signals()?;

@@ -63,6 +63,9 @@ pub struct Record {
     /// no restart follows; cleared by `start`.
     #[serde(default)]
     pub manual_stop: bool,
+    /// `--log-driver`, `--log-opt`.
+    #[serde(default)]
+    pub log_config: super::logdriver::LogConfig,
 }
 
 pub use sysutil::lock::Lock;
@@ -171,6 +174,7 @@ impl Record {
             restart_policy: Default::default(),
             restart_count: 0,
             manual_stop: false,
+            log_config: Default::default(),
         })
     }
 
@@ -201,6 +205,11 @@ impl Record {
     pub fn monitored_by_me(&self) -> bool {
         let me = std::process::id() as i32;
         self.monitor_pid == Some(me) && self.monitor_start == start_time(me)
+    }
+
+    /// Where the monitor keeps the log (json-file and local drivers).
+    pub fn log_path(&self, root: &Path) -> PathBuf {
+        dir_of(root, &self.id).join(format!("{}-json.log", self.id))
     }
 
     pub fn short_id(&self) -> &str {
