@@ -100,6 +100,11 @@ sleep 1
 check "after stop: Exited (3), RestartCount kept, no more restarts" "^Exited \(3\) .* $n1 \"exited\"\$" "$(status_of rsa) $(rc_of rsa) $(js rsa '.[0].State.Status')"
 R -d --name rsa2 --restart always busybox sh -c 'exit 3' >/dev/null
 until_true 10 state_is rsa2 restarting
+out=$(rdock kill rsa2 2>&1)
+check_rc "kill of a restarting container exits 0 (docker)" 0 $? "$out"
+check "and leaves it Exited with its last code" '^Exited \(3\)' "$(status_of rsa2)"
+rdock start rsa2 >/dev/null
+until_true 10 state_is rsa2 restarting
 out=$(rdock rm -f rsa2 2>&1)
 check_rc "rm -f removes a restarting container" 0 $? "$out"
 sleep 0.5
