@@ -117,9 +117,6 @@ pub enum Command {
     Cp(CpArgs),
     /// Show the rdock version information.
     Version,
-    /// Runs a container's health checks (its monitor starts this).
-    #[command(hide = true)]
-    ContainerHealth { id: String },
     /// Watches a detached container (rdock runs this itself).
     #[command(hide = true)]
     ContainerMonitor {
@@ -493,29 +490,6 @@ pub struct MonitorOpts {
     /// Log driver options (max-size=SIZE, max-file=N).
     #[arg(long = "log-opt", value_name = "OPT")]
     pub log_opt: Vec<String>,
-    /// Command to run to check health.
-    #[arg(long = "health-cmd", value_name = "CMD")]
-    pub health_cmd: Option<String>,
-    /// Time between running the check (ms|s|m|h) (default 30s).
-    #[arg(long = "health-interval", value_name = "DURATION")]
-    pub health_interval: Option<String>,
-    /// Maximum time to allow one check to run (ms|s|m|h) (default 30s).
-    #[arg(long = "health-timeout", value_name = "DURATION")]
-    pub health_timeout: Option<String>,
-    /// Start period for the container to initialize before starting
-    /// health-retries countdown (ms|s|m|h) (default 0s).
-    #[arg(long = "health-start-period", value_name = "DURATION")]
-    pub health_start_period: Option<String>,
-    /// Consecutive failures needed to report unhealthy.
-    #[arg(
-        long = "health-retries",
-        value_name = "INT",
-        allow_hyphen_values = true
-    )]
-    pub health_retries: Option<String>,
-    /// Disable any container-specified HEALTHCHECK.
-    #[arg(long = "no-healthcheck")]
-    pub no_healthcheck: bool,
 }
 
 #[derive(Debug, Args)]

@@ -48,7 +48,6 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "Error": "",
             "StartedAt": r.started.clone().unwrap_or_else(|| zero.into()),
             "FinishedAt": r.finished.clone().unwrap_or_else(|| zero.into()),
-            "Health": crate::container::health::read(&ctx.root, r),
         },
         "Image": r.image_id,
         "LogPath": if r.log_config.is_none() { json!("") } else { json!(r.log_path(&ctx.root)) },
@@ -76,7 +75,6 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "Cmd": r.command,
             "Image": r.image,
             "WorkingDir": bundle["process"]["cwd"],
-            "Healthcheck": r.healthcheck,
         },
         "GraphDriver": { "Name": "overlay", "Data": {
             "UpperDir": dir.join("upper"), "WorkDir": dir.join("work"),
@@ -84,31 +82,12 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
     }))
 }
 
-/// docker leaves out what a container does not have (omitempty).
-fn omit_null(v: &mut Value, path: &[&str]) {
-    let (last, parents) = path.split_last().expect("a path");
-    let mut cur = v;
-    for p in parents {
-        cur = &mut cur[*p];
-    }
-    if let Some(m) = cur.as_object_mut() {
-        if m.get(*last).is_some_and(Value::is_null) {
-            m.remove(*last);
-        }
-    }
-}
-
 pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {
     let mut out = Vec::new();
     let mut images = Vec::new();
     for n in &a.images {
         match record::find(&ctx.root, n) {
-            Ok(r) => {
-                let mut v = container_json(ctx, &r)?;
-                omit_null(&mut v, &["State", "Health"]);
-                omit_null(&mut v, &["Config", "Healthcheck"]);
-                out.push(v);
-            }
+            Ok(r) => out.push(container_json(ctx, &r)?),
             Err(_) => images.push(n.clone()),
         }
     }

@@ -169,7 +169,6 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("{}", version_line());
             Ok(0)
         }
-        Command::ContainerHealth { id } => container::health::checker_main(&ctx.root, &id),
         Command::ContainerMonitor { id, wait_attach } => {
             container::monitor_main(&ctx.root, &id, wait_attach)
         }

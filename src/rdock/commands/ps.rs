@@ -23,7 +23,7 @@ pub fn status(root: &std::path::Path, r: &Record) -> String {
             if pause::is_paused(root, r) {
                 " (Paused)"
             } else {
-                crate::container::health::ps_suffix(root, r)
+                ""
             }
         ),
         State::Restarting => format!(

@@ -1,7 +1,6 @@
 //! `rdock run [OPTIONS] IMAGE [COMMAND] [ARG...]`
 use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
-use crate::container::health;
 use crate::container::hostconfig::{read_env_files, HostConfig};
 use crate::container::logdriver::LogConfig;
 use crate::container::restart::{PolicyError, RestartPolicy};
@@ -130,8 +129,6 @@ pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
 pub fn report_125(e: &anyhow::Error, verb: &str) -> i32 {
     let hint = format!("See 'rdock {verb} --help'.");
     match e.downcast_ref::<UsageError>() {
-        // A flag's value refused while parsing: as pflag prints it, no dot.
-        Some(u) if u.0.starts_with("invalid argument ") => eprintln!("{u}\n{hint}"),
         Some(u) => eprintln!("{u}.\n{hint}"),
         None => eprintln!("rdock: Error response from daemon: {e:#}.\n{hint}"),
     }
@@ -210,19 +207,6 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
     let restart = check_restart(a)?;
     let log_config = LogConfig::parse(&a.monitor.log_driver, &a.monitor.log_opt)?;
-    let m = &a.monitor;
-    let usage = |e: health::FlagError| anyhow::Error::new(UsageError(e.0));
-    let health_flags = health::Flags {
-        cmd: m.health_cmd.as_deref(),
-        interval: m.health_interval.as_deref(),
-        timeout: m.health_timeout.as_deref(),
-        start_period: m.health_start_period.as_deref(),
-        retries: health::parse_retries(m.health_retries.as_deref())
-            .map_err(|e| anyhow::Error::new(UsageError(format!("{e:#}"))))?,
-        none: m.no_healthcheck,
-    };
-    // Checked before the pull; the image's HEALTHCHECK joins in after it.
-    health::from_flags(&health_flags, None).map_err(usage)?;
     let network = crate::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
     let volumes = a
         .volume
@@ -235,14 +219,6 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     if !requested {
         warn_foreign_platform(&image);
     }
-    let image_config: serde_json::Value = ctx
-        .store()?
-        .read_blob(&image.id)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let healthcheck =
-        health::from_flags(&health_flags, health::of_image(&image_config)).map_err(usage)?;
     let inspect = inspect_config(a, &host, &network, &runtime, &restart, &log_config);
     let req = CreateRequest {
         inspect,
@@ -266,7 +242,6 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
         interactive: a.interactive,
         restart,
         log_config,
-        healthcheck,
         network,
         keep_mounted: start_now,
     };

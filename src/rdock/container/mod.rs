@@ -12,7 +12,6 @@ pub mod attach_socket;
 pub mod boot;
 pub mod copy;
 pub mod fsview;
-pub mod health;
 pub mod hostconfig;
 pub mod jsonlog;
 pub mod logdriver;
@@ -54,7 +53,6 @@ pub struct CreateRequest {
     pub interactive: bool,
     pub restart: restart::RestartPolicy,
     pub log_config: logdriver::LogConfig,
-    pub healthcheck: Option<health::Healthcheck>,
     /// `--network` and `-p`, resolved by [`network::plan`].
     pub network: network::Plan,
     /// Leave the rootfs mounted for a start that follows at once (`run`).
@@ -181,7 +179,6 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             restart_count: 0,
             manual_stop: false,
             log_config: req.log_config.clone(),
-            healthcheck: req.healthcheck.clone(),
         };
         r.save(root)?;
         Ok(r)

@@ -89,7 +89,6 @@ pub fn watch(
         bail!("the runtime failed to start the container ({status})");
     }
     let started = launch.started()?;
-    let checker = super::health::spawn_checker(root, r);
     let oom = wiring.oom_watch.then(|| oom_counter(started.pid)).flatten();
     let raw = match (&started.master, wiring.foreground) {
         (Some(m), true) => {
@@ -110,12 +109,7 @@ pub fn watch(
         out,
         buf: vec![0u8; 32 * 1024],
     };
-    let code = session.run(&sigfd);
-    if let Some(mut c) = checker {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
-    let code = code?;
+    let code = session.run(&sigfd)?;
     session.out.log.flush();
     drop(raw);
     Ok(Outcome {

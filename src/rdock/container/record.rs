@@ -66,9 +66,6 @@ pub struct Record {
     /// `--log-driver`, `--log-opt`.
     #[serde(default)]
     pub log_config: super::logdriver::LogConfig,
-    /// `--health-*` or the image's HEALTHCHECK (docker's Config.Healthcheck).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub healthcheck: Option<super::health::Healthcheck>,
 }
 
 pub use sysutil::lock::Lock;
@@ -178,7 +175,6 @@ impl Record {
             restart_count: 0,
             manual_stop: false,
             log_config: Default::default(),
-            healthcheck: None,
         })
     }
 
