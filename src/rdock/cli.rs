@@ -78,6 +78,8 @@ pub enum Command {
     Create(RunArgs),
     /// Restart one or more containers.
     Restart(StopArgs),
+    /// Update configuration of one or more containers (--restart).
+    Update(UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes.
     Wait(ContainersArgs),
     /// Attach to a running container's output (and input).
@@ -156,6 +158,8 @@ pub enum ContainerCommand {
     Stop(StopArgs),
     /// Restart one or more containers.
     Restart(StopArgs),
+    /// Update configuration of one or more containers (--restart).
+    Update(UpdateArgs),
     /// Kill one or more running containers.
     Kill(KillArgs),
     /// Block until one or more containers stop, then print their exit codes.
@@ -281,8 +285,13 @@ pub struct SystemPruneArgs {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all_restartable")]
     pub containers: Vec<String>,
+    /// Start every container whose restart policy brings it back after a
+    /// reboot (always; unless-stopped if not stopped by hand; on-failure if
+    /// the reboot interrupted it): run this at boot.
+    #[arg(long, conflicts_with_all = ["containers", "attach", "interactive"])]
+    pub all_restartable: bool,
     /// Attach STDOUT/STDERR and forward signals.
     #[arg(short, long)]
     pub attach: bool,
@@ -494,6 +503,8 @@ pub struct RunArgs {
     pub expose: Vec<String>,
     #[command(flatten)]
     pub opts: Box<ContainerOpts>,
+    #[command(flatten)]
+    pub monitor: MonitorOpts,
     /// IMAGE
     pub image: String,
     /// COMMAND [ARG...]
@@ -624,6 +635,35 @@ pub struct ContainerOpts {
     /// Override the key sequence for detaching a container (e.g. ctrl-x,y).
     #[arg(long = "detach-keys", value_name = "KEYS")]
     pub detach_keys: Option<String>,
+}
+
+/// The flags of `run` and `create` that the container's monitor carries
+/// out: restart policy, log driver, health check.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MonitorOpts {
+    /// Restart policy to apply when a container exits (no, always,
+    /// on-failure[:max-retries], unless-stopped).
+    #[arg(long, value_name = "POLICY", default_value = "no")]
+    pub restart: String,
+    /// Logging driver for the container (json-file, local, none).
+    #[arg(
+        long = "log-driver",
+        value_name = "DRIVER",
+        default_value = "json-file"
+    )]
+    pub log_driver: String,
+    /// Log driver options (max-size=SIZE, max-file=N).
+    #[arg(long = "log-opt", value_name = "OPT")]
+    pub log_opt: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+    /// Restart policy to apply when a container exits.
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,9 +11,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-use nix::sys::termios::{self, SetArg, Termios};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use sysutil::child::{reap, Reaped};
+use sysutil::tty;
 
 /// Signals runr forwards; synchronous faults stay with runr.
 pub fn forwarded_signals() -> SigSet {
@@ -63,56 +63,20 @@ pub fn recv_master(sock: &UnixStream) -> Result<OwnedFd> {
     anyhow::bail!("the container sent no pty master")
 }
 
-/// Puts the host terminal in raw mode for the life of the value.
-struct RawTerminal {
-    saved: Option<Termios>,
-}
-
-impl RawTerminal {
-    fn new() -> RawTerminal {
-        let stdin = std::io::stdin();
-        let saved = termios::tcgetattr(stdin.as_fd()).ok();
-        if let Some(t) = &saved {
-            let mut raw = t.clone();
-            termios::cfmakeraw(&mut raw);
-            let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw);
-        }
-        RawTerminal { saved }
-    }
-}
-
-impl Drop for RawTerminal {
-    fn drop(&mut self) {
-        if let Some(t) = &self.saved {
-            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, t);
-        }
-    }
-}
-
-fn copy_winsize(to: RawFd) {
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ read and write one winsize struct.
-    unsafe {
-        if libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) == 0 {
-            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
-        }
-    }
-}
-
 /// Waits for `pid`, forwarding signals, proxying `master` <-> stdio if given.
 pub fn wait(pid: i32, mask: &SigSet, master: Option<OwnedFd>) -> Result<i32> {
     // Non-blocking: the loop below drains it and must not sleep in read.
     let sigfd = SignalFd::with_flags(mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .context("creating signalfd")?;
     let _raw = master.as_ref().map(|m| {
-        copy_winsize(m.as_raw_fd());
-        RawTerminal::new()
+        tty::copy_winsize(0, m.as_raw_fd());
+        tty::RawMode::new()
     });
     let mut stdin_open = master.is_some();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         // Reap first: an exit that happened before we got here is not missed.
-        if let Some(code) = reap(pid)? {
+        if let Reaped::Exited(code) = reap(pid)? {
             if let Some(m) = &master {
                 drain(m.as_raw_fd(), &mut buf);
             }
@@ -143,7 +107,7 @@ pub fn wait(pid: i32, mask: &SigSet, master: Option<OwnedFd>) -> Result<i32> {
                 }
                 if sig == libc::SIGWINCH {
                     if let Some(m) = &master {
-                        copy_winsize(m.as_raw_fd());
+                        tty::copy_winsize(0, m.as_raw_fd());
                         continue;
                     }
                 }
@@ -187,21 +151,4 @@ fn drain(master: RawFd, buf: &mut [u8]) {
     // SAFETY: making our own fd non-blocking.
     unsafe { libc::fcntl(master, libc::F_SETFL, libc::O_NONBLOCK) };
     while pump(master, 1, buf) {}
-}
-
-fn reap(pid: i32) -> Result<Option<i32>> {
-    loop {
-        match waitpid(
-            Pid::from_raw(-1),
-            Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL),
-        ) {
-            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Ok(Some(code)),
-            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => {
-                return Ok(Some(128 + sig as i32))
-            }
-            Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return Ok(None),
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e).context("waiting for the container process"),
-        }
-    }
 }

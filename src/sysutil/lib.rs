@@ -1,8 +1,10 @@
 //! Small Linux helpers that runr, the image library and rdock share, each
 //! kept in one place: atomic file writes, flock(2), facts from /proc,
-//! openat2(2) and the PATH search.
+//! openat2(2), the PATH search, reaping children and the host terminal.
 
+pub mod child;
 pub mod fs;
 pub mod lock;
 pub mod path;
 pub mod proc;
+pub mod tty;

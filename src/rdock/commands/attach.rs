@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 pub fn run(ctx: &Context, a: AttachArgs) -> Result<i32> {
     let r = record::find(&ctx.root, &a.container)?;
+    if r.live_state() == State::Restarting {
+        bail!("You cannot attach to a restarting container, wait until it is running");
+    }
     if r.live_state() != State::Running {
         bail!("You cannot attach to a stopped container, start it first");
     }

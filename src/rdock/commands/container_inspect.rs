@@ -25,6 +25,8 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
     let mut host_config = asked["HostConfig"].clone();
     host_config["AutoRemove"] = json!(r.auto_remove);
     host_config["NetworkMode"] = json!(network::mode_name(&ctx.root, &r.id));
+    // `update --restart` changes it after create.
+    host_config["RestartPolicy"] = json!(r.restart_policy);
     if host_config["Runtime"].is_null() {
         host_config["Runtime"] = json!(r.runtime);
     }
@@ -36,9 +38,9 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         "Args": r.command.get(1..).unwrap_or_default(),
         "State": {
             "Status": if paused { "paused" } else { state_name(&state) },
-            "Running": state == State::Running,
+            "Running": r.is_up(),
             "Paused": paused,
-            "Restarting": false,
+            "Restarting": state == State::Restarting,
             "OOMKilled": dir.join(crate::container::OOM_MARKER).exists(),
             "Dead": false,
             "Pid": pid,
@@ -48,12 +50,12 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "FinishedAt": r.finished.clone().unwrap_or_else(|| zero.into()),
         },
         "Image": r.image_id,
-        "LogPath": dir.join(format!("{}-json.log", r.id)),
+        "LogPath": if r.log_config.is_none() { json!("") } else { json!(r.log_path(&ctx.root)) },
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
         "ResolvConfPath": dir.join("resolv.conf"),
         "Name": format!("/{}", r.name),
-        "RestartCount": 0,
+        "RestartCount": r.restart_count,
         "Driver": "overlay",
         "HostConfig": host_config,
         "NetworkSettings": network::settings_json(&ctx.root, &r.id),

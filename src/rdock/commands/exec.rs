@@ -7,6 +7,12 @@ use std::process::Stdio;
 
 pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
     let r = record::find(&ctx.root, &a.container)?;
+    if r.live_state() == State::Restarting {
+        bail!(
+            "Container {} is restarting, wait until the container is running",
+            r.id
+        );
+    }
     if r.live_state() != State::Running {
         bail!("Container {} is not running", r.id);
     }

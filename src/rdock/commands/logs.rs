@@ -1,7 +1,7 @@
 //! `rdock logs [-f] [-t] [--tail N|all] [--since T] CONTAINER`
 use super::Context;
 use crate::cli::LogsArgs;
-use crate::container::{jsonlog, record, record::State};
+use crate::container::{jsonlog, record};
 use anyhow::{bail, Result};
 use std::io::{BufRead, BufReader, Write};
 
@@ -56,13 +56,25 @@ fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     Ok(chrono::Utc::now() - chrono::Duration::seconds(secs))
 }
 
+/// Whether the file we read is no longer the log at `path` (rotated).
+fn rotated_away(f: &std::fs::File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.ino() != b.ino(),
+        _ => false,
+    }
+}
+
 pub fn run(ctx: &Context, a: LogsArgs) -> Result<i32> {
     let r = record::find(&ctx.root, &a.container)?;
+    if r.log_config.is_none() {
+        bail!("configured logging driver does not support reading");
+    }
     let show = Show {
         timestamps: a.timestamps,
         since: a.since.as_deref().map(parse_since).transpose()?,
     };
-    let path = record::dir_of(&ctx.root, &r.id).join(format!("{}-json.log", r.id));
+    let path = r.log_path(&ctx.root);
     let tail = match a.tail.as_deref() {
         None | Some("all") => None,
         Some(n) => match n.parse::<usize>() {
@@ -70,11 +82,19 @@ pub fn run(ctx: &Context, a: LogsArgs) -> Result<i32> {
             Err(_) => bail!("invalid value for --tail: {n}"),
         },
     };
+    // The rotated files first (oldest first), then the current one, which
+    // `-f` goes on reading.
+    let mut lines = Vec::new();
+    for old in jsonlog::files(&path).iter().filter(|p| **p != path) {
+        if let Ok(text) = std::fs::read_to_string(old) {
+            lines.extend(text.lines().map(|l| format!("{l}\n")));
+        }
+    }
     let Ok(f) = std::fs::File::open(&path) else {
+        lines.iter().for_each(|l| emit(l.trim_end(), &show));
         return Ok(0);
     };
     let mut reader = BufReader::new(f);
-    let mut lines = Vec::new();
     let mut buf = String::new();
     while reader.read_line(&mut buf)? > 0 {
         if buf.ends_with('\n') {
@@ -96,8 +116,15 @@ pub fn run(ctx: &Context, a: LogsArgs) -> Result<i32> {
             continue;
         }
         let running = record::Record::load(&ctx.root, &r.id)
-            .map(|r| r.live_state() == State::Running)
+            .map(|r| r.is_up())
             .unwrap_or(false);
+        if n == 0 && rotated_away(reader.get_ref(), &path) {
+            // The monitor rotated the log: on to the new file.
+            if let Ok(f) = std::fs::File::open(&path) {
+                reader = BufReader::new(f);
+                continue;
+            }
+        }
         if !running && n == 0 {
             return Ok(0);
         }

@@ -43,6 +43,7 @@ pub mod runio;
 pub mod save;
 pub mod tag;
 pub mod top;
+pub mod update;
 pub mod volume;
 pub mod wait;
 
@@ -142,6 +143,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
             restart::run(&ctx, a)
+        }
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
+            update::run(&ctx, a)
         }
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => wait::run(&ctx, a),
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {

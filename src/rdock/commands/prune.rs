@@ -1,7 +1,7 @@
 //! `rdock image prune [-a]`, `container prune`, `system prune`.
 use super::Context;
 use crate::cli::{ForceArgs, PruneArgs, SystemPruneArgs};
-use crate::container::{self, record, record::State};
+use crate::container::{self, record};
 use anyhow::Result;
 use std::io::BufRead;
 
@@ -34,7 +34,7 @@ fn prune_containers(ctx: &Context) -> Result<Vec<String>> {
     container::empty_trash(&ctx.root);
     let mut gone = Vec::new();
     for r in record::list(&ctx.root)? {
-        if r.live_state() != State::Running {
+        if !r.is_up() {
             match container::remove(&ctx.root, &r, false) {
                 Ok(()) => gone.push(r.id.clone()),
                 Err(e) => eprintln!("Error response from daemon: {e:#}"),

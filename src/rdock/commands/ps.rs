@@ -31,6 +31,11 @@ pub fn status(root: &std::path::Path, r: &Record) -> String {
                 ""
             }
         ),
+        State::Restarting => format!(
+            "Restarting ({}) {} ago",
+            r.exit_code.unwrap_or(255),
+            human_duration(secs_since(&r.finished))
+        ),
         State::Exited => format!(
             "Exited ({}) {} ago",
             r.exit_code.unwrap_or(255),
@@ -44,6 +49,7 @@ pub fn state_name(s: &State) -> &'static str {
     match s {
         State::Created => "created",
         State::Running => "running",
+        State::Restarting => "restarting",
         State::Exited => "exited",
         State::Dead => "dead",
     }
@@ -351,7 +357,7 @@ pub fn run(ctx: &Context, a: PsArgs) -> Result<i32> {
     let show_all = a.all || last.is_some() || f.has("status");
     let mut rows: Vec<(Record, Extra)> = Vec::new();
     for r in record::list(&ctx.root)? {
-        if !show_all && r.live_state() != State::Running {
+        if !show_all && !r.is_up() {
             continue;
         }
         let x = extra(&ctx.root, &r);

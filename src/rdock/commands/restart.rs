@@ -12,7 +12,7 @@ pub fn run(ctx: &Context, a: StopArgs) -> Result<i32> {
             container::stop(&ctx.root, &r, secs)?;
             // What the start would refuse (a --device gone...), with its message.
             hostconfig::refresh(&ctx.root, &record::dir_of(&ctx.root, &r.id))?;
-            record::Record::update(&ctx.root, &r.id, |r| r.state = record::State::Created)?;
+            container::prepare_start(&ctx.root, &r.id)?;
             container::start_detached(&ctx.root, &r.id, false)
         });
         match res {

@@ -3,6 +3,8 @@ use super::runio;
 use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
 use crate::container::hostconfig::{self, read_env_files, CliError, DaemonError, HostConfig};
+use crate::container::logdriver::LogConfig;
+use crate::container::restart::{PolicyError, RestartPolicy};
 use crate::container::{self, record::Record, spec, CreateRequest};
 use crate::progress::Terminal;
 use anyhow::{bail, Context as _, Result};
@@ -182,8 +184,32 @@ pub fn check_container_opts(
     Ok((host, all_env, policy, platform))
 }
 
+/// `--restart`, checked as docker checks it: the format in the client
+/// (`rdock: MSG.`, 125), the policy in the daemon; refused with `--rm`.
+pub fn check_restart(a: &RunArgs) -> Result<RestartPolicy> {
+    let parsed = RestartPolicy::parse(&a.monitor.restart);
+    if let Err(PolicyError::Format(m)) = parsed {
+        bail!(UsageError(format!("rdock: {m}")));
+    }
+    // The client's conflict check looks at the name alone.
+    let name = a.monitor.restart.split(':').next().unwrap_or("");
+    if a.rm && !["", "no"].contains(&name) {
+        bail!(UsageError(
+            "rdock: Conflicting options: --restart and --rm".into()
+        ));
+    }
+    parsed.map_err(|e| anyhow::anyhow!(e))
+}
+
 fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
     let r = create_container(ctx, &a, true)?;
+    if !a.detach && !r.restart_policy.is_none() {
+        // The monitor restarts the container after we return: a detached
+        // one, and we attach to it for the first run, as docker's client.
+        container::start_detached(&ctx.root, &r.id, true)?;
+        let dir = container::record::dir_of(&ctx.root, &r.id);
+        return super::attach::attach(&dir, a.interactive, a.tty);
+    }
     if a.detach {
         container::start_detached(&ctx.root, &r.id, false)?;
         println!("{}", r.id);
@@ -223,7 +249,15 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         return super::attach::attach(&dir, a.interactive, false);
     }
     // The monitor loop runs here: output logged and shown, signals forwarded.
-    container::supervise(&ctx.root, &r.id, true, None, None)
+    container::supervise(
+        &ctx.root,
+        &r.id,
+        true,
+        None,
+        None,
+        container::Attempt::First,
+    )
+    .map(|end| end.code)
 }
 
 /// Whether the container's command will be found (the check the start
@@ -243,6 +277,8 @@ fn command_found(dir: &std::path::Path) -> bool {
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
+    let restart = check_restart(a)?;
+    let log_config = LogConfig::parse(&a.monitor.log_driver, &a.monitor.log_opt)?;
     let streams = runio::parse_attach(&a.opts.attach, a.interactive, a.detach).map_err(usage)?;
     runio::parse_sig_proxy(&a.opts.sig_proxy).map_err(usage)?;
     if let Some(k) = &a.opts.detach_keys {
@@ -317,7 +353,7 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     {
         network.expose_image(&ports);
     }
-    let mut inspect = inspect_config(a, &host, &network, &runtime);
+    let mut inspect = inspect_config(a, &host, &network, &runtime, &restart, &log_config);
     let (hc, config) = hostconfig::inspect(&host);
     for (k, v) in hc.as_object().into_iter().flatten() {
         inspect["HostConfig"][k] = v.clone();
@@ -352,6 +388,8 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
         runtime,
         auto_remove: a.rm,
         interactive: a.interactive,
+        restart,
+        log_config,
         network,
         keep_mounted: start_now,
     };
@@ -367,6 +405,8 @@ fn inspect_config(
     h: &HostConfig,
     net: &crate::network::Plan,
     runtime: &std::path::Path,
+    restart: &RestartPolicy,
+    log_config: &LogConfig,
 ) -> serde_json::Value {
     use serde_json::json;
     let list = |v: &[String]| if v.is_empty() { json!(null) } else { json!(v) };
@@ -404,10 +444,10 @@ fn inspect_config(
         "HostConfig": {
             "Binds": if binds.is_empty() { json!(null) } else { json!(binds) },
             "ContainerIDFile": "",
-            "LogConfig": { "Type": "json-file", "Config": {} },
+            "LogConfig": log_config,
             "NetworkMode": a.network.first().cloned().unwrap_or_else(|| "default".into()),
             "PortBindings": ports,
-            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
+            "RestartPolicy": restart,
             "AutoRemove": a.rm,
             "CapAdd": list(&a.opts.cap_add),
             "CapDrop": list(&a.opts.cap_drop),

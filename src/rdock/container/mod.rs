@@ -8,6 +8,8 @@
 //! The runtime is driven through its CLI: `RUNTIME --root <root>/runtime/<name>
 //! run --bundle B ID` under a watcher (rdock itself in the foreground, a
 //! re-executed `rdock` monitor with `-d`) that records the exit.
+pub mod attach_socket;
+pub mod boot;
 pub mod copy;
 pub mod devices;
 pub mod dnshosts;
@@ -15,6 +17,7 @@ pub mod fsview;
 pub mod hostconfig;
 pub mod jsonlog;
 pub mod limits;
+pub mod logdriver;
 pub mod monitor;
 pub mod mounts;
 pub mod names;
@@ -22,6 +25,7 @@ pub mod namespaces;
 pub mod pause;
 pub mod record;
 pub mod resources;
+pub mod restart;
 pub mod rootfs;
 pub mod runtime;
 pub mod seccomp_default;
@@ -52,6 +56,8 @@ pub struct CreateRequest {
     pub runtime: PathBuf,
     pub auto_remove: bool,
     pub interactive: bool,
+    pub restart: restart::RestartPolicy,
+    pub log_config: logdriver::LogConfig,
     /// `--network` and `-p`, resolved by [`network::plan`].
     pub network: network::Plan,
     /// Leave the rootfs mounted for a start that follows at once (`run`).
@@ -175,6 +181,10 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
                 let c = image.config.config().as_ref()?;
                 hostconfig::parse_signal(c.stop_signal().as_deref()?).ok()
             }),
+            restart_policy: req.restart.clone(),
+            restart_count: 0,
+            manual_stop: false,
+            log_config: req.log_config.clone(),
         };
         r.save(root)?;
         Ok(r)
@@ -209,17 +219,37 @@ pub fn process_of(v: &serde_json::Value) -> (Vec<String>, Vec<String>) {
     (strs("args"), strs("env"))
 }
 
+/// Which run of the container [`supervise`] starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Attempt {
+    /// Asked for (`run`, `start`, `restart`).
+    First,
+    /// By the restart policy: only while the container still waits for it
+    /// (not stopped, removed or started anew meanwhile).
+    Restart,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunEnd {
+    pub code: i32,
+    /// The restart policy restarts it: the record says Restarting.
+    pub restarting: bool,
+}
+
 /// Mounts the rootfs, checks the command exists, runs the container under
 /// the monitor loop until it exits ([`monitor::watch`]: in the foreground
-/// for `run`, detached for `run -d`/`start`), records the exit, cleans up
-/// (`--rm`) and tells attached clients. Returns the exit code.
+/// for `run`, detached for `run -d`/`start`), records the exit (or that
+/// the restart policy restarts it), cleans up (`--rm`) and tells attached
+/// clients.
 pub fn supervise(
     root: &Path,
     id: &str,
     foreground: bool,
-    listener: Option<std::os::unix::net::UnixListener>,
+    listener: Option<&std::os::unix::net::UnixListener>,
     first: Option<std::os::unix::net::UnixStream>,
-) -> Result<i32> {
+    attempt: Attempt,
+) -> Result<RunEnd> {
     let dir = record::dir_of(root, id);
     let image = std::fs::read_to_string(dir.join("image"))?;
     let store = image::store::Store::open(root)?;
@@ -236,7 +266,7 @@ pub fn supervise(
         );
         if foreground {
             eprint!("{msg}");
-        } else {
+        } else if !Record::load(root, id)?.log_config.is_none() {
             let _ = jsonlog::append(&dir.join(format!("{id}-json.log")), "stderr", &msg);
             if let Some(c) = &first {
                 // `start -a`, `run -it`: the client shows why.
@@ -245,25 +275,35 @@ pub fn supervise(
             }
         }
         let _ = rootfs::unmount(&dir);
-        finish(root, id, code)?;
+        finish(root, id, code, false)?;
         monitor::send_exit(first.into_iter().collect(), code);
-        return Ok(code);
+        return Ok(RunEnd {
+            code,
+            restarting: false,
+        });
     }
     if let Err(e) = hostconfig::refresh(root, &dir) {
         // A device gone, a container whose namespaces it joins stopped.
         let _ = rootfs::unmount(&dir);
-        finish(root, id, 125)?;
+        finish(root, id, 125, false)?;
         return Err(e);
     }
     let name = Record::load(root, id)?.name;
     if let Err(e) = network::up(root, id, &name) {
         let _ = rootfs::unmount(&dir);
-        finish(root, id, 125)?;
+        finish(root, id, 125, false)?;
         return Err(e);
     }
     let mut ran_before = false;
+    let mut called_off = None;
     let me = std::process::id() as i32;
     let r = Record::update(root, id, |r| {
+        if attempt == Attempt::Restart
+            && (r.state != State::Restarting || r.manual_stop || !r.monitored_by_me())
+        {
+            called_off = Some(r.exit_code.unwrap_or(0));
+            return;
+        }
         ran_before = r.started.is_some();
         r.state = State::Running;
         r.monitor_pid = Some(me);
@@ -272,6 +312,15 @@ pub fn supervise(
         r.finished = None;
         r.exit_code = None;
     })?;
+    if let Some(code) = called_off {
+        // Stopped or removed while it waited to restart.
+        let _ = network::down(root, id);
+        let _ = rootfs::unmount(&dir);
+        return Ok(RunEnd {
+            code,
+            restarting: false,
+        });
+    }
     if ran_before {
         // Leftover runtime state from a previous run of the same id.
         let _ = runtime::quiet(&r.runtime, &r.runtime_root, &["delete", "--force", id]);
@@ -300,30 +349,64 @@ pub fn supervise(
         log::warn!("tearing down the network of {id}: {e:#}");
     }
     rootfs::unmount(&dir)?;
-    finish(root, id, code)?;
+    let restarting = finish(root, id, code, !foreground)?;
     monitor::send_exit(clients, code);
-    Ok(code)
+    Ok(RunEnd { code, restarting })
 }
 
 pub fn exit_code(st: std::process::ExitStatus) -> i32 {
     st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
 }
 
-fn finish(root: &Path, id: &str, code: i32) -> Result<()> {
+/// Records the exit of a run: Exited, or Restarting when the restart
+/// policy restarts it (`may_restart`: a detached monitor that will).
+/// True in that case.
+fn finish(root: &Path, id: &str, code: i32, may_restart: bool) -> Result<bool> {
     let r = Record::load(root, id)?;
     if r.auto_remove {
         // No need to record an exit nobody will read.
         remove_stopped(root, &r)?;
         remove_anonymous_volumes(root, &r);
-        return Ok(());
+        return Ok(false);
     }
+    let mut restarting = false;
     Record::update(root, id, |r| {
-        r.state = State::Exited;
+        restarting = may_restart
+            && r.restart_policy
+                .should_restart(code, r.manual_stop, r.restart_count);
+        if restarting {
+            r.state = State::Restarting;
+            r.restart_count += 1;
+        } else {
+            r.state = State::Exited;
+        }
         r.exit_code = Some(code);
         r.finished = Some(record::now());
         r.pid = None;
     })?;
-    Ok(())
+    Ok(restarting)
+}
+
+/// Before `start` and `restart`: Created again, with docker's reset of the
+/// restart count and of a stop by hand.
+pub fn prepare_start(root: &Path, id: &str) -> Result<Record> {
+    Record::update(root, id, |r| {
+        r.state = State::Created;
+        r.restart_count = 0;
+        r.manual_stop = false;
+    })
+}
+
+/// `stop`, `kill`, `rm -f`: a stop by hand (docker's HasBeenManuallyStopped),
+/// so the restart policy does not bring it back; one waiting to restart
+/// is Exited at once (its monitor sees it and leaves).
+pub fn mark_stopped(root: &Path, id: &str) -> Result<Record> {
+    Record::update(root, id, |r| {
+        r.manual_stop = true;
+        if r.state == State::Restarting {
+            r.state = State::Exited;
+        }
+    })
 }
 
 /// `RUNTIME delete --force ID` when the runtime still has state for it
@@ -385,7 +468,7 @@ pub fn start_detached(root: &Path, id: &str, wait_attach: bool) -> Result<()> {
             {
                 return Ok(())
             }
-            Ok(r) if r.state == State::Exited => return Ok(()),
+            Ok(r) if matches!(r.state, State::Exited | State::Restarting) => return Ok(()),
             Err(_) => return Ok(()), // removed already (--rm)
             _ => {}
         }
@@ -414,18 +497,51 @@ pub fn monitor_main(root: &Path, id: &str, wait_attach: bool) -> Result<i32> {
         (Some(l), true) => l.accept().ok().map(|(c, _)| c),
         _ => None,
     };
-    let code = supervise(root, id, false, listener, first);
-    if let Err(e) = &code {
-        let p = dir.join(format!("{id}-json.log"));
-        let _ = jsonlog::append(&p, "stderr", &format!("{e:#}\n"));
-        let _ = Record::update(root, id, |r| {
-            r.state = State::Exited;
-            r.exit_code = Some(125);
-            r.finished = Some(record::now());
-        });
+    let mut first = first;
+    let mut attempt = Attempt::First;
+    let mut backoff = restart::Backoff::default();
+    loop {
+        let began = Instant::now();
+        match supervise(root, id, false, listener.as_ref(), first.take(), attempt) {
+            Ok(end) if end.restarting => {
+                if !wait_to_restart(root, id, backoff.next(began.elapsed())) {
+                    break;
+                }
+                attempt = Attempt::Restart;
+            }
+            Ok(_) => break,
+            Err(e) => {
+                let p = dir.join(format!("{id}-json.log"));
+                let _ = jsonlog::append(&p, "stderr", &format!("{e:#}\n"));
+                let _ = Record::update(root, id, |r| {
+                    r.state = State::Exited;
+                    r.exit_code = Some(125);
+                    r.finished = Some(record::now());
+                });
+                break;
+            }
+        }
     }
     // attach.sock stays: a restart may have bound a new one already.
     Ok(0)
+}
+
+/// Sleeps out a restart delay; false when the container stopped waiting
+/// meanwhile (`stop`, `kill`, `rm -f`, or a `start` with a new monitor).
+fn wait_to_restart(root: &Path, id: &str, delay: Duration) -> bool {
+    let deadline = Instant::now() + delay;
+    loop {
+        match Record::load(root, id) {
+            Ok(r) if r.state == State::Restarting && !r.manual_stop && r.monitored_by_me() => {}
+            _ => return false,
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        // Short naps: a stop while it waits takes effect at once.
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 /// Waits until the container's watcher is gone, up to `timeout`.
@@ -450,6 +566,10 @@ pub fn signal(r: &Record, signal: &str) -> Result<()> {
 
 /// `stop`: SIGTERM, then SIGKILL after `secs`.
 pub fn stop(root: &Path, r: &Record, secs: u64) -> Result<()> {
+    if !r.is_up() {
+        return Ok(());
+    }
+    let r = &mark_stopped(root, &r.id)?;
     if r.live_state() != State::Running {
         return Ok(());
     }
@@ -467,6 +587,16 @@ pub fn stop(root: &Path, r: &Record, secs: u64) -> Result<()> {
 
 /// Removes the container: stops it when `force`, else refuses a running one.
 pub fn remove(root: &Path, r: &Record, force: bool) -> Result<()> {
+    if r.live_state() == State::Restarting {
+        if !force {
+            anyhow::bail!(
+                "You cannot remove a restarting container {}. Stop the container before \
+                 attempting removal or force remove",
+                r.id
+            );
+        }
+        mark_stopped(root, &r.id)?;
+    }
     if r.live_state() == State::Running {
         if !force {
             anyhow::bail!(
@@ -475,6 +605,7 @@ pub fn remove(root: &Path, r: &Record, force: bool) -> Result<()> {
                 r.id
             );
         }
+        mark_stopped(root, &r.id)?;
         let _ = signal(r, "KILL");
         pause::thaw(root, r);
         wait_exited(root, &r.id, Duration::from_secs(10));

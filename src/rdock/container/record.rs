@@ -12,6 +12,9 @@ use sysutil::proc::ProcStat;
 pub enum State {
     Created,
     Running,
+    /// Exited, waiting for its monitor to restart it (docker's restart
+    /// policies; `ps`: `Restarting (CODE) ...`).
+    Restarting,
     Exited,
     /// A container whose record cannot be read (docker's `Dead`): listed
     /// so that `rm` can remove it; never written.
@@ -50,6 +53,19 @@ pub struct Record {
     /// `--stop-signal` or the image's StopSignal; `stop` sends it (TERM if none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
+    /// `--restart` (or `update --restart`), read by the monitor at each exit.
+    #[serde(default)]
+    pub restart_policy: super::restart::RestartPolicy,
+    /// Restarts by the policy since the last `start` (docker's RestartCount).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Stopped by `stop`, `kill` or `rm -f` (docker's HasBeenManuallyStopped):
+    /// no restart follows; cleared by `start`.
+    #[serde(default)]
+    pub manual_stop: bool,
+    /// `--log-driver`, `--log-opt`.
+    #[serde(default)]
+    pub log_config: super::logdriver::LogConfig,
 }
 
 pub use sysutil::lock::Lock;
@@ -155,12 +171,17 @@ impl Record {
             tty: false,
             interactive: false,
             stop_signal: None,
+            restart_policy: Default::default(),
+            restart_count: 0,
+            manual_stop: false,
+            log_config: Default::default(),
         })
     }
 
-    /// The state as shown: a running container whose monitor is gone has exited.
+    /// The state as shown: a running (or restarting) container whose
+    /// monitor is gone has exited.
     pub fn live_state(&self) -> State {
-        if self.state == State::Running {
+        if matches!(self.state, State::Running | State::Restarting) {
             if let Some(p) = self.monitor_pid {
                 let alive = match self.monitor_start {
                     Some(t) => start_time(p) == Some(t),
@@ -172,6 +193,23 @@ impl Record {
             }
         }
         self.state.clone()
+    }
+
+    /// Running or between two runs of its restart policy (docker's
+    /// `State.Running`: `ps` lists it without `-a`, `wait` waits for it).
+    pub fn is_up(&self) -> bool {
+        matches!(self.live_state(), State::Running | State::Restarting)
+    }
+
+    /// Whether this process is the container's monitor.
+    pub fn monitored_by_me(&self) -> bool {
+        let me = std::process::id() as i32;
+        self.monitor_pid == Some(me) && self.monitor_start == start_time(me)
+    }
+
+    /// Where the monitor keeps the log (json-file and local drivers).
+    pub fn log_path(&self, root: &Path) -> PathBuf {
+        dir_of(root, &self.id).join(format!("{}-json.log", self.id))
     }
 
     pub fn short_id(&self) -> &str {
