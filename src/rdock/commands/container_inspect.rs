@@ -31,7 +31,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         host_config["Runtime"] = json!(r.runtime);
     }
     let paused = crate::container::pause::is_paused(&ctx.root, r);
-    Ok(json!({
+    let mut v = json!({
         "Id": r.id,
         "Created": r.created,
         "Path": r.command.first(),
@@ -79,7 +79,15 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         "GraphDriver": { "Name": "overlay", "Data": {
             "UpperDir": dir.join("upper"), "WorkDir": dir.join("work"),
             "MergedDir": dir.join("bundle/rootfs") } },
-    }))
+    });
+    // As docker: only for a container with a health check.
+    if let Some(h) = crate::container::health::Health::load(&dir) {
+        v["State"]["Health"] = json!(h);
+    }
+    if !asked["Healthcheck"].is_null() {
+        v["Config"]["Healthcheck"] = asked["Healthcheck"].clone();
+    }
+    Ok(v)
 }
 
 pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {

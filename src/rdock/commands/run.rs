@@ -1,6 +1,7 @@
 //! `rdock run [OPTIONS] IMAGE [COMMAND] [ARG...]`
 use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
+use crate::container::health::Config as HealthConfig;
 use crate::container::hostconfig::{read_env_files, HostConfig};
 use crate::container::restart::{PolicyError, RestartPolicy};
 use crate::container::{self, record::Record, spec, CreateRequest};
@@ -166,6 +167,22 @@ pub fn check_restart(a: &RunArgs) -> Result<RestartPolicy> {
     parsed.map_err(|e| anyhow::anyhow!(e))
 }
 
+/// The health flags: the client's checks (flag values 125 as flag errors,
+/// conflicts and negatives as `rdock: MSG.`), then the daemon's.
+fn check_health(a: &RunArgs) -> Result<Option<HealthConfig>> {
+    let h = HealthConfig::from_flags(&a.health).map_err(|e| {
+        UsageError(if e.parse {
+            e.message
+        } else {
+            format!("rdock: {}", e.message)
+        })
+    })?;
+    if let Some(h) = &h {
+        h.validate()?;
+    }
+    Ok(h)
+}
+
 fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
     let r = create_container(ctx, &a, true)?;
     if !a.detach && !r.restart_policy.is_none() {
@@ -205,6 +222,7 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
     let restart = check_restart(a)?;
+    let health = check_health(a)?;
     let network = crate::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
     let volumes = a
         .volume
@@ -217,7 +235,15 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     if !requested {
         warn_foreign_platform(&image);
     }
-    let inspect = inspect_config(a, &host, &network, &runtime, &restart);
+    let mut inspect = inspect_config(a, &host, &network, &runtime, &restart);
+    let image_health = ctx
+        .store()?
+        .read_blob(&image.id)
+        .ok()
+        .and_then(|c| HealthConfig::of_image(&c));
+    if let Some(h) = HealthConfig::merge(health, image_health) {
+        inspect["Healthcheck"] = serde_json::json!(h);
+    }
     let req = CreateRequest {
         inspect,
         image_name: a.image.clone(),

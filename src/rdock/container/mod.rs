@@ -11,6 +11,7 @@
 pub mod attach_socket;
 pub mod copy;
 pub mod fsview;
+pub mod health;
 pub mod hostconfig;
 pub mod jsonlog;
 pub mod monitor;
