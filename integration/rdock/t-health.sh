@@ -12,6 +12,10 @@ until_true() {
 }
 health_is() { [ "$(js "$1" '.[0].State.Health.Status')" = "\"$2\"" ]; }
 status_of() { rdock ps -a -f name="$1" | tail -n +2 | grep -Eo '(Up|Exited|Created).*ago|Up .*\)|Up [^ ]+ [a-z]+'; }
+# becomes NAME STATUS DESC: ok once the health status is STATUS (10 s at most).
+becomes() {
+    if until_true 10 health_is "$1" "$2"; then ok "$3"; else nok "$3" "$(js "$1" '.[0].State.Health')"; fi
+}
 # The host processes running a command line (the probes' processes).
 procs() { pgrep -f -x "$1" | wc -l; }
 
@@ -85,6 +89,19 @@ until_true 10 health_is hc2 unhealthy
 check "exit 3 with retries 1: unhealthy at once" '^1 3$' "$(js hc2 '.[0].State.Health.FailingStreak') $(js hc2 '.[0].State.Health.Log[0].ExitCode')"
 check "the probe runs as the container's user with its env (stdout kept)" '^"bar 65534\\n"$' "$(js hc2 '.[0].State.Health.Log[0].Output')"
 rdock rm -f hc2 >/dev/null
+# paused: no probes, unhealthy (docker 20.10); unpaused: probed again
+R -d --name hc9 --health-cmd true --health-interval 200ms busybox sleep 1000 >/dev/null
+until_true 10 health_is hc9 healthy
+rdock pause hc9 >/dev/null
+until_true 5 health_is hc9 unhealthy
+n1=$(js hc9 '.[0].State.Health.Log[-1].Start')
+sleep 0.6
+check "paused: unhealthy, streak 0, no new probe" "^\"unhealthy\" 0 $n1\$" \
+    "$(js hc9 '.[0].State.Health.Status') $(js hc9 '.[0].State.Health.FailingStreak') $(js hc9 '.[0].State.Health.Log[-1].Start')"
+check "ps: (Paused) wins" '^Up .*\(Paused\)$' "$(status_of hc9)"
+rdock unpause hc9 >/dev/null
+becomes hc9 healthy "unpaused: probed again, healthy"
+rdock rm -f hc9 >/dev/null
 
 # --- start period: failures in it do not count
 R -d --name hc3 --health-cmd false --health-interval 200ms --health-retries 1 --health-start-period 1500ms \
@@ -92,8 +109,7 @@ R -d --name hc3 --health-cmd false --health-interval 200ms --health-retries 1 --
 sleep 1
 check "within the start period: starting, streak 0, failures logged" '^"starting" 0 true$' \
     "$(js hc3 '.[0].State.Health.Status') $(js hc3 '.[0].State.Health.FailingStreak') $(js hc3 '.[0].State.Health.Log | length > 1')"
-until_true 10 health_is hc3 unhealthy
-ok "after the start period: unhealthy"
+becomes hc3 unhealthy "after the start period: unhealthy"
 rdock rm -f hc3 >/dev/null
 
 # --- timeout: docker's message, exit code -1, the probe killed
@@ -127,13 +143,11 @@ rdock load -i "$hw/hcimg.tar" >/dev/null
 R -d --name hc6 hcimg sleep 1000 >/dev/null
 check "the image's HEALTHCHECK shows in Config.Healthcheck" '^\{"Interval":200000000,"Retries":1,"Test":\["CMD","test","-d","/tmp"\]\}$' \
     "$(js hc6 '.[0].Config.Healthcheck')"
-until_true 10 health_is hc6 healthy
-ok "the image's CMD probe runs: healthy"
+becomes hc6 healthy "the image's CMD probe runs: healthy"
 R -d --name hc7 --health-cmd 'exit 1' hcimg sleep 1000 >/dev/null
 check "--health-cmd over the image's: its interval and retries stay" '^\{"Interval":200000000,"Retries":1,"Test":\["CMD-SHELL","exit 1"\]\}$' \
     "$(js hc7 '.[0].Config.Healthcheck')"
-until_true 10 health_is hc7 unhealthy
-ok "the overriding probe runs: unhealthy"
+becomes hc7 unhealthy "the overriding probe runs: unhealthy"
 R -d --name hc8 --no-healthcheck hcimg sleep 1000 >/dev/null
 sleep 0.5
 # docker merges the image's fields under Test NONE too.

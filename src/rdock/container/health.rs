@@ -434,9 +434,14 @@ pub fn checker_main(root: &Path, id: &str, init_pid: i32) -> Result<i32> {
     let interval = Duration::from_nanos(Config::or_default(cfg.interval, DEFAULT_INTERVAL) as u64);
     let timeout = Config::or_default(cfg.timeout, DEFAULT_TIMEOUT);
     let started = r.started.clone().unwrap_or_else(record::now);
+    let paused = || super::pause::is_paused(root, &r);
     loop {
         if let Wake::Stop = stops.sleep(interval) {
             break;
+        }
+        if paused() {
+            mark_paused(&dir)?;
+            continue;
         }
         let Some(p) = run_probe(&r, &process, timeout, &stops) else {
             break;
@@ -445,10 +450,27 @@ pub fn checker_main(root: &Path, id: &str, init_pid: i32) -> Result<i32> {
             status: "starting".into(),
             ..Health::default()
         });
+        if paused() {
+            // Paused meanwhile: docker drops that probe.
+            mark_paused(&dir)?;
+            continue;
+        }
         h.record(p, cfg.retries, cfg.start_period, &started);
         h.save(&dir)?;
     }
     Ok(0)
+}
+
+/// docker stops probing a paused container and calls it unhealthy (the
+/// streak and log unchanged) until a probe after the unpause says otherwise.
+fn mark_paused(dir: &Path) -> Result<()> {
+    match Health::load(dir) {
+        Some(mut h) if h.status != "unhealthy" => {
+            h.status = "unhealthy".into();
+            h.save(dir)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The probe as an OCI process for `RUNTIME exec --process`: the
