@@ -1,8 +1,8 @@
 //! `rdock ps [-a] [-q] [-f status=|name=|id=|ancestor=]... [--no-trunc] [-n N] [--latest] [-s]`
 use super::Context;
 use crate::cli::PsArgs;
+use crate::container::pause;
 use crate::container::record::{self, Record, State};
-use crate::container::{health, pause};
 use crate::format::{human_duration, print_table};
 use anyhow::{bail, Result};
 
@@ -23,7 +23,7 @@ pub fn status(root: &std::path::Path, r: &Record) -> String {
             if pause::is_paused(root, r) {
                 " (Paused)".to_string()
             } else {
-                health::Health::load(&record::dir_of(root, &r.id))
+                crate::container::health::Health::load(&record::dir_of(root, &r.id))
                     .map(|h| h.ps_suffix())
                     .unwrap_or_default()
             }
