@@ -134,6 +134,13 @@ pub enum Command {
         #[arg(long)]
         wait_attach: bool,
     },
+    /// Runs a container's health checks (its monitor starts this).
+    #[command(hide = true)]
+    ContainerHealth {
+        id: String,
+        /// The container's init, whose exit ends the checks.
+        pid: i32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -505,6 +512,8 @@ pub struct RunArgs {
     pub opts: Box<ContainerOpts>,
     #[command(flatten)]
     pub monitor: MonitorOpts,
+    #[command(flatten)]
+    pub health: HealthOpts,
     /// IMAGE
     pub image: String,
     /// COMMAND [ARG...]
@@ -635,6 +644,47 @@ pub struct ContainerOpts {
     /// Override the key sequence for detaching a container (e.g. ctrl-x,y).
     #[arg(long = "detach-keys", value_name = "KEYS")]
     pub detach_keys: Option<String>,
+}
+
+/// The health check flags of `run` and `create` (docker's; durations in
+/// Go's syntax, checked by `container::health`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct HealthOpts {
+    /// Command to run to check health (through /bin/sh -c).
+    #[arg(long = "health-cmd", value_name = "STRING")]
+    pub cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 0s).
+    #[arg(
+        long = "health-interval",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub interval: Option<String>,
+    /// Consecutive failures needed to report unhealthy.
+    #[arg(
+        long = "health-retries",
+        value_name = "INT",
+        allow_hyphen_values = true
+    )]
+    pub retries: Option<String>,
+    /// Start period for the container to initialize before starting
+    /// health-retries countdown (ms|s|m|h) (default 0s).
+    #[arg(
+        long = "health-start-period",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub start_period: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s).
+    #[arg(
+        long = "health-timeout",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub timeout: Option<String>,
+    /// Disable any container-specified HEALTHCHECK.
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
 }
 
 /// The flags of `run` and `create` that the container's monitor carries

@@ -23,6 +23,28 @@ impl ProcStat {
     }
 }
 
+/// Every descendant of `pid` (children first, then theirs), from
+/// /proc/PID/task/TID/children.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for k in kids.split_whitespace().filter_map(|k| k.parse().ok()) {
+                if !found.contains(&k) {
+                    found.push(k);
+                    todo.push(k);
+                }
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,6 +55,26 @@ mod tests {
         assert!(matches!(st.state, 'R' | 'S'));
         assert!(st.start_time > 0);
         assert!(ProcStat::read(i32::MAX).is_none());
+    }
+
+    #[test]
+    fn finds_grandchildren() {
+        let mut c = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let pid = c.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while descendants(pid).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let d = descendants(pid);
+        assert_eq!(d.len(), 1);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(d[0]),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        c.wait().unwrap();
     }
 }
 

@@ -86,6 +86,13 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
     if out["Config"]["Labels"].is_null() {
         out["Config"]["Labels"] = json!({});
     }
+    // As docker: only for a container with a health check.
+    if let Some(h) = crate::container::health::Health::load(&dir) {
+        out["State"]["Health"] = json!(h);
+    }
+    if !asked["Healthcheck"].is_null() {
+        out["Config"]["Healthcheck"] = asked["Healthcheck"].clone();
+    }
     Ok(out)
 }
 

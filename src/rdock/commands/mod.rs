@@ -181,6 +181,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::ContainerMonitor { id, wait_attach } => {
             container::monitor_main(&ctx.root, &id, wait_attach)
         }
+        Command::ContainerHealth { id, pid } => {
+            container::health::checker_main(&ctx.root, &id, pid)
+        }
     }
 }
 

@@ -26,9 +26,11 @@ pub fn status(root: &std::path::Path, r: &Record) -> String {
             "Up {}{}",
             human_duration(secs_since(&r.started)),
             if pause::is_paused(root, r) {
-                " (Paused)"
+                " (Paused)".to_string()
             } else {
-                ""
+                crate::container::health::Health::load(&record::dir_of(root, &r.id))
+                    .map(|h| h.ps_suffix())
+                    .unwrap_or_default()
             }
         ),
         State::Restarting => format!(

@@ -2,6 +2,7 @@
 use super::runio;
 use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
+use crate::container::health::Config as HealthConfig;
 use crate::container::hostconfig::{self, read_env_files, CliError, DaemonError, HostConfig};
 use crate::container::logdriver::LogConfig;
 use crate::container::restart::{PolicyError, RestartPolicy};
@@ -201,6 +202,22 @@ pub fn check_restart(a: &RunArgs) -> Result<RestartPolicy> {
     parsed.map_err(|e| anyhow::anyhow!(e))
 }
 
+/// The health flags: the client's checks (flag values 125 as flag errors,
+/// conflicts and negatives as `rdock: MSG.`), then the daemon's.
+fn check_health(a: &RunArgs) -> Result<Option<HealthConfig>> {
+    let h = HealthConfig::from_flags(&a.health).map_err(|e| {
+        UsageError(if e.parse {
+            e.message
+        } else {
+            format!("rdock: {}", e.message)
+        })
+    })?;
+    if let Some(h) = &h {
+        h.validate()?;
+    }
+    Ok(h)
+}
+
 fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
     let r = create_container(ctx, &a, true)?;
     if !a.detach && !r.restart_policy.is_none() {
@@ -278,6 +295,7 @@ fn command_found(dir: &std::path::Path) -> bool {
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
     let restart = check_restart(a)?;
+    let health = check_health(a)?;
     let log_config = LogConfig::parse(&a.monitor.log_driver, &a.monitor.log_opt)?;
     let streams = runio::parse_attach(&a.opts.attach, a.interactive, a.detach).map_err(usage)?;
     runio::parse_sig_proxy(&a.opts.sig_proxy).map_err(usage)?;
@@ -368,6 +386,14 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     inspect["Config"]["AttachStdin"] = streams.stdin.into();
     inspect["Config"]["AttachStdout"] = streams.stdout.into();
     inspect["Config"]["AttachStderr"] = streams.stderr.into();
+    let image_health = ctx
+        .store()?
+        .read_blob(&image.id)
+        .ok()
+        .and_then(|c| HealthConfig::of_image(&c));
+    if let Some(h) = HealthConfig::merge(health, image_health) {
+        inspect["Healthcheck"] = serde_json::json!(h);
+    }
     let req = CreateRequest {
         inspect,
         image_name: a.image.clone(),

@@ -14,6 +14,7 @@ pub mod copy;
 pub mod devices;
 pub mod dnshosts;
 pub mod fsview;
+pub mod health;
 pub mod hostconfig;
 pub mod jsonlog;
 pub mod limits;

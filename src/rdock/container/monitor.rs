@@ -89,6 +89,7 @@ pub fn watch(
         bail!("the runtime failed to start the container ({status})");
     }
     let started = launch.started()?;
+    let health = super::health::Checker::start(root, r, started.pid);
     let oom = wiring.oom_watch.then(|| oom_counter(started.pid)).flatten();
     let raw = match (&started.master, wiring.foreground) {
         (Some(m), true) => {
@@ -110,6 +111,7 @@ pub fn watch(
         buf: vec![0u8; 32 * 1024],
     };
     let code = session.run(&sigfd)?;
+    drop(health);
     session.out.log.flush();
     drop(raw);
     Ok(Outcome {

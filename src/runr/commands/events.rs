@@ -84,34 +84,10 @@ fn emit(ev: &Event) -> Result<()> {
 
 /// A Go duration as runc's flag takes it: "5s", "100ms", "1m30s", "2h".
 fn parse_duration(s: &str) -> Result<Duration> {
-    let bad = || anyhow::anyhow!("invalid duration {s:?}");
-    let mut total = 0f64;
-    let mut rest = s.trim();
-    if rest == "0" {
-        return Ok(Duration::ZERO);
+    match sysutil::duration::parse(s.trim()) {
+        Ok(ns) if ns >= 0 => Ok(Duration::from_nanos(ns as u64)),
+        _ => Err(anyhow::anyhow!("invalid duration {s:?}")),
     }
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .ok_or_else(bad)?;
-        let (num, tail) = rest.split_at(n);
-        let u = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(u);
-        let v: f64 = num.parse().map_err(|_| bad())?;
-        total += v * match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        rest = tail;
-    }
-    Ok(Duration::from_secs_f64(total))
 }
 
 /// The memory cgroup's count of OOM kills: `oom_kill` in v1's
