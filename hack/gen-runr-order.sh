@@ -7,7 +7,8 @@
 # large changes, then `make build`:
 #   make build && hack/gen-runr-order.sh [RUNR]
 # Needs valgrind and root. valgrind lacks openat2, so the init stops early in
-# its rootfs setup: the parent's side of create is what is profiled fully.
+# its rootfs setup and the parent takes its error path; perf samples of
+# native runs (if perf is installed) add what that misses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-target/x86_64-unknown-linux-gnu/dist/runr}")
@@ -38,10 +39,25 @@ unshare -m --propagation private bash -euc '
     sleep 0.2
     vg 4-delete $r delete o2 >/dev/null 2>&1 || true
     $r delete --force o2 >/dev/null 2>&1 || true
+    # What valgrind cannot follow (the init past openat2, the parent after a
+    # successful init): samples of native runs, if perf is there.
+    if command -v perf >/dev/null; then
+        perf record -q -F 20000 -e cpu-clock -o "$w/perf.data" -- sh -c "
+            for i in \$(seq 40); do
+                $r create --bundle $w/bundle n\$i </dev/null >/dev/null 2>&1
+                $r state n\$i >/dev/null; $r start n\$i; sleep 0.01; $r delete --force n\$i
+            done" >/dev/null 2>&1 || true
+    fi
 ' sh "$work" "$root"
+if [ -f "$work/perf.data" ]; then
+    perf report -i "$work/perf.data" --no-demangle --sort dso,sym --stdio 2>/dev/null |
+        awk '$0 !~ /^#/ && /runr/ {print $NF}' > "$work/cg/9-perf"
+fi
 # Function names in first-seen order, kept if the binary defines them.
-cat $(ls "$work"/cg/* | sort) |
-    sed -nE 's/^c?fn=\([0-9]+\) (.*)/\1/p' | awk '!seen[$0]++' > "$work/seen"
+{
+    cat $(ls "$work"/cg/*-*.* | sort) | sed -nE 's/^c?fn=\([0-9]+\) (.*)/\1/p'
+    cat "$work/cg/9-perf" 2>/dev/null || true
+} | awk '!seen[$0]++' > "$work/seen"
 nm --defined-only "$work/bin/runr" | awk '{print $3}' | sort -u > "$work/defined"
 grep -Fxf "$work/defined" "$work/seen" > "$out"
 echo "$out: $(wc -l < "$out") functions"
