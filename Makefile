@@ -4,6 +4,9 @@
 SHELL := /bin/bash
 TARGET := x86_64-unknown-linux-gnu
 OUT := target/$(TARGET)/release
+# runr as shipped: cargo profile `dist` (release + fat LTO, one codegen unit,
+# panic=abort; see Cargo.toml), built for runr alone.
+DIST := target/$(TARGET)/dist
 PREFIX ?= /usr/local
 CARGO ?= cargo
 # Debian packages the demo needs (`make deps`) and the tests need (`make test-deps`).
@@ -16,7 +19,12 @@ TEST_PKGS := $(DEMO_PKGS) uidmap runc crun umoci golang-github-containers-common
 all: build
 
 build:
-	RUNR_COMMIT=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(CARGO) build --release -p runr -p rdock
+	$(CARGO) build --release -p rdock
+	RUNR_COMMIT=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(CARGO) build --profile dist -p runr
+	@# The shipped runr where everything looks for it, beside rdock ($(OUT):
+	@# the tests, scripts, install). rm first: $(OUT)/runr may be cargo's hard
+	@# link to its own artifact, which cp would overwrite in place.
+	@rm -f $(OUT)/runr && cp $(DIST)/runr $(OUT)/runr
 	@# The same binaries under the usual path (cargo keeps host build
 	@# artifacts in target/release, so copy rather than link).
 	@mkdir -p target/release && cp -f $(OUT)/runr $(OUT)/rdock target/release/

@@ -10,6 +10,16 @@ use runtime::spec::OCI_VERSION;
 
 fn main() {
     runtime::process::set_non_dumpable();
+    // The exe guard's re-exec before anything else (clap, logging), so the
+    // first image does as little as possible. Any argument spelled like a
+    // command that enters a container triggers it: a superset of the check
+    // after parsing, which stays and reports a failure (it fails again).
+    if std::env::args_os()
+        .skip(1)
+        .any(|a| a == "create" || a == "run" || a == "exec")
+    {
+        let _ = runtime::exe_guard::ensure_unwritable_exe();
+    }
     let cli = Cli::parse();
     logging::init(cli.log.as_deref(), cli.log_format, cli.debug);
     // Commands that only print behave like other Unix tools when their reader

@@ -15,6 +15,22 @@ use super::cgroupfs::mountinfo;
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
+/// The v1 controllers libcgroups' manager joins (its CONTROLLERS list).
+const LIB_CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "hugetlb",
+    "memory",
+    "pids",
+    "perf_event",
+    "blkio",
+    "net_prio",
+    "net_cls",
+    "freezer",
+];
+
 /// One mounted hierarchy: the names it is known by and its mount point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hierarchy {
@@ -28,6 +44,13 @@ impl Hierarchy {
     pub fn dir(&self, cgroup_path: &Path) -> PathBuf {
         self.mount
             .join(cgroup_path.strip_prefix("/").unwrap_or(cgroup_path))
+    }
+
+    /// A hierarchy of a controller libcgroups' v1 manager handles.
+    pub fn is_controller(&self) -> bool {
+        self.names
+            .iter()
+            .any(|n| LIB_CONTROLLERS.contains(&n.as_str()))
     }
 
     /// Hierarchies libcgroups' v1 manager does not handle.
@@ -81,7 +104,7 @@ fn v1_names(opts: &str) -> Vec<String> {
 
 /// Whether /sys/fs/cgroup is cgroup v1 (or hybrid): only then does runr join
 /// the hierarchies libcgroups leaves out.
-fn is_v1_host(hs: &[Hierarchy]) -> bool {
+pub fn is_v1_host(hs: &[Hierarchy]) -> bool {
     !hs.iter()
         .any(|h| h.mount == Path::new(CGROUP_ROOT) && h.names == [String::new()])
 }
@@ -90,8 +113,11 @@ fn is_v1_host(hs: &[Hierarchy]) -> bool {
 /// named hierarchies (name=systemd) and the cgroup2 one, creating it: as
 /// with runc, failures there are ignored (the hierarchy may be read-only).
 pub fn join_extra(cgroup_path: &Path, pid: i32) {
-    let hs = hierarchies();
-    if !is_v1_host(&hs) {
+    join_extra_in(&hierarchies(), cgroup_path, pid)
+}
+
+pub fn join_extra_in(hs: &[Hierarchy], cgroup_path: &Path, pid: i32) {
+    if !is_v1_host(hs) {
         return;
     }
     for h in hs.iter().filter(|h| h.is_extra()) {
@@ -108,8 +134,11 @@ pub fn join_extra(cgroup_path: &Path, pid: i32) {
 /// Removes what `join_extra` made (after the controllers' directories are
 /// gone, so nothing is left in them).
 pub fn remove_extra(cgroup_path: &Path) {
-    let hs = hierarchies();
-    if !is_v1_host(&hs) {
+    remove_extra_in(&hierarchies(), cgroup_path)
+}
+
+pub fn remove_extra_in(hs: &[Hierarchy], cgroup_path: &Path) {
+    if !is_v1_host(hs) {
         return;
     }
     for h in hs.iter().filter(|h| h.is_extra()) {
@@ -126,7 +155,11 @@ pub fn remove_extra(cgroup_path: &Path) {
 /// go. A process still in one is killed; EBUSY is retried briefly while the
 /// kernel notices it is gone.
 pub fn remove_nested(cgroup_path: &Path) {
-    for h in hierarchies() {
+    remove_nested_in(&hierarchies(), cgroup_path)
+}
+
+pub fn remove_nested_in(hs: &[Hierarchy], cgroup_path: &Path) {
+    for h in hs {
         let dir = h.dir(cgroup_path);
         if dir == h.mount {
             continue;
@@ -147,6 +180,77 @@ pub fn remove_nested(cgroup_path: &Path) {
             }
         }
     }
+}
+
+/// libcgroups' v1 `add_task` without its manager (which reads mountinfo
+/// once per controller): in each controller hierarchy, create the
+/// container's directory (cpuset: cpus and mems filled from the parents, as
+/// the kernel refuses tasks in an empty cpuset) and write the pid.
+pub fn join_controllers_v1(hs: &[Hierarchy], cgroup_path: &Path, pid: i32) -> Result<()> {
+    for h in hs.iter().filter(|h| h.is_controller()) {
+        let dir = h.dir(cgroup_path);
+        fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        if h.names.iter().any(|n| n == "cpuset") {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                fill_from_parents(&h.mount, &dir, f)?;
+            }
+        }
+        write_procs(&dir, pid)?;
+    }
+    Ok(())
+}
+
+/// libcgroups' cpuset ensure_not_empty: walking down from the mount, an
+/// empty `file` takes its parent's value.
+fn fill_from_parents(mount: &Path, dir: &Path, file: &str) -> Result<()> {
+    let rel = dir.strip_prefix(mount).unwrap_or(Path::new(""));
+    let mut cur = mount.to_path_buf();
+    for c in rel.components() {
+        let parent = fs::read_to_string(cur.join(file))?;
+        if parent.trim().is_empty() {
+            bail!("cpuset: {} is empty", cur.join(file).display());
+        }
+        cur.push(c);
+        let child = cur.join(file);
+        if fs::read_to_string(&child)?.trim().is_empty() {
+            fs::write(&child, &parent)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", child.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// libcgroups' v1 `remove` without its manager: kill what is left in each
+/// controller directory, then rmdir it (4 tries, 10, 10, 20, 60 ms apart).
+pub fn remove_controllers_v1(hs: &[Hierarchy], cgroup_path: &Path) -> Result<()> {
+    for h in hs.iter().filter(|h| h.is_controller()) {
+        let dir = h.dir(cgroup_path);
+        if dir == h.mount || !dir.exists() {
+            continue;
+        }
+        let procs = fs::read_to_string(dir.join("cgroup.procs"))
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.join("cgroup.procs").display()))?;
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let mut delay = std::time::Duration::from_millis(10);
+        let mut removed = false;
+        for attempt in 1..=4u32 {
+            if fs::remove_dir(&dir).is_ok() {
+                removed = true;
+                break;
+            }
+            std::thread::sleep(delay);
+            delay = (delay * attempt).min(std::time::Duration::from_millis(100));
+        }
+        if !removed {
+            bail!("could not delete {}", dir.display());
+        }
+    }
+    Ok(())
 }
 
 fn kill_members(dir: &Path) {

@@ -71,6 +71,75 @@ fn own_cgroup() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/"))
 }
 
+/// The cgroup driver `create` uses: on a v1 or hybrid host without systemd,
+/// runr's own join of the hierarchies (one mountinfo read; libcgroups' v1
+/// manager reads mountinfo and /proc/self/cgroup once per controller), with
+/// libcgroups only for resources it applies; else libcgroups' manager.
+pub enum Cgroup {
+    Lib(AnyCgroupManager),
+    V1(Vec<super::cgroup_join::Hierarchy>),
+}
+
+pub fn for_create(path: &Path, systemd: bool, id: &str) -> Result<Cgroup> {
+    if !systemd && is_v1_setup() {
+        let hs = super::cgroup_join::hierarchies();
+        if super::cgroup_join::is_v1_host(&hs) {
+            return Ok(Cgroup::V1(hs));
+        }
+    }
+    Ok(Cgroup::Lib(manager(path, systemd, id)?))
+}
+
+fn is_v1_setup() -> bool {
+    matches!(
+        get_cgroup_setup(),
+        Ok(CgroupSetup::Legacy | CgroupSetup::Hybrid)
+    )
+}
+
+/// Resources other than devices (which runr writes itself on v1): only
+/// these need libcgroups' manager.
+fn needs_lib_v1(spec: &Spec) -> bool {
+    let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
+        return false;
+    };
+    r.memory().is_some()
+        || r.cpu().is_some()
+        || r.pids().is_some()
+        || r.block_io().is_some()
+        || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+        || r.network().is_some()
+        || r.rdma().as_ref().is_some_and(|h| !h.is_empty())
+        || r.unified().as_ref().is_some_and(|h| !h.is_empty())
+}
+
+/// Puts `pid` into the container's cgroup and applies the spec's resources.
+pub fn setup(cg: &Cgroup, path: &Path, spec: &Spec, pid: i32) -> Result<()> {
+    match cg {
+        Cgroup::Lib(mgr) => {
+            mgr.add_task(Pid::from_raw(pid))
+                .context("adding the container to its cgroup")?;
+            if matches!(mgr, AnyCgroupManager::V1(_)) {
+                super::cgroup_join::join_extra(path, pid);
+            }
+            apply_resources(mgr, path, spec)
+        }
+        Cgroup::V1(hs) => {
+            super::cgroup_join::join_controllers_v1(hs, path, pid)
+                .context("adding the container to its cgroup")?;
+            super::cgroup_join::join_extra_in(hs, path, pid);
+            // Resources go through libcgroups exactly as before.
+            if needs_lib_v1(spec) {
+                let mgr = manager(path, false, "")?;
+                return apply_resources(&mgr, path, spec);
+            }
+            let rules = device_rules(spec)?;
+            let rel = path.strip_prefix("/").unwrap_or(path);
+            write_v1_device_rules(&Path::new(V1_ROOT).join("devices").join(rel), &rules)
+        }
+    }
+}
+
 pub fn manager(path: &Path, systemd: bool, id: &str) -> Result<AnyCgroupManager> {
     create_cgroup_manager(CgroupConfig {
         cgroup_path: path.to_path_buf(),
@@ -78,16 +147,6 @@ pub fn manager(path: &Path, systemd: bool, id: &str) -> Result<AnyCgroupManager>
         container_name: id.to_string(),
     })
     .with_context(|| format!("creating cgroup manager for {}", path.display()))
-}
-
-/// Puts `pid` into the container's cgroup and applies the spec's resources.
-pub fn setup(mgr: &AnyCgroupManager, path: &Path, spec: &Spec, pid: i32) -> Result<()> {
-    mgr.add_task(Pid::from_raw(pid))
-        .context("adding the container to its cgroup")?;
-    if matches!(mgr, AnyCgroupManager::V1(_)) {
-        super::cgroup_join::join_extra(path, pid);
-    }
-    apply_resources(mgr, path, spec)
 }
 
 /// Applies the spec's resources to the cgroup, at create and again by `update`.
@@ -307,6 +366,16 @@ fn v1_transition(current: &str, rules: &[LinuxDeviceCgroup]) -> Option<Transitio
 }
 
 pub fn remove(path: &Path, systemd: bool, id: &str) -> Result<()> {
+    if !systemd && is_v1_setup() {
+        let hs = super::cgroup_join::hierarchies();
+        if super::cgroup_join::is_v1_host(&hs) {
+            super::cgroup_join::remove_nested_in(&hs, path);
+            super::cgroup_join::remove_controllers_v1(&hs, path)
+                .with_context(|| format!("removing cgroup {}", path.display()))?;
+            super::cgroup_join::remove_extra_in(&hs, path);
+            return Ok(());
+        }
+    }
     let mgr = manager(path, systemd, id)?;
     if !systemd {
         super::cgroup_join::remove_nested(path);
@@ -429,6 +498,34 @@ mod tests {
         );
         assert_eq!(clean(Path::new("/a/./b/../../..//c")), Path::new("/c"));
         assert_eq!(clean(Path::new("/")), Path::new("/"));
+    }
+
+    #[test]
+    fn only_resources_beyond_devices_need_libcgroups_on_v1() {
+        let spec = |resources: serde_json::Value| -> Spec {
+            serde_json::from_value(serde_json::json!({
+                "ociVersion": "1.0.2",
+                "linux": {"resources": resources}
+            }))
+            .unwrap()
+        };
+        let devices = serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]});
+        assert!(!needs_lib_v1(&spec(serde_json::json!({}))));
+        assert!(!needs_lib_v1(&spec(devices)));
+        assert!(!needs_lib_v1(&spec(
+            serde_json::json!({"hugepageLimits": []})
+        )));
+        for r in [
+            serde_json::json!({"memory": {"limit": 1048576}}),
+            serde_json::json!({"cpu": {}}),
+            serde_json::json!({"pids": {"limit": 5}}),
+            serde_json::json!({"blockIO": {}}),
+            serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 0}]}),
+            serde_json::json!({"network": {}}),
+            serde_json::json!({"unified": {"pids.max": "5"}}),
+        ] {
+            assert!(needs_lib_v1(&spec(r.clone())), "{r}");
+        }
     }
 }
 

@@ -134,7 +134,7 @@ pub fn create(req: CreateRequest) -> Result<Created> {
         .open(&fifo_path)
         .context("opening exec fifo")?
         .into();
-    let mgr = cgroups::manager(&cgroup_path, req.systemd_cgroup, req.id)?;
+    let mgr = cgroups::for_create(&cgroup_path, req.systemd_cgroup, req.id)?;
     let (parent_chan, child_chan) = sync::pair()?;
 
     let init_cfg = InitConfig {
