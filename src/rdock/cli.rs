@@ -113,6 +113,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
+    /// Get real time events from rdock's event log.
+    Events(EventsArgs),
     /// Show the rdock version information.
     Version,
     /// Watches a detached container (rdock runs this itself).
@@ -176,6 +178,22 @@ pub enum ContainerCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Show all events created since timestamp.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stream events until this timestamp.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Filter output based on conditions provided.
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format the output using the given Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct CpArgs {
     /// CONTAINER:SRC_PATH, a local path or - (a tar stream on stdin).
     pub src: String,
@@ -226,6 +244,8 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
     /// Display system-wide information.
     Info,
+    /// Get real time events from rdock's event log.
+    Events(EventsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,9 @@
 pub mod cli;
 pub mod commands;
 pub mod container;
+pub mod events;
 pub mod format;
+pub mod listing;
 pub mod network;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.

@@ -12,6 +12,7 @@ pub mod container_inspect;
 pub mod cp;
 pub mod create;
 pub mod diff;
+pub mod events;
 pub mod exec;
 pub mod exec_tty;
 pub mod export;
@@ -161,6 +162,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
         Command::Version => {
             println!("{}", version_line());
             Ok(0)

@@ -62,6 +62,7 @@ fn create(ctx: &Context, a: NetworkCreateArgs) -> Result<i32> {
         a.subnet.as_deref(),
         a.gateway.as_deref(),
     )?;
+    crate::events::network(&ctx.root, "create", &n.id, &n.name, "bridge");
     println!("{}", n.id);
     Ok(0)
 }
@@ -82,7 +83,9 @@ fn rm(ctx: &Context, what: &str) -> Result<()> {
             n.id
         );
     }
-    store::remove(&ctx.root, &n)
+    store::remove(&ctx.root, &n)?;
+    crate::events::network(&ctx.root, "destroy", &n.id, &n.name, "bridge");
+    Ok(())
 }
 
 /// `system prune`: the user networks no container is on (the default bridge stays).

@@ -15,6 +15,7 @@ pub fn run(ctx: &Context, a: PullArgs) -> Result<i32> {
         parallel: a.max_concurrent_downloads,
     };
     let pulled = ctx.runtime()?.block_on(pull(store, &a.image, &opts))?;
+    crate::events::image_pulled(&ctx.root, &pulled.name);
     println!("{}", pulled.name);
     Ok(0)
 }

@@ -35,7 +35,13 @@ fn rename(ctx: &Context, old: &str, new: &str) -> Result<()> {
             other.id
         );
     }
-    record::Record::update(&ctx.root, &r.id, |r| r.name = new.to_string())?;
+    let renamed = record::Record::update(&ctx.root, &r.id, |r| r.name = new.to_string())?;
+    crate::events::container(
+        &ctx.root,
+        &renamed,
+        "rename",
+        &[("oldName", format!("/{}", r.name))],
+    );
     // The DNS alias on a user network follows from the next start on.
     if let Some(mut a) = network::Attachment::load(&ctx.root, &r.id) {
         if let Some(alias) = a.aliases.iter_mut().find(|x| **x == r.name) {

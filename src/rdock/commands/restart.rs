@@ -10,7 +10,9 @@ pub fn run(ctx: &Context, a: StopArgs) -> Result<i32> {
         let res = record::find(&ctx.root, n).and_then(|r| {
             container::stop(&ctx.root, &r, a.time)?;
             record::Record::update(&ctx.root, &r.id, |r| r.state = record::State::Created)?;
-            container::start_detached(&ctx.root, &r.id, false)
+            container::start_detached(&ctx.root, &r.id, false)?;
+            crate::events::container(&ctx.root, &r, "restart", &[]);
+            Ok(())
         });
         match res {
             Ok(()) => println!("{n}"),

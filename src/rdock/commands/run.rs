@@ -102,6 +102,7 @@ pub fn image_for(
     let pulled = (|| {
         let rt = ctx.runtime()?;
         let p = rt.block_on(pull(store.clone(), name, &opts))?;
+        crate::events::image_pulled(&ctx.root, &p.name);
         store.resolve(&p.record.id)
     })();
     nix::unistd::dup2(saved.as_raw_fd(), 1).context("restoring stdout")?;
@@ -155,6 +156,7 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         println!("{}", r.id);
         return Ok(0);
     }
+    crate::events::container(&ctx.root, &r, "attach", &[]);
     if a.tty && a.interactive {
         // A monitor of its own and an attach client here, so that
         // ctrl-p ctrl-q can leave the container running, as docker's.
