@@ -115,6 +115,8 @@ pub enum Command {
     Cp(CpArgs),
     /// Get real time events from rdock's event log.
     Events(EventsArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(StatsArgs),
     /// Show the rdock version information.
     Version,
     /// Watches a detached container (rdock runs this itself).
@@ -175,6 +177,8 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(StatsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +193,23 @@ pub struct EventsArgs {
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Format the output using the given Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    pub containers: Vec<String>,
+    /// Show all containers (default shows just running).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Disable streaming stats and only pull the first result.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Pretty-print images using a Go template.
     #[arg(long)]
     pub format: Option<String>,
 }

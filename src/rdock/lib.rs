@@ -8,6 +8,7 @@ pub mod events;
 pub mod format;
 pub mod listing;
 pub mod network;
+pub mod units;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.
 pub fn main() -> ! {

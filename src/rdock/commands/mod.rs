@@ -36,6 +36,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod save;
+pub mod stats;
 pub mod tag;
 pub mod top;
 pub mod volume;
@@ -163,6 +164,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(&ctx, a),
         Command::Version => {
             println!("{}", version_line());
             Ok(0)

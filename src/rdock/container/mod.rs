@@ -22,6 +22,7 @@ pub mod runtime;
 pub mod seccomp_default;
 pub mod security;
 pub mod spec;
+pub mod usage;
 pub mod user;
 
 use crate::network;
