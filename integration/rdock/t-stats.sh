@@ -84,3 +84,48 @@ frames=$(grep -o $'\e\[2J\e\[H' <<<"$out" | wc -l)
 check "streaming redraws every second (ESC[2J ESC[H)" '^[12]$' "$frames"
 check "streamed frames carry the rows" 'st3 1' "$out"
 rdock rm -f st1 st2 st3 sc >/dev/null
+
+# --- system df: docker 20.10's summary and -v
+rdock run -d --network none --name df1 -v dfv:/data busybox sh -c 'echo hi > /hello; echo abcd > /data/x; sleep 100' >/dev/null
+rdock create --network none --name df2 busybox true >/dev/null
+sleep 0.5
+out=$(rdock system df)
+check_rc "system df exits 0" 0 $?
+check "system df: docker's four rows" '^TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE
+Images          [0-9]+ +1 +[0-9.]+[kMG]?B +[0-9.]+[kMG]?B \([0-9]+%\)
+Containers      2         1         3B        0B \(0%\)
+Local Volumes   1         1         5B        0B \(0%\)
+Build Cache     0         0         0B        0B$' "$out"
+only_busybox=$(rdock images -q | sort -u | wc -l)
+if [ "$only_busybox" = 1 ]; then
+    check "system df: the one image, in use, is not reclaimable" '^Images +1 +1 +([0-9.]+[kMG]?B) +0B \(0%\)$' "$(grep ^Images <<<"$out")"
+else
+    skip "system df: the one image, in use, is not reclaimable" "other images in the store"
+fi
+check "system df --format '{{json .}}': docker's keys, sorted" \
+    '^\{"Active":"1","Reclaimable":"0B \(0%\)","Size":"3B","TotalCount":"2","Type":"Containers"\}$' \
+    "$(rdock system df --format '{{json .}}' | grep Containers)"
+out=$(rdock system df -v)
+check "system df -v: docker's sections" '^Images space usage:
+
+REPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS
+.*
+Containers space usage:
+
+CONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES
+.*
+Local Volumes space usage:
+
+VOLUME NAME +LINKS +SIZE
+dfv +1 +5B
+
+Build cache usage: 0B
+
+CACHE ID +CACHE TYPE +SIZE +CREATED +LAST USED +USAGE +SHARED$' "$(tr '\n' '\r' <<<"$out" | sed 's/\r/\n/g')"
+check "system df -v: the image row" '^busybox +latest +[0-9a-f]{12} +.* ago +([0-9.]+[kM]?B) +[0-9.]+[kM]?B +[0-9.]+[kM]?B +2$' "$(grep ^busybox <<<"$out")"
+check "system df -v: a container's upper size and volume count" '^[0-9a-f]{12} +busybox +".*" +1 +3B +.* ago +Up .* +df1$' "$(grep ' df1$' <<<"$out")"
+rdock stop -t 0 df1 >/dev/null
+check "a stopped container's layer is reclaimable" '^Containers +2 +0 +3B +3B \(100%\)$' "$(rdock system df | grep ^Containers)"
+rdock rm df1 df2 >/dev/null
+check "a volume no container mounts is reclaimable" '^Local Volumes +1 +0 +5B +5B \(100%\)$' "$(rdock system df | grep '^Local Volumes')"
+rdock volume rm dfv >/dev/null

@@ -215,6 +215,16 @@ pub struct StatsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Show detailed information on space usage.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Pretty-print images using a Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct CpArgs {
     /// CONTAINER:SRC_PATH, a local path or - (a tar stream on stdin).
     pub src: String,
@@ -265,6 +275,8 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
     /// Display system-wide information.
     Info,
+    /// Show rdock disk usage.
+    Df(DfArgs),
     /// Get real time events from rdock's event log.
     Events(EventsArgs),
 }

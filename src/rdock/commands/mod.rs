@@ -11,6 +11,7 @@ pub mod attach;
 pub mod container_inspect;
 pub mod cp;
 pub mod create;
+pub mod df;
 pub mod diff;
 pub mod events;
 pub mod exec;
@@ -165,6 +166,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(&ctx, a),
+        Command::System(SystemCommand::Df(a)) => df::run(&ctx, a),
         Command::Version => {
             println!("{}", version_line());
             Ok(0)
