@@ -116,6 +116,12 @@ out=$(rdock events --since 1 --until 2 --format '{{.Foo}}' 2>&1)
 check_rc "a bad template exits 64 before any event" 64 $?
 check "docker's message for a bad template" '^Error parsing format: ' "$out"
 
+# --- start -a attaches first, as docker's
+rdock create --name sa1 busybox sh -c 'exit 5' >/dev/null
+rdock start -a sa1 >/dev/null
+rdock rm sa1 >/dev/null
+check "start -a: create attach start die destroy" '^create attach start die destroy $' "$(evs --filter container=sa1 --format '{{.Action}}' | tr '\n' ' ')"
+
 # --- following the log
 # (the binary itself, so that the kill reaches it)
 timeout 30 "$RDOCK" events --filter container=evf --format '{{.Action}}' >"$work/ev-follow" 2>&1 &

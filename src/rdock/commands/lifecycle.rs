@@ -22,6 +22,7 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
             bail!("container {} is already running", r.id);
         }
         record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
+        crate::events::container(&ctx.root, &r, "attach", &[]);
         container::start_detached(&ctx.root, &r.id, true)?;
         let dir = record::dir_of(&ctx.root, &r.id);
         return super::attach::attach(&dir, a.interactive && r.interactive, r.tty).or_else(|e| {
