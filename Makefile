@@ -11,7 +11,7 @@ DEMO_PKGS := busybox-static docker-registry skopeo jq zstd curl python3
 TEST_PKGS := $(DEMO_PKGS) uidmap runc crun umoci golang-github-containers-common apache2-utils openssl \
 	podman conmon containerd catatonit netavark aardvark-dns iptables bc bsdutils strace
 
-.PHONY: all build install demo bundle deps test test-deps unit integration lint bench clean clients tutorial rdock-tests
+.PHONY: all build install docs demo bundle deps test test-deps unit integration lint bench clean clients tutorial rdock-tests
 
 all: build
 
@@ -21,14 +21,33 @@ build:
 	@# artifacts in target/release, so copy rather than link).
 	@mkdir -p target/release && cp -f $(OUT)/runr $(OUT)/rdock target/release/
 
-install: build
+# The binaries, their man pages (rdock(1), rdock-*(1), runr(8), runr-*(8)) and
+# bash/zsh/fish completions, made by src/docgen from the CLI definitions.
+DOCS := target/docgen
+install: build docs
 	install -D -m 0755 $(OUT)/runr $(DESTDIR)$(PREFIX)/bin/runr
-	@if [ -x $(OUT)/rdock ]; then install -D -m 0755 $(OUT)/rdock $(DESTDIR)$(PREFIX)/bin/rdock; fi
+	install -D -m 0755 $(OUT)/rdock $(DESTDIR)$(PREFIX)/bin/rdock
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0644 $(DOCS)/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(DOCS)/man/man8/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(DOCS)/completions/bash/* $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
+	install -m 0644 $(DOCS)/completions/zsh/* $(DESTDIR)$(PREFIX)/share/zsh/site-functions/
+	install -m 0644 $(DOCS)/completions/fish/* $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/
 
-bundle: bundles/busybox/config.json
+# Man pages and completions into $(DOCS), dated by the last commit.
+docs:
+	$(CARGO) build --release -p docgen
+	rm -rf $(DOCS)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) $(OUT)/docgen $(DOCS)
 
-bundles/busybox/config.json: hack/mkbundle.sh hack/mkrootfs.sh | deps build
-	hack/mkbundle.sh bundles/busybox $(OUT)/runr
+# The example bundle: its config.json is committed, its rootfs made here.
+bundle: bundles/busybox/rootfs/bin/busybox
+
+bundles/busybox/rootfs/bin/busybox: hack/mkrootfs.sh | deps
+	hack/mkrootfs.sh bundles/busybox/rootfs
 
 demo: deps build bundle
 	hack/demo.sh $(OUT)/runr bundles/busybox
@@ -87,4 +106,4 @@ bench: build bundle
 
 clean:
 	$(CARGO) clean
-	rm -rf bundles/busybox
+	rm -rf bundles/busybox/rootfs

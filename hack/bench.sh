@@ -14,7 +14,7 @@ rounds=${1:-50}
 runr=$(realpath target/x86_64-unknown-linux-gnu/release/runr)
 work=$(mktemp -d /tmp/runr-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-hack/mkbundle.sh "$work/bundle" "$runr" >/dev/null
+hack/mkbundle.sh "$work/bundle" >/dev/null
 jq '.ociVersion = "1.0.2" | .process.args = ["true"] | .linux.namespaces |= map(select(.type != "cgroup"))' \
     "$work/bundle/config.json" > "$work/c" && mv "$work/c" "$work/bundle/config.json"
 

@@ -51,6 +51,25 @@ fn create_start_exit_delete_walks_through_the_states() {
     b.assert_no_leftovers();
 }
 
+/// bundles/busybox/config.json, the example `make demo` runs, as committed.
+#[test]
+fn the_example_bundle_config_runs() {
+    let mut b = Bundle::new("example");
+    let path = crate::common::products::repo().join("bundles/busybox/config.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    b.config = serde_json::from_str(&text).expect("the example config is JSON");
+    // The harness's cgroup, so that leftovers are looked for where they would be.
+    b.config["linux"]["cgroupsPath"] = json!(b.cgroups_path());
+    let out = b.run(&[]);
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        out.stdout.trim(),
+        "Hello from a runr container: runr, pid 1, uid 0",
+        "{out}"
+    );
+    b.assert_no_leftovers();
+}
+
 #[test]
 fn run_propagates_the_exit_code() {
     let mut b = Bundle::new("exitcode");

@@ -286,6 +286,115 @@ fn pull_docker_hub_name_through_mirror(env: &Env) -> TestResult {
     Ok(())
 }
 
+/// `rdock pull` without a terminal prints docker's lines, exactly.
+fn pull_prints_dockers_plain_lines(env: &Env) -> TestResult {
+    let root = env.root();
+    let out = ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "busybox"],
+        &[],
+    ))?;
+    let lines: Vec<&str> = out.lines().collect();
+    let id = lines.get(2).and_then(|l| l.split(':').next()).unwrap_or("");
+    let digest = lines
+        .get(6)
+        .and_then(|l| l.strip_prefix("Digest: "))
+        .unwrap_or("");
+    check!(
+        id.len() == 12 && digest.len() == 71 && digest.starts_with("sha256:"),
+        "{out}"
+    );
+    let want = [
+        "Using default tag: latest".to_string(),
+        "latest: Pulling from library/busybox".to_string(),
+        format!("{id}: Downloading"),
+        format!("{id}: Download complete"),
+        format!("{id}: Extracting"),
+        format!("{id}: Pull complete"),
+        format!("Digest: {digest}"),
+        "Status: Downloaded newer image for busybox:latest".to_string(),
+        "docker.io/library/busybox:latest".to_string(),
+    ];
+    check!(lines == want, "got:\n{out}\nwant:\n{}", want.join("\n"));
+    Ok(())
+}
+
+/// What the library reports to its caller: lines and per-layer events,
+/// the bytes adding up to the layer's size (it prints nothing itself).
+fn the_library_reports_a_pull_through_progress(env: &Env) -> TestResult {
+    use image::progress::{LayerProgress, PullProgress};
+    use std::sync::Mutex;
+    type Log = Arc<Mutex<Vec<String>>>;
+    struct Rec(Log);
+    struct Layer(Log, String, AtomicUsize);
+    impl PullProgress for Rec {
+        fn line(&self, msg: &str) {
+            self.0.lock().unwrap().push(format!("line {msg}"));
+        }
+        fn layer(&self, digest: &str, size: u64) -> Box<dyn LayerProgress> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("layer {digest} {size}"));
+            Box::new(Layer(
+                self.0.clone(),
+                digest.to_string(),
+                AtomicUsize::new(0),
+            ))
+        }
+    }
+    impl LayerProgress for Layer {
+        fn status(&self, msg: &str) {
+            self.0.lock().unwrap().push(format!("{} {msg}", self.1));
+        }
+        fn set_position(&self, n: u64) {
+            self.2.store(n as usize, Ordering::Relaxed);
+        }
+        fn inc(&self, n: u64) {
+            self.2.fetch_add(n as usize, Ordering::Relaxed);
+        }
+        fn done(&self, msg: &str) {
+            let n = self.2.load(Ordering::Relaxed);
+            self.0.lock().unwrap().push(format!("{} {msg} {n}", self.1));
+        }
+    }
+    let root = env.root();
+    let store = Arc::new(image::store::Store::open(&root).map_err(|e| format!("{e:#}"))?);
+    let opts = image::pull::PullOptions {
+        registry: image::registry::RegistryOptions {
+            mirrors: vec![env.mirror()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let log: Log = Arc::default();
+    image::pull::resolve_or_pull(store, "busybox", &opts, &Rec(log.clone()))
+        .map_err(|e| format!("{e:#}"))?;
+    let log = log.lock().unwrap().clone();
+    let all = log.join("\n");
+    let (digest, size) = log
+        .iter()
+        .find_map(|l| l.strip_prefix("layer "))
+        .and_then(|l| l.split_once(' '))
+        .ok_or_else(|| format!("no layer reported:\n{all}"))?;
+    let want = [
+        "line Using default tag: latest".to_string(),
+        "line latest: Pulling from library/busybox".to_string(),
+        format!("layer {digest} {size}"),
+        format!("{digest} Downloading"),
+        format!("{digest} Download complete"),
+        format!("{digest} Extracting"),
+        format!("{digest} Pull complete {size}"),
+    ];
+    check!(log.len() == 9 && log[..7] == want, "got:\n{all}");
+    check!(
+        log[7].starts_with("line Digest: sha256:")
+            && log[8] == "line Status: Downloaded newer image for busybox:latest",
+        "got:\n{all}"
+    );
+    Ok(())
+}
+
 fn mirror_from_environment_falls_back_to_next_endpoint(env: &Env) -> TestResult {
     let root = env.root();
     // The first mirror is down; the second serves the image.
@@ -1393,6 +1502,14 @@ fn main() {
         (
             "pull_docker_hub_name_through_mirror",
             pull_docker_hub_name_through_mirror,
+        ),
+        (
+            "pull_prints_dockers_plain_lines",
+            pull_prints_dockers_plain_lines,
+        ),
+        (
+            "the_library_reports_a_pull_through_progress",
+            the_library_reports_a_pull_through_progress,
         ),
         (
             "mirror_from_environment_falls_back_to_next_endpoint",

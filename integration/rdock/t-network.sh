@@ -2,7 +2,7 @@
 # the netavark-missing message, and nothing left behind afterwards.
 nav_before=$(iptables-save | grep -c NETAVARK)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("",0)); print(s.getsockname()[1])'; }
-ipof() { rdock inspect "$1" | jq -r '.[0].NetworkSettings.IPAddress'; }
+ipof() { rdock inspect "$1" | jq -r '[.[0].NetworkSettings.Networks[].IPAddress][0]'; }
 web='mkdir -p /www && echo hello-$HOSTNAME > /www/index.html && exec httpd -f -p 80 -h /www'
 
 out=$(rdock run --rm busybox ip -4 addr show eth0 2>&1)

@@ -31,6 +31,10 @@
 //! image config and the layer directories, bottom layer first. Containers
 //! record their image ID in `<root>/containers/<id>/image` so that `rmi`
 //! refuses to remove an image in use ([`store::Store::images_in_use`]).
+//!
+//! The library prints nothing: a pull reports its lines and per-layer
+//! events through a [`progress::PullProgress`] the caller passes (rdock
+//! draws them as docker does; [`progress::Silent`] drops them).
 pub mod archive;
 pub mod auth;
 pub mod digest;

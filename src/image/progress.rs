@@ -1,108 +1,42 @@
-//! Pull progress: a bar per layer on a terminal, plain lines otherwise,
-//! nothing with `-q`.
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+//! How a pull reports what it does. The library prints nothing: the caller
+//! passes a [`PullProgress`] (rdock's terminal renderer, or [`Silent`]).
+//! Lines and layer events are docker's words ("Pulling from", "Downloading",
+//! "Pull complete"...); how they are shown is the caller's business.
 
-#[derive(Clone)]
-pub struct Progress {
-    multi: Option<MultiProgress>,
-    plain: bool,
+/// Receives a pull's status lines and makes one reporter per layer.
+pub trait PullProgress: Send + Sync {
+    /// A status line ("Using default tag: latest", "Digest: ...").
+    fn line(&self, msg: &str);
+    /// A reporter for one layer blob of `size` bytes, made in manifest order
+    /// before any layer is fetched.
+    fn layer(&self, digest: &str, size: u64) -> Box<dyn LayerProgress>;
 }
 
-impl Progress {
-    pub fn new(quiet: bool) -> Progress {
-        if quiet {
-            return Progress {
-                multi: None,
-                plain: false,
-            };
-        }
-        if std::io::stdout().is_terminal() {
-            let m = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
-            Progress {
-                multi: Some(m),
-                plain: false,
-            }
-        } else {
-            Progress {
-                multi: None,
-                plain: true,
-            }
-        }
-    }
+/// Events of one layer, from "Waiting" to `done`.
+pub trait LayerProgress: Send + Sync {
+    /// The layer's current step ("Downloading", "Extracting").
+    fn status(&self, msg: &str);
+    /// Bytes of the blob held so far (a resumed download starts above 0).
+    fn set_position(&self, bytes: u64);
+    /// `bytes` more have arrived.
+    fn inc(&self, bytes: u64);
+    /// The layer's last word ("Pull complete", "Already exists").
+    fn done(&self, msg: &str);
+}
 
-    /// A plain status line (shown unless quiet).
-    pub fn line(&self, msg: &str) {
-        match &self.multi {
-            Some(m) => {
-                let _ = m.println(msg);
-            }
-            None if self.plain => println!("{msg}"),
-            None => {}
-        }
-    }
+/// Reports nothing.
+pub struct Silent;
 
-    pub fn layer(&self, digest: &str, size: u64) -> LayerProgress {
-        let id = crate::store::short_id(digest);
-        let bar = self.multi.as_ref().map(|m| {
-            let b = m.add(ProgressBar::new(size));
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{prefix}: {msg:<18} [{bar:30}] {bytes}/{total_bytes}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            b.set_prefix(id.clone());
-            b.set_message("Waiting");
-            b
-        });
-        LayerProgress {
-            bar,
-            multi: self.multi.clone(),
-            id,
-            plain: self.plain,
-        }
+impl PullProgress for Silent {
+    fn line(&self, _: &str) {}
+    fn layer(&self, _: &str, _: u64) -> Box<dyn LayerProgress> {
+        Box::new(Silent)
     }
 }
 
-pub struct LayerProgress {
-    bar: Option<ProgressBar>,
-    multi: Option<MultiProgress>,
-    id: String,
-    plain: bool,
-}
-
-impl LayerProgress {
-    pub fn status(&self, msg: &str) {
-        if let Some(b) = &self.bar {
-            b.set_message(msg.to_string());
-        } else if self.plain {
-            println!("{}: {msg}", self.id);
-        }
-    }
-
-    pub fn set_position(&self, n: u64) {
-        if let Some(b) = &self.bar {
-            b.set_position(n);
-        }
-    }
-
-    pub fn inc(&self, n: u64) {
-        if let Some(b) = &self.bar {
-            b.inc(n);
-        }
-    }
-
-    pub fn done(&self, msg: &str) {
-        if let (Some(b), Some(m)) = (&self.bar, &self.multi) {
-            // A finished bar would be wiped by a later redraw: its last
-            // line goes above the live bars and stays, as docker's do.
-            b.finish_and_clear();
-            m.remove(b);
-            let _ = m.println(format!("{}: {msg}", self.id));
-        } else if self.plain {
-            println!("{}: {msg}", self.id);
-        }
-    }
+impl LayerProgress for Silent {
+    fn status(&self, _: &str) {}
+    fn set_position(&self, _: u64) {}
+    fn inc(&self, _: u64) {}
+    fn done(&self, _: &str) {}
 }

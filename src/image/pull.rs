@@ -6,7 +6,7 @@
 use crate::digest::{chain_ids, hex_part, sha256_of};
 use crate::limits;
 use crate::platform::{self, Platform};
-use crate::progress::{LayerProgress, Progress};
+use crate::progress::{LayerProgress, PullProgress};
 use crate::reference;
 use crate::registry::{self, Endpoint, RegistryOptions};
 use crate::store::{ConfigFacts, ImageRecord, LayerRecord, Store};
@@ -57,7 +57,6 @@ const ATTEMPTS: u32 = 5;
 pub struct PullOptions {
     pub registry: RegistryOptions,
     pub platform: Option<Platform>,
-    pub quiet: bool,
     /// Layers downloaded at once.
     pub parallel: usize,
 }
@@ -67,7 +66,6 @@ impl Default for PullOptions {
         PullOptions {
             registry: RegistryOptions::default(),
             platform: None,
-            quiet: false,
             parallel: 3,
         }
     }
@@ -87,10 +85,14 @@ struct Resolved {
     index: Option<(Vec<u8>, String)>,
 }
 
-/// Pulls `name` into `store`.
-pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<Pulled> {
+/// Pulls `name` into `store`, telling `progress` what it does.
+pub async fn pull(
+    store: Arc<Store>,
+    name: &str,
+    opts: &PullOptions,
+    progress: &dyn PullProgress,
+) -> Result<Pulled> {
     let r = reference::parse(name).map_err(|e| anyhow!(e))?;
-    let progress = Progress::new(opts.quiet);
     let want = opts.platform.clone().unwrap_or_else(Platform::host);
     let s = store.clone();
     // Removals wait for running pulls, so nothing this pull stores is collected.
@@ -153,7 +155,7 @@ pub async fn pull(store: Arc<Store>, name: &str, opts: &PullOptions) -> Result<P
             Err(e) => return Err(e).with_context(|| format!("pulling {name} from {}", ep.host)),
         };
         progress.line(&format!("{shown}: Pulling from {}", r.repository()));
-        let fetching = fetch_image(&store, &r, &ep, &client, &resolved, &progress, opts);
+        let fetching = fetch_image(&store, &r, &ep, &client, &resolved, progress, opts);
         return with_stall_deadline(stall, fetching)
             .await
             .with_context(|| format!("pulling {name} from {}", ep.host));
@@ -192,6 +194,7 @@ pub fn resolve_or_pull(
     store: Arc<Store>,
     name: &str,
     opts: &PullOptions,
+    progress: &dyn PullProgress,
 ) -> Result<crate::store::LocalImage> {
     if let Ok(img) = store.resolve(name) {
         return Ok(img);
@@ -201,7 +204,7 @@ pub fn resolve_or_pull(
         .worker_threads(4)
         .enable_all()
         .build()?;
-    let pulled = rt.block_on(pull(store.clone(), name, opts))?;
+    let pulled = rt.block_on(pull(store.clone(), name, opts, progress))?;
     store.resolve(&pulled.record.id)
 }
 
@@ -317,7 +320,7 @@ async fn fetch_image(
     ep: &Endpoint,
     client: &Client,
     res: &Resolved,
-    progress: &Progress,
+    progress: &dyn PullProgress,
     opts: &PullOptions,
 ) -> Result<Pulled> {
     let m: Value = serde_json::from_slice(&res.manifest)?;
@@ -420,7 +423,7 @@ async fn fetch_image(
                             unpacked_size: known.unwrap_or(desc.size as u64),
                         });
                     }
-                    fetch_blob(store, client, &ep.reference, desc, &lp).await?;
+                    fetch_blob(store, client, &ep.reference, desc, lp.as_ref()).await?;
                     lp.status("Extracting");
                     let size = unpack_into_store(store, desc, diff, chain).await?;
                     lp.done("Pull complete");
@@ -609,7 +612,7 @@ async fn fetch_blob(
     client: &Client,
     r: &Reference,
     desc: &OciDescriptor,
-    lp: &LayerProgress,
+    lp: &dyn LayerProgress,
 ) -> Result<()> {
     let dest = store.blob_path(&desc.digest)?;
     if dest.exists() {
@@ -677,7 +680,7 @@ async fn download_once(
     r: &Reference,
     desc: &OciDescriptor,
     partial: &Path,
-    lp: &LayerProgress,
+    lp: &dyn LayerProgress,
 ) -> std::result::Result<(), Failure> {
     let size = desc.size as u64;
     let mut file = std::fs::OpenOptions::new()

@@ -80,7 +80,7 @@ pub enum Command {
     /// Display the running processes of a container.
     Top(TopArgs),
     /// Display system-wide information.
-    Info,
+    Info(FormatArgs),
     /// Manage containers.
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -118,7 +118,9 @@ pub enum Command {
     /// Display a live stream of container(s) resource usage statistics.
     Stats(StatsArgs),
     /// Show the rdock version information.
-    Version,
+    Version(FormatArgs),
+    /// Generate the autocompletion script for the specified shell.
+    Completion(CompletionArgs),
     /// Watches a detached container (rdock runs this itself).
     #[command(hide = true)]
     ContainerMonitor {
@@ -274,7 +276,7 @@ pub enum SystemCommand {
     /// with --volumes, unused anonymous volumes.
     Prune(SystemPruneArgs),
     /// Display system-wide information.
-    Info,
+    Info(FormatArgs),
     /// Show rdock disk usage.
     Df(DfArgs),
     /// Get real time events from rdock's event log.
@@ -376,6 +378,12 @@ pub enum NetworkCommand {
         #[arg(required = true)]
         networks: Vec<String>,
     },
+    /// Connect a container to a network.
+    Connect(NetworkConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(NetworkDisconnectArgs),
+    /// Remove all unused networks.
+    Prune(ForceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -383,13 +391,41 @@ pub struct NetworkCreateArgs {
     /// Driver to manage the network (bridge only).
     #[arg(short, long, default_value = "bridge")]
     pub driver: String,
-    /// Subnet in CIDR format (default: the next free 10.87.N.0/24).
+    /// Subnet in CIDR format, IPv4 (default: the next free 10.87.N.0/24) or
+    /// IPv6 (with --ipv6); repeatable.
     #[arg(long)]
-    pub subnet: Option<String>,
-    /// IPv4 gateway of the subnet (default: its first address).
+    pub subnet: Vec<String>,
+    /// Gateway of a subnet (default: its first address); repeatable.
     #[arg(long)]
-    pub gateway: Option<String>,
+    pub gateway: Vec<String>,
+    /// Enable IPv6 networking (needs an IPv6 --subnet).
+    #[arg(long)]
+    pub ipv6: bool,
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkConnectArgs {
+    /// IPv4 address (e.g., 172.30.100.104).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33).
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long)]
+    pub alias: Vec<String>,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkDisconnectArgs {
+    /// Force the container to disconnect from a network.
+    #[arg(short, long)]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
 }
 
 #[derive(Debug, Args)]
@@ -400,10 +436,27 @@ pub struct PortArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// bash, zsh, fish or powershell (without one: the usage).
+    #[arg(value_name = "SHELL")]
+    pub shell: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct QuietArgs {
     /// Only display names / IDs.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Pretty-print using a Go template ('table', 'json' or a template).
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Format the output using the given Go template.
+    #[arg(short, long)]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -441,12 +494,28 @@ pub struct RunArgs {
     /// Container host name.
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
-    /// Network: bridge (the default with netavark, else host), host, none or a user network.
+    /// Network: bridge (the default with netavark, else host), host, none or
+    /// a user network (one, as docker 20.10: `network connect` adds more).
     #[arg(long, alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long = "network-alias", alias = "net-alias", value_name = "ALIAS")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address on a user network with a configured subnet.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address on a user network with an IPv6 subnet.
+    #[arg(long)]
+    pub ip6: Option<String>,
     /// Publish a container's port to the host ([IP:][HOST_PORT:]PORT[/PROTO]).
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
     pub publish: Vec<String>,
+    /// Publish all exposed ports to random host ports.
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports (PORT[-END][/PROTO]).
+    #[arg(long, value_name = "PORT")]
+    pub expose: Vec<String>,
     #[command(flatten)]
     pub opts: Box<ContainerOpts>,
     /// IMAGE
@@ -522,9 +591,14 @@ pub struct PsArgs {
     /// Only display container IDs.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Filter output (status=, name=, id=, ancestor=; repeatable).
+    /// Filter output (status, name, id, label, before, since, exited,
+    /// ancestor, network, volume, health; repeatable).
     #[arg(short, long)]
     pub filter: Vec<String>,
+    /// Pretty-print containers using a Go template ('table', 'json' or a
+    /// template).
+    #[arg(long)]
+    pub format: Option<String>,
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
@@ -671,6 +745,13 @@ pub struct ImagesArgs {
     /// Show digests.
     #[arg(long)]
     pub digests: bool,
+    /// Filter output (dangling, reference, before, since, label; repeatable).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Pretty-print images using a Go template ('table', 'json' or a
+    /// template).
+    #[arg(long)]
+    pub format: Option<String>,
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
@@ -695,6 +776,9 @@ pub struct TagArgs {
 pub struct InspectArgs {
     #[arg(required = true)]
     pub images: Vec<String>,
+    /// Format the output using the given Go template.
+    #[arg(short, long)]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]

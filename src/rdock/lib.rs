@@ -8,6 +8,8 @@ pub mod events;
 pub mod format;
 pub mod listing;
 pub mod network;
+pub mod progress;
+pub mod template;
 pub mod units;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.
@@ -31,10 +33,17 @@ pub fn main() -> ! {
         .init();
     let code = match commands::run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("Error response from daemon: {e:#}");
-            1
-        }
+        // A bad --format is the user's, not the daemon's: docker prints it bare.
+        Err(e) => match e.downcast_ref::<template::TemplateError>() {
+            Some(t) => {
+                eprintln!("{t}");
+                t.code
+            }
+            None => {
+                eprintln!("Error response from daemon: {e:#}");
+                1
+            }
+        },
     };
     std::process::exit(code)
 }

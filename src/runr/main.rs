@@ -1,12 +1,11 @@
 //! runr: parse the command line, set up logging, run the command, and report
 //! a failure once, the way runc does (stderr, plus the --log file).
 
-mod cli;
 mod commands;
 mod logging;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use runr::cli::{self, Cli, Command};
 use runtime::spec::OCI_VERSION;
 
 fn main() {

@@ -59,10 +59,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         "NetworkSettings": network::settings_json(&ctx.root, &r.id),
         "Mounts": bundle["mounts"].as_array().map(|m| m.iter()
             .filter(|m| m["type"] == "bind" && !m["destination"].as_str().unwrap_or("").starts_with("/etc/"))
-            .map(|m| json!({"Type": "bind", "Source": m["source"], "Destination": m["destination"],
-                "Mode": if m["options"].as_array().is_some_and(|o| o.iter().any(|x| x == "ro")) { "ro" } else { "" },
-                "RW": !m["options"].as_array().is_some_and(|o| o.iter().any(|x| x == "ro")),
-                "Propagation": "rprivate"}))
+            .map(|m| mount_json(&ctx.root, m))
             .collect::<Vec<_>>()).unwrap_or_default(),
         "Config": {
             "Hostname": bundle["hostname"],
@@ -71,8 +68,10 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "OpenStdin": r.interactive,
             "Env": bundle["process"]["env"],
             "Cmd": r.command,
+            "Labels": crate::commands::ps::labels_of(&asked),
             "Image": r.image,
             "WorkingDir": bundle["process"]["cwd"],
+            "ExposedPorts": network::exposed_json(&ctx.root, &r.id),
         },
         "GraphDriver": { "Name": "overlay", "Data": {
             "UpperDir": dir.join("upper"), "WorkDir": dir.join("work"),
@@ -80,23 +79,41 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
     }))
 }
 
+/// One of `Mounts`: a named volume (under `<root>/volumes/`) or a bind.
+fn mount_json(root: &std::path::Path, m: &Value) -> Value {
+    let ro = m["options"]
+        .as_array()
+        .is_some_and(|o| o.iter().any(|x| x == "ro"));
+    let vols = root.join("volumes");
+    let src = m["source"].as_str().unwrap_or_default();
+    match std::path::Path::new(src).strip_prefix(&vols) {
+        Ok(rest) => json!({"Type": "volume",
+            "Name": rest.components().next().map(|c| c.as_os_str().to_string_lossy().to_string()),
+            "Source": src, "Destination": m["destination"], "Driver": "local",
+            "Mode": if ro { "ro" } else { "z" }, "RW": !ro, "Propagation": ""}),
+        Err(_) => json!({"Type": "bind", "Source": src, "Destination": m["destination"],
+            "Mode": if ro { "ro" } else { "" }, "RW": !ro, "Propagation": "rprivate"}),
+    }
+}
+
 pub fn run(ctx: &Context, a: InspectArgs) -> Result<i32> {
     let mut out = Vec::new();
-    let mut images = Vec::new();
+    let mut code = 0;
+    let store = ctx.store()?;
+    let rows = store.list()?;
+    // Containers first, then images, each name on its own, as docker does.
     for n in &a.images {
         match record::find(&ctx.root, n) {
             Ok(r) => out.push(container_json(ctx, &r)?),
-            Err(_) => images.push(n.clone()),
+            Err(_) => match super::inspect::image_json(&store, &rows, n) {
+                Ok(v) => out.push(v),
+                Err(_) => {
+                    eprintln!("Error: No such object: {n}");
+                    code = 1;
+                }
+            },
         }
     }
-    if !images.is_empty() && out.is_empty() {
-        return super::inspect::run(ctx, InspectArgs { images });
-    }
-    let mut code = 0;
-    for n in images {
-        eprintln!("Error: No such object: {n}");
-        code = 1;
-    }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    super::inspect::print_objects(a.format.as_deref(), &out)?;
     Ok(code)
 }

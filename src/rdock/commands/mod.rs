@@ -8,6 +8,7 @@ use image::store::Store;
 use std::path::PathBuf;
 
 pub mod attach;
+pub mod completion;
 pub mod container_inspect;
 pub mod cp;
 pub mod create;
@@ -17,6 +18,7 @@ pub mod events;
 pub mod exec;
 pub mod exec_tty;
 pub mod export;
+pub mod filters;
 pub mod history;
 pub mod images;
 pub mod info;
@@ -94,7 +96,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     };
     if !matches!(
         command,
-        Command::Login(_) | Command::Logout(_) | Command::Version
+        Command::Login(_) | Command::Logout(_) | Command::Version(_) | Command::Completion(_)
     ) {
         if let Err(e) = image::store::prepare_root(&ctx.root) {
             if e.is::<image::store::NeedsRoot>() {
@@ -143,7 +145,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             attach::run(&ctx, a)
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => top::run(&ctx, a),
-        Command::Info | Command::System(SystemCommand::Info) => info::run(&ctx),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => info::run(&ctx, a),
         Command::Container(ContainerCommand::Prune(a)) => prune::containers(&ctx, a),
         Command::System(SystemCommand::Prune(a)) => prune::system(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
@@ -167,10 +169,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(&ctx, a),
         Command::System(SystemCommand::Df(a)) => df::run(&ctx, a),
-        Command::Version => {
-            println!("{}", version_line());
-            Ok(0)
-        }
+        Command::Version(a) => info::version(&ctx, a),
+        Command::Completion(a) => completion::run(a),
         Command::ContainerMonitor { id, wait_attach } => {
             container::monitor_main(&ctx.root, &id, wait_attach)
         }

@@ -84,7 +84,7 @@ pub fn system(ctx: &Context, a: SystemPruneArgs) -> Result<i32> {
 }
 
 /// docker's "Deleted X:" block, printed only when something went.
-fn print_section(title: &str, items: &[String]) {
+pub(super) fn print_section(title: &str, items: &[String]) {
     if !items.is_empty() {
         println!("{title}:");
         items.iter().for_each(|l| println!("{l}"));

@@ -2,7 +2,6 @@
 use super::Context;
 use crate::cli::RenameArgs;
 use crate::container::{names, record};
-use crate::network;
 use anyhow::{bail, Result};
 
 pub fn run(ctx: &Context, a: RenameArgs) -> Result<i32> {
@@ -35,6 +34,8 @@ fn rename(ctx: &Context, old: &str, new: &str) -> Result<()> {
             other.id
         );
     }
+    // The DNS name on a user network (the record's name, given to
+    // netavark) follows from the next start on.
     let renamed = record::Record::update(&ctx.root, &r.id, |r| r.name = new.to_string())?;
     crate::events::container(
         &ctx.root,
@@ -42,12 +43,5 @@ fn rename(ctx: &Context, old: &str, new: &str) -> Result<()> {
         "rename",
         &[("oldName", format!("/{}", r.name))],
     );
-    // The DNS alias on a user network follows from the next start on.
-    if let Some(mut a) = network::Attachment::load(&ctx.root, &r.id) {
-        if let Some(alias) = a.aliases.iter_mut().find(|x| **x == r.name) {
-            *alias = new.to_string();
-            a.save(&ctx.root, &r.id)?;
-        }
-    }
     Ok(())
 }

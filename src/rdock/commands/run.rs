@@ -3,6 +3,7 @@ use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
 use crate::container::hostconfig::{read_env_files, HostConfig};
 use crate::container::{self, record::Record, spec, CreateRequest};
+use crate::progress::Terminal;
 use anyhow::{bail, Context as _, Result};
 use image::platform::Platform;
 use image::pull::{pull, PullOptions};
@@ -91,7 +92,6 @@ pub fn image_for(
     let opts = PullOptions {
         registry: ctx.registry_options()?,
         platform,
-        quiet: false,
         parallel: 3,
     };
     // docker prints run's pull progress on stderr: stdout is the container's.
@@ -101,7 +101,7 @@ pub fn image_for(
     nix::unistd::dup2(2, 1).context("pointing stdout at stderr")?;
     let pulled = (|| {
         let rt = ctx.runtime()?;
-        let p = rt.block_on(pull(store.clone(), name, &opts))?;
+        let p = rt.block_on(pull(store.clone(), name, &opts, &Terminal::new(false)))?;
         crate::events::image_pulled(&ctx.root, &p.name);
         store.resolve(&p.record.id)
     })();
@@ -173,7 +173,22 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
-    let network = crate::network::plan(&ctx.root, a.network.as_deref(), &a.publish)?;
+    let flags = crate::network::Flags {
+        networks: &a.network,
+        publish: &a.publish,
+        publish_all: a.publish_all,
+        expose: &a.expose,
+        ip: a.ip.as_deref(),
+        ip6: a.ip6.as_deref(),
+        aliases: &a.network_alias,
+    };
+    let mut network = crate::network::plan(&ctx.root, &flags).map_err(|e| {
+        match e.downcast_ref::<crate::network::ClientError>() {
+            // docker's client prints these as `docker: MSG.`
+            Some(c) => anyhow::Error::new(UsageError(format!("rdock: {c}"))),
+            None => e,
+        }
+    })?;
     let volumes = a
         .volume
         .iter()
@@ -184,6 +199,14 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     let image = image_for(ctx, &a.image, policy, platform)?;
     if !requested {
         warn_foreign_platform(&image);
+    }
+    if let Some(ports) = image
+        .config
+        .config()
+        .as_ref()
+        .and_then(|c| c.exposed_ports().clone())
+    {
+        network.expose_image(&ports);
     }
     let inspect = inspect_config(a, &host, &network, &runtime);
     let req = CreateRequest {
@@ -257,7 +280,7 @@ fn inspect_config(
             "Binds": if binds.is_empty() { json!(null) } else { json!(binds) },
             "ContainerIDFile": "",
             "LogConfig": { "Type": "json-file", "Config": {} },
-            "NetworkMode": a.network.clone().unwrap_or_else(|| "default".into()),
+            "NetworkMode": a.network.first().cloned().unwrap_or_else(|| "default".into()),
             "PortBindings": ports,
             "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
             "AutoRemove": a.rm,
@@ -268,7 +291,7 @@ fn inspect_config(
             "IpcMode": "private",
             "OomScoreAdj": 0,
             "Privileged": privileged,
-            "PublishAllPorts": false,
+            "PublishAllPorts": a.publish_all,
             "ReadonlyRootfs": a.opts.read_only,
             "SecurityOpt": list(&a.opts.security_opt),
             "Tmpfs": if tmpfs.is_empty() { json!(null) } else { json!(tmpfs) },

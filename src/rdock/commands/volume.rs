@@ -4,7 +4,7 @@
 use super::Context;
 use crate::cli::VolumeCommand;
 use crate::container::{names, record};
-use crate::format::print_table;
+use crate::template::{print_list_with, Listing, Options};
 use anyhow::{Context as _, Result};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -25,9 +25,42 @@ pub fn run(ctx: &Context, c: VolumeCommand) -> Result<i32> {
             if q.quiet {
                 names.iter().for_each(|n| println!("{n}"));
             } else {
-                let rows: Vec<Vec<String>> =
-                    names.into_iter().map(|n| vec!["local".into(), n]).collect();
-                print_table(&["DRIVER", "VOLUME NAME"], &rows);
+                let rows: Vec<serde_json::Value> = names
+                    .iter()
+                    .map(|n| {
+                        let labels = if is_anonymous(&dir, n) {
+                            "com.docker.volume.anonymous="
+                        } else {
+                            ""
+                        };
+                        serde_json::json!({
+                            "Driver": "local",
+                            "Labels": labels,
+                            "Links": "N/A",
+                            "Mountpoint": dir.join(n).join("_data"),
+                            "Name": n,
+                            "Scope": "local",
+                            "Size": "N/A",
+                        })
+                    })
+                    .collect();
+                let listing = Listing {
+                    default: "table {{.Driver}}\\t{{.Name}}",
+                    headers: &[
+                        ("Driver", "DRIVER"),
+                        ("Labels", "LABELS"),
+                        ("Links", "LINKS"),
+                        ("Mountpoint", "MOUNTPOINT"),
+                        ("Name", "VOLUME NAME"),
+                        ("Scope", "SCOPE"),
+                        ("Size", "SIZE"),
+                    ],
+                };
+                let opts = Options {
+                    root_type: "*formatter.volumeContext",
+                    ..Options::default()
+                };
+                print_list_with(q.format.as_deref(), &listing, &rows, &opts)?;
             }
         }
         VolumeCommand::Create { name } => {

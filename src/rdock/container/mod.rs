@@ -103,7 +103,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             req.run.hostname = id[..12].to_string();
         }
         std::fs::write(dir.join("hostname"), format!("{}\n", req.run.hostname))?;
-        let net = network::attach(root, &id, &name, &req.network)?;
+        let net = network::attach(root, &id, &req.network)?;
         req.run.own_network = req.network.own_namespace();
         req.run.netns = network::netns_path(&net);
         network::write_etc_files(&dir, &req.run.hostname, &net)?;

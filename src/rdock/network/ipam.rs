@@ -1,8 +1,8 @@
-//! IPv4 address management done by rdock (netavark 1.4 takes the container's
-//! address from its caller as `static_ips`): subnets in CIDR form, the next
-//! free address of a subnet, a free subnet for a new network.
+//! Address management done by rdock (netavark 1.4 takes the container's
+//! addresses from its caller as `static_ips`): IPv4 and IPv6 subnets in CIDR
+//! form, the next free address of a subnet, a free subnet for a new network.
 use anyhow::{bail, Context, Result};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// An IPv4 subnet, `10.87.0.0/24`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,76 @@ fn mask(prefix: u8) -> u32 {
     } else {
         u32::MAX << (32 - prefix)
     }
+}
+
+/// An IPv6 subnet, `fd00:1::/64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet6 {
+    pub base: Ipv6Addr,
+    pub prefix: u8,
+}
+
+fn mask6(prefix: u8) -> u128 {
+    if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - prefix)
+    }
+}
+
+impl Subnet6 {
+    /// Parses `ADDR/N` (N from 8 to 126); the host bits are cleared.
+    pub fn parse(s: &str) -> Result<Subnet6> {
+        let (a, p) = s
+            .split_once('/')
+            .with_context(|| format!("invalid subnet {s}: want ADDR/N"))?;
+        let addr: Ipv6Addr = a.parse().with_context(|| format!("invalid subnet {s}"))?;
+        let prefix: u8 = p.parse().with_context(|| format!("invalid subnet {s}"))?;
+        if !(8..=126).contains(&prefix) {
+            bail!("invalid subnet {s}: the prefix length must be between 8 and 126");
+        }
+        Ok(Subnet6 {
+            base: Ipv6Addr::from(u128::from(addr) & mask6(prefix)),
+            prefix,
+        })
+    }
+
+    pub fn contains(&self, a: Ipv6Addr) -> bool {
+        u128::from(a) & mask6(self.prefix) == u128::from(self.base)
+    }
+
+    pub fn overlaps(&self, o: &Subnet6) -> bool {
+        let m = mask6(self.prefix.min(o.prefix));
+        u128::from(self.base) & m == u128::from(o.base) & m
+    }
+
+    /// `::1` of the subnet, the gateway by convention.
+    pub fn first_host(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.base) + 1)
+    }
+}
+
+impl std::fmt::Display for Subnet6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.base, self.prefix)
+    }
+}
+
+/// The lowest address of `subnet` after its first that is neither the
+/// gateway nor in `used` (IPv6 has no broadcast address).
+pub fn next_free6(subnet: &Subnet6, gateway: Ipv6Addr, used: &[Ipv6Addr]) -> Result<Ipv6Addr> {
+    let first = u128::from(subnet.base) + 1;
+    let last = u128::from(subnet.base) | !mask6(subnet.prefix);
+    // A linear walk: networks hold at most thousands of containers.
+    let mut a = first;
+    while a <= last {
+        let ip = Ipv6Addr::from(a);
+        if ip != gateway && !used.contains(&ip) {
+            return Ok(ip);
+        }
+        a += 1;
+    }
+    bail!("no available IPv6 addresses on subnet {subnet}")
 }
 
 /// The lowest host address of `subnet` that is neither the gateway nor in `used`.
@@ -133,6 +203,26 @@ mod tests {
         assert!(next_free(&s, gw, &used).is_err(), ".3 is the broadcast");
         let used = ["10.1.2.3".parse().unwrap()];
         assert_eq!(next_free(&s, gw, &used).unwrap().to_string(), "10.1.2.2");
+    }
+
+    #[test]
+    fn ipv6_subnets_parse_and_allocate() {
+        let s = Subnet6::parse("fd00:87:1::9/64").unwrap();
+        assert_eq!(s.to_string(), "fd00:87:1::/64");
+        assert!(s.contains("fd00:87:1::ffff".parse().unwrap()));
+        assert!(!s.contains("fd00:87:2::1".parse().unwrap()));
+        assert_eq!(s.first_host().to_string(), "fd00:87:1::1");
+        let gw = s.first_host();
+        assert_eq!(next_free6(&s, gw, &[]).unwrap().to_string(), "fd00:87:1::2");
+        let used = ["fd00:87:1::2".parse().unwrap()];
+        assert_eq!(
+            next_free6(&s, gw, &used).unwrap().to_string(),
+            "fd00:87:1::3"
+        );
+        assert!(s.overlaps(&Subnet6::parse("fd00:87::/32").unwrap()));
+        assert!(!s.overlaps(&Subnet6::parse("fd00:88::/32").unwrap()));
+        assert!(Subnet6::parse("10.0.0.0/24").is_err());
+        assert!(Subnet6::parse("fd00::/127").is_err());
     }
 
     #[test]

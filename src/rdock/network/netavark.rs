@@ -6,7 +6,7 @@ use super::store::Network;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -42,7 +42,11 @@ pub struct Attach<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub network: &'a Network,
-    pub ip: Ipv4Addr,
+    /// `eth0`, `eth1`, ... inside the container.
+    pub interface: &'a str,
+    /// The IPv4 address, then the IPv6 one on an IPv6 network.
+    pub ips: Vec<IpAddr>,
+    pub mac: String,
     pub aliases: Vec<String>,
     pub ports: &'a [PortMapping],
 }
@@ -53,10 +57,10 @@ fn options(a: &Attach) -> Value {
         "container_name": a.name,
         "port_mappings": a.ports,
         "networks": { &a.network.name: {
-            "static_ips": [a.ip],
-            "static_mac": mac_for(a.ip),
+            "static_ips": a.ips,
+            "static_mac": a.mac,
             "aliases": a.aliases,
-            "interface_name": "eth0",
+            "interface_name": a.interface,
         }},
         "network_info": { &a.network.name: a.network },
     })
@@ -106,11 +110,11 @@ fn call(root: &Path, verb: &str, netns: &Path, input: &Value) -> Result<Vec<u8>>
 }
 
 /// `netavark setup`: veth into the bridge, address, routes, NAT and DNAT.
-/// Returns the MAC address of the container's eth0.
+/// Returns the MAC address of the container's interface.
 pub fn setup(root: &Path, netns: &Path, a: &Attach) -> Result<String> {
     let out = call(root, "setup", netns, &options(a))?;
     let v: Value = serde_json::from_slice(&out).context("parsing netavark's setup output")?;
-    Ok(v[&a.network.name]["interfaces"]["eth0"]["mac_address"]
+    Ok(v[&a.network.name]["interfaces"][a.interface]["mac_address"]
         .as_str()
         .unwrap_or_default()
         .to_string())
@@ -129,26 +133,38 @@ const BASE_CHAINS: &[(&str, &str)] = &[
     ("nat", "NETAVARK-HOSTPORT-SETMARK"),
 ];
 
-fn iptables(args: &[&str]) -> Result<String> {
-    let out = Command::new("iptables")
+fn iptables(bin: &str, args: &[&str]) -> Result<String> {
+    let out = Command::new(bin)
         .args(args)
         .stderr(Stdio::null())
         .output()
-        .context("running iptables")?;
+        .with_context(|| format!("running {bin}"))?;
     if !out.status.success() {
-        bail!("iptables {} failed", args.join(" "));
+        bail!("{bin} {} failed", args.join(" "));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Removes netavark's shared chains once nothing uses them (no network
 /// chain and no port forwarding left, by rdock or by podman), so that a
-/// host where rdock's last container stopped keeps no rules of it. One
-/// `iptables-restore --noflush` does it, a single exec.
+/// host where rdock's last container stopped keeps no rules of it; for
+/// IPv4 and, where IPv6 networks left them, IPv6. One `iptables-restore
+/// --noflush` per family does it.
 pub fn prune_chains() -> Result<()> {
+    prune_family("iptables")?;
+    if std::path::Path::new("/proc/net/if_inet6").exists() {
+        // ip6tables may be absent where IPv6 is unused: nothing to prune then.
+        if let Err(e) = prune_family("ip6tables") {
+            log::debug!("pruning netavark's IPv6 chains: {e:#}");
+        }
+    }
+    Ok(())
+}
+
+fn prune_family(bin: &str) -> Result<()> {
     let mut script = String::new();
     for table in ["filter", "nat"] {
-        let rules = iptables(&["-t", table, "-S"])?;
+        let rules = iptables(bin, &["-t", table, "-S"])?;
         let mine: Vec<&str> = BASE_CHAINS
             .iter()
             .filter(|(t, _)| *t == table)
@@ -181,13 +197,14 @@ pub fn prune_chains() -> Result<()> {
     if !script.contains("-X") {
         return Ok(());
     }
-    let mut child = Command::new("iptables-restore")
+    let restore = format!("{bin}-restore");
+    let mut child = Command::new(&restore)
         .arg("--noflush")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .context("running iptables-restore")?;
+        .with_context(|| format!("running {restore}"))?;
     child
         .stdin
         .take()
@@ -195,10 +212,7 @@ pub fn prune_chains() -> Result<()> {
         .write_all(script.as_bytes())?;
     let out = child.wait_with_output()?;
     if !out.status.success() {
-        bail!(
-            "iptables-restore: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("{restore}: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }
