@@ -114,7 +114,9 @@ check "{{.Status}} {{.ID}} {{.From}} {{.Scope}}" '^die [0-9a-f]{64} busybox loca
     "$(evs --filter container=ev3 --filter event=die --format '{{.Status}} {{.ID}} {{.From}} {{.Scope}}')"
 out=$(rdock events --since 1 --until 2 --format '{{.Foo}}' 2>&1)
 check_rc "a bad template exits 64 before any event" 64 $?
-check "docker's message for a bad template" '^Error parsing format: ' "$out"
+check "docker's message for a bad template" '^Error parsing format: template: :1:2: executing "" at <\.Foo>: can.t evaluate field Foo in type \*events\.Message$' "$out"
+check "{{.Time}} and {{.TimeNano}} as integers" '^[0-9]{10} [0-9]{19}$' \
+    "$(evs --filter container=ev3 --filter event=die --format '{{.Time}} {{.TimeNano}}')"
 
 # --- start -a attaches first, as docker's
 rdock create --name sa1 busybox sh -c 'exit 5' >/dev/null

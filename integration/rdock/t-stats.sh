@@ -77,7 +77,7 @@ check "a table template: docker's headers" '^NAME      PIDS
 st3       1$' "$(rdock stats --no-stream --format 'table {{.Name}}\t{{.PIDs}}' st3)"
 out=$(rdock stats --no-stream --format '{{.Foo}}' st3 2>&1)
 check_rc "a bad template exits 1" 1 $?
-check "docker's prefix for a bad template" '^template parsing error: ' "$out"
+check "docker's message for a bad template" '^template parsing error: template: :1:2: executing "" at <\.Foo>: can.t evaluate field Foo in type \*container\.statsContext$' "$out"
 
 out=$(timeout 2.6 "$RDOCK" --runtime "$runtime" stats --format '{{.Name}} {{.PIDs}}' st3)
 frames=$(grep -o $'\e\[2J\e\[H' <<<"$out" | wc -l)

@@ -6,7 +6,6 @@ pub mod commands;
 pub mod container;
 pub mod events;
 pub mod format;
-pub mod listing;
 pub mod network;
 pub mod progress;
 pub mod template;

@@ -7,7 +7,7 @@ use super::Context;
 use crate::cli::DfArgs;
 use crate::container::record::{self, Record, State};
 use crate::format::human_duration;
-use crate::listing::{self, Listing};
+use crate::template::{self, Listing};
 use crate::units::human_size;
 use anyhow::Result;
 use image::reference;
@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 pub const LISTING: Listing = Listing {
-    table: "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+    default: "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
     headers: &[
         ("Type", "TYPE"),
         ("TotalCount", "TOTAL"),
@@ -118,7 +118,7 @@ pub fn run(ctx: &Context, a: DfArgs) -> Result<i32> {
         }),
     ];
     if !a.verbose {
-        listing::print_list(a.format.as_deref(), &LISTING, &summary)?;
+        template::print_list(a.format.as_deref(), &LISTING, &summary)?;
         return Ok(0);
     }
     verbose(ctx, &images, &containers, &upper, &volumes);
@@ -275,7 +275,7 @@ fn verbose(
             i.containers
         ));
     }
-    print!("{}", listing::tabwrite(&lines));
+    print!("{}", template::tabwrite(&format!("{}\n", lines.join("\n"))));
     println!("\nContainers space usage:\n");
     let mut lines = vec![
         "CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES".to_string(),
@@ -304,19 +304,17 @@ fn verbose(
             r.name
         ));
     }
-    print!("{}", listing::tabwrite(&lines));
+    print!("{}", template::tabwrite(&format!("{}\n", lines.join("\n"))));
     println!("\nLocal Volumes space usage:\n");
     let mut lines = vec!["VOLUME NAME\tLINKS\tSIZE".to_string()];
     for v in volumes {
         lines.push(format!("{}\t{}\t{}", v.name, v.links, size(v.size)));
     }
-    print!("{}", listing::tabwrite(&lines));
+    print!("{}", template::tabwrite(&format!("{}\n", lines.join("\n"))));
     println!("\nBuild cache usage: 0B\n");
     print!(
         "{}",
-        listing::tabwrite(&[
-            "CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED".into()
-        ])
+        template::tabwrite("CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n")
     );
 }
 

@@ -7,7 +7,7 @@
 use super::Context;
 use crate::cli::EventsArgs;
 use crate::events::{self, filter::Filters, timestamp};
-use crate::listing;
+use crate::template;
 use anyhow::Result;
 use std::io::Write;
 
@@ -47,10 +47,10 @@ pub fn run(ctx: &Context, a: EventsArgs) -> Result<i32> {
         "create",
         "",
         Default::default(),
-    ))?;
+    ));
     if let Some(f) = a.format.as_deref() {
-        if let Err(e) = format_event(f, &sample) {
-            eprintln!("Error parsing format: {e:#}");
+        if let Err(e) = template::render_with(f, &sample, &OPTIONS) {
+            eprintln!("Error parsing format: {}", e.detail);
             return Ok(64);
         }
     }
@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, a: EventsArgs) -> Result<i32> {
                 None => m.line(),
                 // docker's field order, which a generic JSON map would lose.
                 Some(f) if f.trim() == "{{json .}}" => serde_json::to_string(m)?,
-                Some(f) => format_event(f, &template_value(m)?)?,
+                Some(f) => template::render_with(f, &template_value(m), &OPTIONS)?,
             };
             writeln!(out, "{line}")?;
             out.flush()?;
@@ -80,19 +80,26 @@ pub fn run(ctx: &Context, a: EventsArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// What templates see: every field of docker's message, the deprecated
-/// ones empty where the JSON leaves them out.
-fn template_value(m: &events::Message) -> Result<serde_json::Value> {
-    let mut v = serde_json::to_value(m)?;
-    for k in ["status", "id", "from"] {
-        if v.get(k).is_none() {
-            v[k] = "".into();
-        }
-    }
-    Ok(v)
-}
+/// docker's type in template errors.
+const OPTIONS: template::Options = template::Options {
+    name: "",
+    root_type: "*events.Message",
+    missing_key_error: false,
+    header: false,
+};
 
-/// One event through `--format`.
-fn format_event(f: &str, v: &serde_json::Value) -> Result<String> {
-    listing::render(f, v)
+/// What templates see: docker's `events.Message` by its Go field names
+/// (`.Status`, `.ID`, `.From`, `.TimeNano`...), every field present.
+fn template_value(m: &events::Message) -> serde_json::Value {
+    serde_json::json!({
+        "Status": m.status,
+        "ID": m.id,
+        "From": m.from,
+        "Type": m.typ,
+        "Action": m.action,
+        "Actor": {"ID": m.actor.id, "Attributes": m.actor.attributes},
+        "Scope": m.scope,
+        "Time": m.time,
+        "TimeNano": m.time_nano,
+    })
 }

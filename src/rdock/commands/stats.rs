@@ -7,7 +7,7 @@ use super::Context;
 use crate::cli::StatsArgs;
 use crate::container::record::{self, Record, State};
 use crate::container::{runtime, usage, usage::Usage};
-use crate::listing::{self, Listing};
+use crate::template::{self, Listing, Options};
 use crate::units::{bytes_size, human_size};
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -16,7 +16,7 @@ use std::io::Write;
 use std::time::Duration;
 
 pub const LISTING: Listing = Listing {
-    table: "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}",
+    default: "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}",
     headers: &[
         ("Container", "CONTAINER"),
         ("ID", "CONTAINER ID"),
@@ -28,6 +28,14 @@ pub const LISTING: Listing = Listing {
         ("BlockIO", "BLOCK I/O"),
         ("PIDs", "PIDS"),
     ],
+};
+
+/// docker's type in template errors.
+const OPTIONS: Options = Options {
+    name: "",
+    root_type: "*container.statsContext",
+    missing_key_error: false,
+    header: false,
 };
 
 /// docker's sampling interval.
@@ -45,12 +53,11 @@ pub fn run(ctx: &Context, a: StatsArgs) -> Result<i32> {
             }
         }
     }
-    let sample_row = row("", &None, &Usage::default(), None, false);
-    if let Some(f) = &a.format {
-        if let Err(e) = listing::render(f.strip_prefix("table").unwrap_or(f), &sample_row) {
-            eprintln!("template parsing error: {e:#}");
-            return Ok(1);
-        }
+    // A bad template fails up front, even before any row, as docker's.
+    let sample = [row("", &None, &Usage::default(), None, false)];
+    if let Err(e) = template::format_list(a.format.as_deref(), &LISTING, &sample, &OPTIONS) {
+        eprintln!("{e}");
+        return Ok(1);
     }
     let mut prev: HashMap<String, Usage> = HashMap::new();
     let mut first = true;
@@ -77,7 +84,7 @@ pub fn run(ctx: &Context, a: StatsArgs) -> Result<i32> {
         if !a.no_stream {
             print!("\x1b[2J\x1b[H");
         }
-        listing::print_list(a.format.as_deref(), &LISTING, &rows)?;
+        template::print_list_with(a.format.as_deref(), &LISTING, &rows, &OPTIONS)?;
         std::io::stdout().flush()?;
         if a.no_stream {
             return Ok(0);
