@@ -2,6 +2,8 @@
 # read from the containers' cgroups (through their init's /proc/PID/cgroup)
 # and network namespaces.
 
+# Multi-line output as one line (lines joined by ;), so one regex checks the order.
+lines() { tr '\n' ';' <<<"$1" | sed 's/;$//'; }
 hdr='CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   BLOCK I/O   PIDS'
 out=$(rdock stats --no-stream)
 check_rc "stats --no-stream with nothing running exits 0" 0 $?
@@ -11,10 +13,7 @@ rdock run -d --network none --name st1 busybox sleep 100 >/dev/null
 rdock run -d --network none --name st2 busybox sh -c 'while :; do :; done' >/dev/null
 rdock run -d --network none --name st3 -m 64m busybox sleep 100 >/dev/null
 out=$(rdock stats --no-stream)
-check "running containers, newest first" '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS
-[0-9a-f]{12}   st3 .*
-[0-9a-f]{12}   st2 .*
-[0-9a-f]{12}   st1 .*$' "$out"
+check "running containers, newest first" '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS;[0-9a-f]{12}   st3 .*;[0-9a-f]{12}   st2 .*;[0-9a-f]{12}   st1 .*$' "$(lines "$out")"
 check "a memory limit, docker's binary units and MEM %" \
     '^[0-9a-f]{12}   st3       [0-9.]+%     [0-9.]+(KiB|MiB) / 64MiB +[0-9.]+% +0B / 0B   [0-9.]+[kMG]?B / [0-9.]+[kMG]?B +1$' \
     "$(grep ' st3 ' <<<"$out")"
@@ -73,8 +72,7 @@ check "--no-trunc shows the full ID" "^$id   st3 " "$(rdock stats --no-stream --
 check "{{json .}}: docker's keys, sorted, all strings" \
     '^\{"BlockIO":"[^"]+","CPUPerc":"[0-9.]+%","Container":"st3","ID":"[0-9a-f]{12}","MemPerc":"[0-9.]+%","MemUsage":"[^"]+ / 64MiB","Name":"st3","NetIO":"0B / 0B","PIDs":"1"\}$' \
     "$(rdock stats --no-stream --format '{{json .}}' st3)"
-check "a table template: docker's headers" '^NAME      PIDS
-st3       1$' "$(rdock stats --no-stream --format 'table {{.Name}}\t{{.PIDs}}' st3)"
+check "a table template: docker's headers" '^NAME      PIDS;st3       1$' "$(lines "$(rdock stats --no-stream --format 'table {{.Name}}\t{{.PIDs}}' st3)")"
 out=$(rdock stats --no-stream --format '{{.Foo}}' st3 2>&1)
 check_rc "a bad template exits 1" 1 $?
 check "docker's message for a bad template" '^template parsing error: template: :1:2: executing "" at <\.Foo>: can.t evaluate field Foo in type \*container\.statsContext$' "$out"
@@ -91,11 +89,7 @@ rdock create --network none --name df2 busybox true >/dev/null
 sleep 0.5
 out=$(rdock system df)
 check_rc "system df exits 0" 0 $?
-check "system df: docker's four rows" '^TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE
-Images          [0-9]+ +1 +[0-9.]+[kMG]?B +[0-9.]+[kMG]?B \([0-9]+%\)
-Containers      2         1         3B        0B \(0%\)
-Local Volumes   1         1         5B        0B \(0%\)
-Build Cache     0         0         0B        0B$' "$out"
+check "system df: docker's four rows" '^TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE;Images          [0-9]+ +1 +[0-9.]+[kMG]?B +[0-9.]+[kMG]?B \([0-9]+%\);Containers      2         1         3B        0B \(0%\);Local Volumes   1         1         5B        0B \(0%\);Build Cache     0         0         0B        0B$' "$(lines "$out")"
 only_busybox=$(rdock images -q | sort -u | wc -l)
 if [ "$only_busybox" = 1 ]; then
     check "system df: the one image, in use, is not reclaimable" '^Images +1 +1 +([0-9.]+[kMG]?B) +0B \(0%\)$' "$(grep ^Images <<<"$out")"
@@ -106,22 +100,7 @@ check "system df --format '{{json .}}': docker's keys, sorted" \
     '^\{"Active":"1","Reclaimable":"0B \(0%\)","Size":"3B","TotalCount":"2","Type":"Containers"\}$' \
     "$(rdock system df --format '{{json .}}' | grep Containers)"
 out=$(rdock system df -v)
-check "system df -v: docker's sections" '^Images space usage:
-
-REPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS
-.*
-Containers space usage:
-
-CONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES
-.*
-Local Volumes space usage:
-
-VOLUME NAME +LINKS +SIZE
-dfv +1 +5B
-
-Build cache usage: 0B
-
-CACHE ID +CACHE TYPE +SIZE +CREATED +LAST USED +USAGE +SHARED$' "$(tr '\n' '\r' <<<"$out" | sed 's/\r/\n/g')"
+check "system df -v: docker's sections" '^Images space usage:;;REPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS;.*;Containers space usage:;;CONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES;.*;Local Volumes space usage:;;VOLUME NAME +LINKS +SIZE;dfv +1 +5B;;Build cache usage: 0B;;CACHE ID +CACHE TYPE +SIZE +CREATED +LAST USED +USAGE +SHARED$' "$(lines "$out")"
 check "system df -v: the image row" '^busybox +latest +[0-9a-f]{12} +.* ago +([0-9.]+[kM]?B) +[0-9.]+[kM]?B +[0-9.]+[kM]?B +2$' "$(grep ^busybox <<<"$out")"
 check "system df -v: a container's upper size and volume count" '^[0-9a-f]{12} +busybox +".*" +1 +3B +.* ago +Up .* +df1$' "$(grep ' df1$' <<<"$out")"
 rdock stop -t 0 df1 >/dev/null

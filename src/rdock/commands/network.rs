@@ -49,6 +49,7 @@ fn connect(ctx: &Context, a: NetworkConnectArgs) -> Result<i32> {
     }
     let n = store::find(&ctx.root, &a.network)?;
     network::connect(&ctx.root, &r.id, &n, &req)?;
+    crate::events::network_endpoint(&ctx.root, "connect", (&n.id, &n.name), &r.id);
     Ok(0)
 }
 
@@ -76,6 +77,7 @@ fn disconnect(ctx: &Context, a: NetworkDisconnectArgs) -> Result<i32> {
         }
         log::warn!("disconnecting {} from {}: {e:#}", r.id, n.name);
     }
+    crate::events::network_endpoint(&ctx.root, "disconnect", (&n.id, &n.name), &r.id);
     Ok(0)
 }
 

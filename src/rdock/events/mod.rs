@@ -286,6 +286,16 @@ pub fn network(root: &Path, action: &str, id: &str, name: &str, driver: &str) {
     record(root, &Message::new("network", action, id, attrs));
 }
 
+/// `network connect|disconnect NET_ID (container=ID, name=NET, type=DRIVER)`.
+pub fn network_endpoint(root: &Path, action: &str, net: (&str, &str), container: &str) {
+    let attrs = BTreeMap::from([
+        ("container".to_string(), container.to_string()),
+        ("name".to_string(), net.1.to_string()),
+        ("type".to_string(), "bridge".to_string()),
+    ]);
+    record(root, &Message::new("network", action, net.0, attrs));
+}
+
 /// Reads the log: the rotated generation then the current one, and, when
 /// `follow`, keeps reading what is appended (across rotations) until
 /// `until` (nanoseconds) has passed. `f` gets each event in order, and
