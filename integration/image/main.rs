@@ -1496,6 +1496,361 @@ fn a_large_layer_pulls(env: &Env) -> TestResult {
     Ok(())
 }
 
+/// A fresh registry for tests that write to one.
+fn scratch_registry(env: &Env, name: &str, extra: &[&str]) -> Registry {
+    Registry::start(env.base.path().join(name), extra)
+}
+
+fn push_layers_mounts_tags_and_errors_like_docker(env: &Env) -> TestResult {
+    let reg = scratch_registry(env, "push-registry", &[]);
+    let h = reg.host();
+    let root = env.root();
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "-q", "layers"],
+        &[],
+    ))?;
+    let x = format!("{h}/rdtest/x");
+    ok(&rdock(&root, &["tag", "layers", &format!("{x}:tag")], &[]))?;
+    ok(&rdock(&root, &["tag", "layers", &format!("{x}:t2")], &[]))?;
+    let out = ok(&rdock(&root, &["push", &format!("{x}:tag")], &[]))?;
+    let lines: Vec<&str> = out.lines().collect();
+    check!(
+        lines[0] == format!("The push refers to repository [{x}]"),
+        "{out}"
+    );
+    let layers = 4;
+    check!(
+        out.matches(": Preparing").count() == layers && out.matches(": Pushed").count() == layers,
+        "{out}"
+    );
+    check!(
+        lines[1..=layers]
+            .iter()
+            .all(|l| { l.len() == 12 + ": Preparing".len() && l.ends_with(": Preparing") }),
+        "short ids first: {out}"
+    );
+    let last = lines.last().unwrap();
+    check!(
+        last.starts_with("tag: digest: sha256:") && last.contains(" size: "),
+        "{out}"
+    );
+    // What the registry holds pulls back, with the digest pushed.
+    let digest = last.split(' ').nth(2).unwrap().to_string();
+    let other = env.root();
+    let pulled = ok(&rdock(&other, &["pull", &format!("{x}:tag")], &[]))?;
+    check!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
+    let again = ok(&rdock(&root, &["push", &format!("{x}:tag")], &[]))?;
+    check!(
+        again.matches(": Layer already exists").count() == layers
+            && again.ends_with(&format!("{last}\n")),
+        "{again}"
+    );
+    // Another repository of the same registry: the layers are mounted.
+    let y = format!("{h}/rdtest/y:1");
+    ok(&rdock(&root, &["tag", "layers", &y], &[]))?;
+    let mounted = ok(&rdock(&root, &["push", &y], &[]))?;
+    check!(
+        mounted.matches(": Mounted from rdtest/x").count() == layers,
+        "{mounted}"
+    );
+    let all = ok(&rdock(&root, &["push", "-a", &x], &[]))?;
+    let digests: Vec<&str> = all.lines().filter(|l| l.contains(": digest: ")).collect();
+    check!(
+        digests.len() == 2 && digests[0].starts_with("t2: ") && digests[1].starts_with("tag: "),
+        "{all}"
+    );
+    check!(all.matches("The push refers").count() == 1, "{all}");
+    let err = fails(&rdock(&root, &["push", "-a", &format!("{x}:tag")], &[]))?;
+    check!(
+        err.trim() == "tag can't be used with --all-tags/-a",
+        "{err}"
+    );
+    let out = rdock(&root, &["push", &format!("{h}/rdtest/nosuch:tag")], &[]);
+    let err = fails(&out)?;
+    check!(
+        err.trim() == format!("An image does not exist locally with the tag: {h}/rdtest/nosuch"),
+        "{err}"
+    );
+    check!(
+        String::from_utf8_lossy(&out.stdout).contains("The push refers to repository"),
+        "header first"
+    );
+    let err = fails(&rdock(&root, &["push", &format!("{x}:nosuchtag")], &[]))?;
+    check!(
+        err.trim() == format!("tag does not exist: {x}:nosuchtag"),
+        "{err}"
+    );
+    let out = rdock(&root, &["push", &x], &[]);
+    let err = fails(&out)?;
+    check!(
+        err.trim() == format!("tag does not exist: {x}:latest"),
+        "{err}"
+    );
+    check!(
+        String::from_utf8_lossy(&out.stdout).starts_with("Using default tag: latest\n"),
+        "default tag line"
+    );
+    // The repo digest is recorded as after a pull.
+    let ins = ok(&rdock(
+        &root,
+        &["image", "inspect", &format!("{x}:tag")],
+        &[],
+    ))?;
+    check!(ins.contains(&format!("{x}@{digest}")), "{ins}");
+
+    // pull -a: every tag, in the registry's order, one status line.
+    let fresh = env.root();
+    let out = ok(&rdock(&fresh, &["pull", "-a", &x], &[]))?;
+    let lines: Vec<&str> = out.lines().collect();
+    check!(lines[0] == "t2: Pulling from rdtest/x", "{out}");
+    check!(
+        out.contains("\ntag: Pulling from rdtest/x\n")
+            && out.matches("Digest: sha256:").count() == 2,
+        "{out}"
+    );
+    check!(
+        lines[lines.len() - 2] == format!("Status: Downloaded newer image for {x}")
+            && lines[lines.len() - 1] == x
+            && out.matches("Status:").count() == 1,
+        "{out}"
+    );
+    let images = ok(&rdock(&fresh, &["images"], &[]))?;
+    check!(
+        images.contains(" t2 ") && images.contains(" tag "),
+        "{images}"
+    );
+    let again = ok(&rdock(&fresh, &["pull", "-a", &x], &[]))?;
+    check!(
+        again.contains(&format!("Status: Image is up to date for {x}\n")),
+        "{again}"
+    );
+    let err = fails(&rdock(&fresh, &["pull", "-a", &format!("{x}:tag")], &[]))?;
+    check!(
+        err.trim() == "tag can't be used with --all-tags/-a",
+        "{err}"
+    );
+    Ok(())
+}
+
+/// A docker credential helper in shell: keeps one login in DIR/store.json
+/// and logs each verb to DIR/calls.
+const FAKE_HELPER: &str = r#"#!/bin/sh
+d=${RDTEST_CRED_DIR:?}
+echo "$1" >> "$d/calls"
+case "$1" in
+store) cat > "$d/store.json" ;;
+get) url=$(cat)
+     if [ -f "$d/store.json" ] && grep -q "\"ServerURL\":\"$url\"" "$d/store.json"; then cat "$d/store.json"
+     else echo "credentials not found in native keychain"; exit 1; fi ;;
+erase) cat >/dev/null; rm -f "$d/store.json" ;;
+*) exit 1 ;;
+esac
+"#;
+
+fn credential_helpers_for_login_push_pull_logout(env: &Env) -> TestResult {
+    let d = env.base.path().join("helper");
+    let bin = d.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-rdtest");
+    std::fs::write(&helper, FAKE_HELPER).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let st = Command::new("sh")
+        .arg("-c")
+        .arg("htpasswd -Bbn tester s3cret > htpasswd")
+        .current_dir(&d)
+        .status()
+        .unwrap();
+    check!(st.success(), "htpasswd");
+    let reg = scratch_registry(
+        env,
+        "helper-registry",
+        &["--htpasswd", &d.join("htpasswd").display().to_string()],
+    );
+    let h = reg.host();
+    let conf = d.join("docker");
+    std::fs::create_dir_all(&conf).unwrap();
+    let write_conf = |v: serde_json::Value| {
+        std::fs::write(conf.join("config.json"), v.to_string()).unwrap();
+    };
+    write_conf(serde_json::json!({"credsStore": "rdtest"}));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let dir_s = d.display().to_string();
+    let conf_s = conf.display().to_string();
+    let e = [
+        ("PATH", path.as_str()),
+        ("RDTEST_CRED_DIR", dir_s.as_str()),
+        ("DOCKER_CONFIG", conf_s.as_str()),
+    ];
+    let calls = || std::fs::read_to_string(d.join("calls")).unwrap_or_default();
+    let root = env.root();
+    ok(&rdock(
+        &root,
+        &["--registry-mirror", &env.mirror(), "pull", "-q", "busybox"],
+        &e,
+    ))?;
+    let name = format!("{h}/private/busybox:latest");
+    ok(&rdock(&root, &["tag", "busybox", &name], &e))?;
+    let err = fails(&rdock(&root, &["push", &name], &e))?;
+    check!(err.to_lowercase().contains("unauthorized"), "{err}");
+    check!(
+        calls().contains("get"),
+        "the helper was not asked: {}",
+        calls()
+    );
+    let out = ok(&rdock(
+        &root,
+        &["login", "-u", "tester", "-p", "s3cret", &h],
+        &e,
+    ))?;
+    check!(out.contains("Login Succeeded"), "{out}");
+    let stored = std::fs::read_to_string(d.join("store.json")).unwrap_or_default();
+    check!(
+        stored.contains("\"Secret\":\"s3cret\"") && stored.contains("\"Username\":\"tester\""),
+        "the helper got: {stored}"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(conf.join("config.json")).unwrap()).unwrap();
+    check!(
+        cfg["auths"][&h] == serde_json::json!({}) && cfg["credsStore"] == "rdtest",
+        "config.json keeps no secret: {cfg}"
+    );
+    let out = ok(&rdock(&root, &["push", &name], &e))?;
+    check!(out.contains(": Pushed"), "{out}");
+    ok(&rdock(&env.root(), &["pull", &name], &e))?;
+    // credHelpers wins over credsStore for its registry.
+    let mut per_registry =
+        serde_json::json!({"credsStore": "nosuch", "credHelpers": {}, "auths": {}});
+    per_registry["credHelpers"][&h] = serde_json::json!("rdtest");
+    per_registry["auths"][&h] = serde_json::json!({});
+    write_conf(per_registry);
+    ok(&rdock(&env.root(), &["pull", &name], &e))?;
+    let out = ok(&rdock(&root, &["logout", &h], &e))?;
+    check!(
+        out.contains(&format!("Removing login credentials for {h}")),
+        "{out}"
+    );
+    check!(calls().contains("erase"), "{}", calls());
+    check!(
+        !d.join("store.json").exists(),
+        "the helper still holds the login"
+    );
+    let err = fails(&rdock(&env.root(), &["pull", &name], &e))?;
+    check!(err.to_lowercase().contains("unauthorized"), "{err}");
+    // A helper that is missing is an error naming it.
+    write_conf(serde_json::json!({"credsStore": "nosuch"}));
+    let err = fails(&rdock(&env.root(), &["pull", &name], &e))?;
+    check!(err.contains("docker-credential-nosuch"), "{err}");
+    Ok(())
+}
+
+/// A relay to the registry that answers the first blob PUT with a 500,
+/// counting PUTs in `puts`.
+fn failing_put_proxy(upstream: u16, puts: Arc<AtomicUsize>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { break };
+            let puts = puts.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    // 0x16 opens a TLS handshake (rdock tries HTTPS first): hang up.
+                    if client.read(&mut byte).unwrap_or(0) == 0
+                        || (head.is_empty() && byte[0] == 0x16)
+                    {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head).into_owned();
+                if text.starts_with("PUT ")
+                    && text.contains("/blobs/uploads/")
+                    && puts.fetch_add(1, Ordering::SeqCst) == 0
+                {
+                    let _ = client.write_all(
+                        b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    return;
+                }
+                let text = text.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    return;
+                };
+                up.write_all(text.as_bytes()).unwrap();
+                let (mut up_w, mut client_r) =
+                    (up.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client_r, &mut up_w);
+                });
+                let _ = std::io::copy(&mut up, &mut client);
+                let _ = client.shutdown(std::net::Shutdown::Both);
+                let _ = up.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+fn a_failed_blob_upload_is_tried_again(env: &Env) -> TestResult {
+    let puts = Arc::new(AtomicUsize::new(0));
+    let port = failing_put_proxy(env.plain.port, puts.clone());
+    let root = env.root();
+    let src = root.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("unique"),
+        format!("{:?}", std::time::SystemTime::now()),
+    )
+    .unwrap();
+    let tarball = root.join("u.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&src)
+        .arg("-cf")
+        .arg(&tarball)
+        .arg(".")
+        .status()
+        .unwrap();
+    check!(st.success(), "tar");
+    let name = format!("127.0.0.1:{port}/rdtest/retry:1");
+    ok(&rdock(
+        &root,
+        &["import", &tarball.display().to_string(), &name],
+        &[],
+    ))?;
+    let out = rdock(&root, &["push", &name], &[]);
+    let stdout = ok(&out)?;
+    check!(stdout.contains(": Pushed"), "{stdout}");
+    check!(
+        puts.load(Ordering::SeqCst) >= 3,
+        "the refused upload was not tried again ({} PUTs)",
+        puts.load(Ordering::SeqCst)
+    );
+    let digest = stdout
+        .lines()
+        .last()
+        .unwrap()
+        .split(' ')
+        .nth(2)
+        .unwrap()
+        .to_string();
+    let pulled = ok(&rdock(
+        &env.root(),
+        &["pull", &format!("{}/rdtest/retry:1", env.plain.host())],
+        &[],
+    ))?;
+    check!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
+    Ok(())
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let tests: &[(&str, TestFn)] = &[
@@ -1585,6 +1940,18 @@ fn main() {
         (
             "save_and_load_round_trip_docker_and_oci_archives",
             save_and_load_round_trip_docker_and_oci_archives,
+        ),
+        (
+            "push_layers_mounts_tags_and_errors_like_docker",
+            push_layers_mounts_tags_and_errors_like_docker,
+        ),
+        (
+            "a_failed_blob_upload_is_tried_again",
+            a_failed_blob_upload_is_tried_again,
+        ),
+        (
+            "credential_helpers_for_login_push_pull_logout",
+            credential_helpers_for_login_push_pull_logout,
         ),
         ("a_large_layer_pulls", a_large_layer_pulls),
     ];

@@ -37,11 +37,15 @@
 //! draws them as docker does; [`progress::Silent`] drops them).
 pub mod archive;
 pub mod auth;
+pub mod changes;
+pub mod commit;
 pub mod digest;
+pub mod layer;
 pub mod limits;
 pub mod platform;
 pub mod progress;
 pub mod pull;
+pub mod push;
 pub mod reference;
 pub mod registry;
 pub mod store;

@@ -1,4 +1,4 @@
-//! How a pull reports what it does. The library prints nothing: the caller
+//! How a pull (or a push) reports what it does. The library prints nothing: the caller
 //! passes a [`PullProgress`] (rdock's terminal renderer, or [`Silent`]).
 //! Lines and layer events are docker's words ("Pulling from", "Downloading",
 //! "Pull complete"...); how they are shown is the caller's business.

@@ -76,6 +76,8 @@ pub struct Pulled {
     pub record: ImageRecord,
     pub name: String,
     pub downloaded: bool,
+    /// docker's closing "Status: ..." line.
+    pub status: String,
 }
 
 struct Resolved {
@@ -91,6 +93,64 @@ pub async fn pull(
     name: &str,
     opts: &PullOptions,
     progress: &dyn PullProgress,
+) -> Result<Pulled> {
+    pull_one(store, name, opts, progress, true).await
+}
+
+/// `pull -a`: every tag of the repository `name` (no tag), in the
+/// registry's order, each with its "Pulling from" and "Digest" lines and
+/// one status line at the end. Returns the repository, fully qualified.
+pub async fn pull_all_tags(
+    store: Arc<Store>,
+    name: &str,
+    opts: &PullOptions,
+    progress: &dyn PullProgress,
+) -> Result<String> {
+    let r = reference::parse(name).map_err(|e| anyhow!(e))?;
+    let mut tags = None;
+    let mut last_err = None;
+    for ep in registry::endpoints(&r, &opts.registry) {
+        let client = registry::client_for(&ep, &opts.registry);
+        let auth = registry::auth_for(&ep)?;
+        match client.list_tags(&ep.reference, &auth, None, None).await {
+            Ok(t) => {
+                tags = Some(t.tags);
+                break;
+            }
+            Err(e) => {
+                log::info!("listing the tags of {name} on {}: {e}", ep.host);
+                last_err = Some(anyhow!(describe(e)));
+            }
+        }
+    }
+    let tags = match tags {
+        Some(t) => t,
+        None => {
+            return Err(last_err.unwrap_or_else(|| anyhow!("no endpoint for {name}")))
+                .with_context(|| format!("listing the tags of {name}"))
+        }
+    };
+    let repo = reference::full_repository(&r);
+    let mut downloaded = false;
+    for t in tags {
+        let pulled = pull_one(store.clone(), &format!("{repo}:{t}"), opts, progress, false).await?;
+        downloaded |= pulled.downloaded;
+    }
+    let familiar = reference::familiar_repository(&repo);
+    if downloaded {
+        progress.line(&format!("Status: Downloaded newer image for {familiar}"));
+    } else {
+        progress.line(&format!("Status: Image is up to date for {familiar}"));
+    }
+    Ok(repo)
+}
+
+async fn pull_one(
+    store: Arc<Store>,
+    name: &str,
+    opts: &PullOptions,
+    progress: &dyn PullProgress,
+    status_line: bool,
 ) -> Result<Pulled> {
     let r = reference::parse(name).map_err(|e| anyhow!(e))?;
     let want = opts.platform.clone().unwrap_or_else(Platform::host);
@@ -156,9 +216,13 @@ pub async fn pull(
         };
         progress.line(&format!("{shown}: Pulling from {}", r.repository()));
         let fetching = fetch_image(&store, &r, &ep, &client, &resolved, progress, opts);
-        return with_stall_deadline(stall, fetching)
+        let pulled = with_stall_deadline(stall, fetching)
             .await
-            .with_context(|| format!("pulling {name} from {}", ep.host));
+            .with_context(|| format!("pulling {name} from {}", ep.host))?;
+        if status_line {
+            progress.line(&pulled.status);
+        }
+        return Ok(pulled);
     }
     Err(last_err.unwrap_or_else(|| anyhow!("no endpoint for {name}")))
 }
@@ -480,11 +544,12 @@ async fn fetch_image(
             t.unwrap_or("latest")
         ),
     };
-    if downloaded {
-        progress.line(&format!("Status: Downloaded newer image for {familiar}"));
+    let status = if downloaded {
+        "Downloaded newer image for"
     } else {
-        progress.line(&format!("Status: Image is up to date for {familiar}"));
-    }
+        "Image is up to date for"
+    };
+    let status = format!("Status: {status} {familiar}");
     let full = match r.digest() {
         Some(d) => format!("{repo}@{d}"),
         None => reference::full_tagged(r).unwrap_or(repo),
@@ -493,6 +558,7 @@ async fn fetch_image(
         record,
         name: full,
         downloaded,
+        status,
     })
 }
 

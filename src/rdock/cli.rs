@@ -25,7 +25,8 @@ pub struct Cli {
     #[arg(long = "insecure-registry", global = true, value_name = "HOST:PORT")]
     pub insecure_registry: Vec<String>,
     /// Log level (error, warn, info, debug, trace).
-    #[arg(long = "log-level", short = 'l', global = true, default_value = "warn")]
+    // Before the verb only, as docker's: `run -l` is `--label`.
+    #[arg(long = "log-level", short = 'l', default_value = "warn")]
     pub log_level: String,
     /// Debug logging.
     #[arg(long, short = 'D', global = true)]
@@ -48,6 +49,10 @@ pub enum Command {
     Save(SaveArgs),
     /// Load an image from a tar archive.
     Load(LoadArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(ImportArgs),
     /// Log in to a registry.
     Login(LoginArgs),
     /// Log out from a registry.
@@ -117,6 +122,8 @@ pub enum Command {
     Events(EventsArgs),
     /// Display a live stream of container(s) resource usage statistics.
     Stats(StatsArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
     /// Show the rdock version information.
     Version(FormatArgs),
     /// Generate the autocompletion script for the specified shell.
@@ -181,6 +188,8 @@ pub enum ContainerCommand {
     Cp(CpArgs),
     /// Display a live stream of container(s) resource usage statistics.
     Stats(StatsArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +233,26 @@ pub struct DfArgs {
     /// Pretty-print images using a Go template.
     #[arg(long)]
     pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>").
+    #[arg(short, long, default_value = "")]
+    pub author: String,
+    /// Apply Dockerfile instruction to the created image.
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Commit message.
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+    /// Pause container during commit.
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub pause: bool,
+    pub container: String,
+    /// REPOSITORY[:TAG]
+    pub repository: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -581,6 +610,73 @@ pub struct ContainerOpts {
     /// Add additional groups to join.
     #[arg(long = "group-add", value_name = "GROUP")]
     pub group_add: Vec<String>,
+    /// Attach a filesystem mount (type=bind|volume|tmpfs,target=PATH,...).
+    #[arg(long = "mount", value_name = "MOUNT")]
+    pub mount: Vec<String>,
+    /// Set custom DNS servers.
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options.
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip; ip may be host-gateway).
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Ulimit options (NAME=SOFT[:HARD]).
+    #[arg(long = "ulimit", value_name = "ULIMIT")]
+    pub ulimit: Vec<String>,
+    /// Add a host device to the container (HOST[:CONTAINER[:PERMS]]).
+    #[arg(long = "device", value_name = "DEVICE")]
+    pub device: Vec<String>,
+    /// Size of /dev/shm (with b, k, m or g).
+    #[arg(long = "shm-size", value_name = "BYTES", allow_hyphen_values = true)]
+    pub shm_size: Option<String>,
+    /// IPC mode: none, private, shareable, host or container:NAME.
+    #[arg(long = "ipc", value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// PID namespace: host or container:NAME.
+    #[arg(long = "pid", value_name = "MODE")]
+    pub pid: Option<String>,
+    /// UTS namespace: host.
+    #[arg(long = "uts", value_name = "MODE")]
+    pub uts: Option<String>,
+    /// User namespace: host.
+    #[arg(long = "userns", value_name = "MODE")]
+    pub userns: Option<String>,
+    /// Sysctl options (NAME=VALUE; namespaced ones only).
+    #[arg(long = "sysctl", value_name = "NAME=VALUE")]
+    pub sysctl: Vec<String>,
+    /// Timeout (in seconds) to stop a container.
+    #[arg(long = "stop-timeout", value_name = "SECS", allow_hyphen_values = true)]
+    pub stop_timeout: Option<String>,
+    /// Attach to STDIN, STDOUT or STDERR.
+    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    pub attach: Vec<String>,
+    /// Write the container ID to the file.
+    #[arg(long = "cidfile", value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
+    /// Proxy received signals to the process (--sig-proxy=false to not).
+    #[arg(
+        long = "sig-proxy",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "true",
+        default_missing_value = "true"
+    )]
+    pub sig_proxy: String,
+    /// Set meta data on a container (KEY[=VALUE]).
+    #[arg(short = 'l', long = "label", value_name = "LABEL")]
+    pub label: Vec<String>,
+    /// Read in a line delimited file of labels.
+    #[arg(long = "label-file", value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// Override the key sequence for detaching a container (e.g. ctrl-x,y).
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -673,9 +769,10 @@ pub struct ExecArgs {
 pub struct StopArgs {
     #[arg(required = true)]
     pub containers: Vec<String>,
-    /// Seconds to wait before killing the container.
-    #[arg(short, long, default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait before killing the container (default: the
+    /// container's --stop-timeout, else 10; -1 waits for ever).
+    #[arg(short, long, allow_hyphen_values = true)]
+    pub time: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -715,12 +812,42 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Show the history of an image.
     History(HistoryArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply Dockerfile instruction to the created image.
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Set commit message for imported image.
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+    /// FILE, URL or - (stdin).
+    pub source: String,
+    /// REPOSITORY[:TAG]
+    pub repository: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// NAME[:TAG]
+    pub name: String,
+    /// Push all tagged images in the repository.
+    #[arg(short, long)]
+    pub all_tags: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// NAME[:TAG|@DIGEST]
     pub image: String,
+    /// Download all tagged images in the repository.
+    #[arg(short, long)]
+    pub all_tags: bool,
     /// Suppress verbose output.
     #[arg(short, long)]
     pub quiet: bool,
@@ -861,7 +988,8 @@ pub fn separate_command(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
                         a.get_long() == Some(long)
                             || a.get_all_aliases().is_some_and(|v| v.contains(&long))
                     })?;
-                    if a.get_action().takes_values() {
+                    // `--sig-proxy false` is not a value: it needs `=`, as in docker.
+                    if a.get_action().takes_values() && !a.is_require_equals_set() {
                         i += 1;
                     }
                 }
@@ -1014,6 +1142,34 @@ mod tests {
                 "busybox",
                 &["-d".to_string(), "-l".into(), "/tmp".into()][..]
             )
+        );
+    }
+
+    #[test]
+    fn run_label_and_sig_proxy_flags() {
+        let parse = |line: &str| {
+            let cli =
+                Cli::try_parse_from(separate_command(line.split(' ').map(Into::into).collect()))
+                    .unwrap();
+            let Some(Command::Run(a)) = cli.command else {
+                panic!("not run")
+            };
+            (cli.log_level, a)
+        };
+        // `-l` after the verb is --label; before it, --log-level.
+        let (level, a) = parse("rdock -l debug run -l a=1 --sig-proxy busybox ls -l");
+        assert_eq!(level, "debug");
+        assert_eq!(a.opts.label, ["a=1"]);
+        assert_eq!(a.opts.sig_proxy, "true");
+        assert_eq!((a.image.as_str(), a.command.len()), ("busybox", 2));
+        let (_, a) = parse("rdock run --sig-proxy=false -a stdout busybox true");
+        assert_eq!(a.opts.sig_proxy, "false");
+        assert_eq!(a.opts.attach, ["stdout"]);
+        // `--sig-proxy false`: false is the image, as with docker's bool flags.
+        let (_, a) = parse("rdock run --sig-proxy false busybox");
+        assert_eq!(
+            (a.image.as_str(), a.command.as_slice()),
+            ("false", &["busybox".to_string()][..])
         );
     }
 

@@ -23,6 +23,14 @@ pub fn run(ctx: &Context, a: AttachArgs) -> Result<i32> {
 /// Connects (retrying for a monitor that is still binding) and relays until
 /// the container exits (its exit code) or the user detaches (0).
 pub fn attach(dir: &Path, stdin: bool, tty: bool) -> Result<i32> {
+    attach_with_keys(dir, stdin, tty, DEFAULT_DETACH_KEYS.to_vec())
+}
+
+/// docker's detach sequence: ctrl-p ctrl-q.
+pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11];
+
+/// [`attach`] with another detach sequence (`run --detach-keys`).
+pub fn attach_with_keys(dir: &Path, stdin: bool, tty: bool, keys: Vec<u8>) -> Result<i32> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut conn = loop {
         match monitor::connect_attach(dir) {
@@ -43,17 +51,17 @@ pub fn attach(dir: &Path, stdin: bool, tty: bool) -> Result<i32> {
     }
     if stdin {
         let w = conn.try_clone()?;
-        std::thread::spawn(move || forward_stdin(w, tty));
+        std::thread::spawn(move || forward_stdin(w, tty, &keys));
     }
     let code = relay(&mut conn);
     drop(raw);
     code
 }
 
-/// stdin to the container; ctrl-p ctrl-q detaches from a tty.
-fn forward_stdin(mut w: UnixStream, tty: bool) {
+/// stdin to the container; the detach keys (ctrl-p ctrl-q) detach from a tty.
+fn forward_stdin(mut w: UnixStream, tty: bool, keys: &[u8]) {
     let mut buf = [0u8; 4096];
-    let mut last = 0u8;
+    let mut matched = 0;
     let mut stdin = std::io::stdin();
     loop {
         match stdin.read(&mut buf) {
@@ -64,12 +72,11 @@ fn forward_stdin(mut w: UnixStream, tty: bool) {
             Ok(n) => {
                 let data = &buf[..n];
                 if tty {
-                    if let Some(i) = detach_at(last, data) {
+                    if let Some(i) = detach_at(keys, &mut matched, data) {
                         let _ = w.write_all(&data[..i]);
                         let _ = w.shutdown(Shutdown::Both);
                         return;
                     }
-                    last = data[n - 1];
                 }
                 if w.write_all(data).is_err() {
                     return;
@@ -104,12 +111,23 @@ fn forward_window_size(mut conn: UnixStream) {
     }
 }
 
-/// Where the ctrl-p ctrl-q sequence starts in `data` (given the byte before).
-fn detach_at(last: u8, data: &[u8]) -> Option<usize> {
-    if last == 0x10 && data.first() == Some(&0x11) {
-        return Some(0);
+/// Where the detach sequence `keys` starts in `data` once it is complete;
+/// `matched`: how many of its keys the earlier reads ended with.
+fn detach_at(keys: &[u8], matched: &mut usize, data: &[u8]) -> Option<usize> {
+    if keys.is_empty() {
+        return None;
     }
-    data.windows(2).position(|w| w == [0x10, 0x11])
+    for (i, &b) in data.iter().enumerate() {
+        if b == keys[*matched] {
+            *matched += 1;
+        } else {
+            *matched = usize::from(b == keys[0]);
+        }
+        if *matched == keys.len() {
+            return Some((i + 1).saturating_sub(keys.len()));
+        }
+    }
+    None
 }
 
 /// Frames from the monitor to stdout/stderr; the exit frame's code at the end.
@@ -144,8 +162,10 @@ fn relay(conn: &mut UnixStream) -> Result<i32> {
 mod tests {
     #[test]
     fn ctrl_p_ctrl_q_is_found_across_reads() {
-        assert_eq!(super::detach_at(0, b"ab\x10\x11"), Some(2));
-        assert_eq!(super::detach_at(0x10, b"\x11x"), Some(0));
-        assert_eq!(super::detach_at(0, b"\x10x\x11"), None);
+        let k = super::DEFAULT_DETACH_KEYS;
+        assert_eq!(super::detach_at(k, &mut 0, b"ab\x10\x11"), Some(2));
+        assert_eq!(super::detach_at(k, &mut 1, b"\x11x"), Some(0));
+        assert_eq!(super::detach_at(k, &mut 0, b"\x10x\x11"), None);
+        assert_eq!(super::detach_at(b"\x18y", &mut 0, b"a\x18\x18y"), Some(2));
     }
 }

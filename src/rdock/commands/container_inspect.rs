@@ -29,7 +29,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
         host_config["Runtime"] = json!(r.runtime);
     }
     let paused = crate::container::pause::is_paused(&ctx.root, r);
-    Ok(json!({
+    let mut out = json!({
         "Id": r.id,
         "Created": r.created,
         "Path": r.command.first(),
@@ -61,7 +61,7 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             .filter(|m| m["type"] == "bind" && !m["destination"].as_str().unwrap_or("").starts_with("/etc/"))
             .map(|m| mount_json(&ctx.root, m))
             .collect::<Vec<_>>()).unwrap_or_default(),
-        "Config": {
+        "Config": json!({
             "Hostname": bundle["hostname"],
             "User": asked["User"],
             "Tty": r.tty,
@@ -72,11 +72,19 @@ fn container_json(ctx: &Context, r: &record::Record) -> Result<Value> {
             "Image": r.image,
             "WorkingDir": bundle["process"]["cwd"],
             "ExposedPorts": network::exposed_json(&ctx.root, &r.id),
-        },
+        }),
         "GraphDriver": { "Name": "overlay", "Data": {
             "UpperDir": dir.join("upper"), "WorkDir": dir.join("work"),
             "MergedDir": dir.join("bundle/rootfs") } },
-    }))
+    });
+    // What the flags set in Config (Labels, StopTimeout, Attach*), from inspect.json.
+    for (k, v) in asked["Config"].as_object().into_iter().flatten() {
+        out["Config"][k] = v.clone();
+    }
+    if out["Config"]["Labels"].is_null() {
+        out["Config"]["Labels"] = json!({});
+    }
+    Ok(out)
 }
 
 /// One of `Mounts`: a named volume (under `<root>/volumes/`) or a bind.

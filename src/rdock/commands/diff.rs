@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, container: &str) -> Result<i32> {
 
 /// What docker keeps in a container's init layer, out of its diff: mount
 /// points and the files rdock binds in.
-const INIT_PATHS: &[&str] = &[
+pub(crate) const INIT_PATHS: &[&str] = &[
     "/.dockerenv",
     "/dev",
     "/dev/console",

@@ -67,6 +67,7 @@ pub fn image_json(store: &Store, rows: &[ImageRow], name: &str) -> Result<Value>
             "RepoTags": tags,
             "RepoDigests": digests,
             "Created": config.get("created"),
+            "Comment": config.get("comment").cloned().unwrap_or(json!("")),
             "Author": config.get("author").cloned().unwrap_or(json!("")),
             "Config": config.get("config"),
             "Architecture": config.get("architecture"),

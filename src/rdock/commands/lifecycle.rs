@@ -1,13 +1,14 @@
 //! `rdock stop`, `rdock start`, `rdock kill`.
 use super::Context;
 use crate::cli::{KillArgs, StartArgs, StopArgs};
-use crate::container::{self, record, record::State};
+use crate::container::{self, hostconfig, record, record::State};
 use anyhow::{bail, Result};
 
 pub fn stop(ctx: &Context, a: StopArgs) -> Result<i32> {
     Ok(super::each(&a.containers, |n| {
         let r = record::find(&ctx.root, n)?;
-        container::stop(&ctx.root, &r, a.time)
+        let secs = hostconfig::stop_secs(&record::dir_of(&ctx.root, &r.id), a.time);
+        container::stop(&ctx.root, &r, secs)
     }))
 }
 
@@ -21,6 +22,7 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
         if r.live_state() == State::Running {
             bail!("container {} is already running", r.id);
         }
+        hostconfig::refresh(&ctx.root, &record::dir_of(&ctx.root, &r.id))?;
         record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
         crate::events::container(&ctx.root, &r, "attach", &[]);
         container::start_detached(&ctx.root, &r.id, true)?;
@@ -35,6 +37,9 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
         if r.live_state() == State::Running {
             return Ok(());
         }
+        // What docker's daemon refuses at start (a --device gone, a
+        // container to join stopped) fails `start` with its message.
+        hostconfig::refresh(&ctx.root, &record::dir_of(&ctx.root, &r.id))?;
         record::Record::update(&ctx.root, &r.id, |r| r.state = State::Created)?;
         container::start_detached(&ctx.root, &r.id, false)
     }))

@@ -8,6 +8,7 @@ use image::store::Store;
 use std::path::PathBuf;
 
 pub mod attach;
+pub mod commit;
 pub mod completion;
 pub mod container_inspect;
 pub mod cp;
@@ -21,6 +22,7 @@ pub mod export;
 pub mod filters;
 pub mod history;
 pub mod images;
+pub mod import;
 pub mod info;
 pub mod inspect;
 pub mod lifecycle;
@@ -33,11 +35,13 @@ pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod rename;
 pub mod restart;
 pub mod rm;
 pub mod rmi;
 pub mod run;
+pub mod runio;
 pub mod save;
 pub mod stats;
 pub mod tag;
@@ -108,6 +112,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
     match command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(&ctx, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&ctx, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(&ctx, a),
@@ -169,6 +175,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(&ctx, a),
         Command::System(SystemCommand::Df(a)) => df::run(&ctx, a),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            commit::run(&ctx, a)
+        }
         Command::Version(a) => info::version(&ctx, a),
         Command::Completion(a) => completion::run(a),
         Command::ContainerMonitor { id, wait_attach } => {

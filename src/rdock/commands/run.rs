@@ -1,7 +1,8 @@
 //! `rdock run [OPTIONS] IMAGE [COMMAND] [ARG...]`
+use super::runio;
 use super::Context;
 use crate::cli::{ContainerOpts, RunArgs};
-use crate::container::hostconfig::{read_env_files, HostConfig};
+use crate::container::hostconfig::{self, read_env_files, CliError, DaemonError, HostConfig};
 use crate::container::{self, record::Record, spec, CreateRequest};
 use crate::progress::Terminal;
 use anyhow::{bail, Context as _, Result};
@@ -118,20 +119,54 @@ pub struct UsageError(pub String);
 /// docker's exit code and message for `run`'s own errors: 125 and
 /// `rdock: Error response from daemon: MSG.` with the help hint.
 pub fn run(ctx: &Context, a: RunArgs) -> Result<i32> {
+    if a.detach && !a.opts.attach.is_empty() {
+        if let Err(e) = runio::parse_attach(&a.opts.attach, a.interactive, a.detach) {
+            return Ok(report_125(&usage(e), "run"));
+        }
+        eprintln!("Conflicting options: -a and -d");
+        return Ok(1);
+    }
     match run_container(ctx, a) {
         Ok(code) => Ok(code),
         Err(e) => Ok(report_125(&e, "run")),
     }
 }
 
-/// Prints `e` the way docker's run/create print their failures; 125.
+/// Prints `e` the way docker's run/create print their failures: 125, or
+/// 127 when the message says "no such file or directory" (docker's CLI
+/// decides so for everything but a flag error).
 pub fn report_125(e: &anyhow::Error, verb: &str) -> i32 {
     let hint = format!("See 'rdock {verb} --help'.");
-    match e.downcast_ref::<UsageError>() {
-        Some(u) => eprintln!("{u}.\n{hint}"),
-        None => eprintln!("rdock: Error response from daemon: {e:#}.\n{hint}"),
+    let msg = if let Some(u) = e.downcast_ref::<UsageError>() {
+        // docker's flag errors end without a period, its other messages with one.
+        let stop = if u.0.starts_with("invalid argument ") {
+            ""
+        } else {
+            "."
+        };
+        eprintln!("{u}{stop}\n{hint}");
+        return 125;
+    } else if let Some(c) = e.downcast_ref::<CliError>() {
+        format!("rdock: {c}")
+    } else {
+        format!("rdock: Error response from daemon: {e:#}")
+    };
+    eprintln!("{msg}.\n{hint}");
+    if msg.contains("no such file or directory") {
+        127
+    } else {
+        125
     }
-    125
+}
+
+/// A flag error (docker's client refused the value), unless the check
+/// was the daemon's or the client's after parsing.
+fn usage(e: anyhow::Error) -> anyhow::Error {
+    if e.is::<DaemonError>() || e.is::<CliError>() {
+        e
+    } else {
+        anyhow::Error::new(UsageError(format!("{e:#}")))
+    }
 }
 
 /// The flags of `run`/`create` checked before anything is pulled or made:
@@ -140,11 +175,10 @@ pub fn check_container_opts(
     o: &ContainerOpts,
     env: &[String],
 ) -> Result<(HostConfig, Vec<String>, PullPolicy, Option<Platform>)> {
-    let usage = |e: anyhow::Error| anyhow::Error::new(UsageError(format!("{e:#}")));
     let host = HostConfig::from_opts(o).map_err(usage)?;
     let policy = parse_pull_policy(&o.pull).map_err(usage)?;
     let platform = o.platform.as_deref().map(Platform::parse).transpose()?;
-    let mut all_env = read_env_files(&o.env_file)?;
+    let mut all_env = read_env_files(&o.env_file).map_err(usage)?;
     all_env.extend(env.iter().cloned());
     Ok((host, all_env, policy, platform))
 }
@@ -156,23 +190,66 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
         println!("{}", r.id);
         return Ok(0);
     }
+    // Checked by create_container.
+    let streams = runio::parse_attach(&a.opts.attach, a.interactive, false)?;
+    let sig_proxy = runio::parse_sig_proxy(&a.opts.sig_proxy)?;
+    let keys = match &a.opts.detach_keys {
+        Some(k) => runio::parse_detach_keys(k)?,
+        None => super::attach::DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    if !streams.stdout && !streams.stderr {
+        // Nothing of the container's shown: docker prints its id instead.
+        println!("{}", r.id);
+    }
+    let dir = container::record::dir_of(&ctx.root, &r.id);
+    let mut shown = streams;
+    if !shown.stderr && !command_found(&dir) {
+        // rdock's own message about the command (docker's client prints it
+        // whatever `-a` says) goes to our stderr.
+        shown.stderr = true;
+    }
+    // The streams not attached (`-a`) are not shown (the log has them).
+    let _silence = runio::Silence::new(&shown)?;
     crate::events::container(&ctx.root, &r, "attach", &[]);
     if a.tty && a.interactive {
         // A monitor of its own and an attach client here, so that
         // ctrl-p ctrl-q can leave the container running, as docker's.
-        let dir = container::record::dir_of(&ctx.root, &r.id);
         container::monitor::set_console_size(&dir.join("bundle/config.json"));
         container::start_detached(&ctx.root, &r.id, true)?;
-        return super::attach::attach(&dir, true, true);
+        return super::attach::attach_with_keys(&dir, true, true, keys);
+    }
+    if !sig_proxy && !a.tty {
+        // `--sig-proxy=false`: a monitor of its own and a client that
+        // forwards no signal; one that kills rdock leaves the container running.
+        container::start_detached(&ctx.root, &r.id, true)?;
+        return super::attach::attach(&dir, a.interactive, false);
     }
     // The monitor loop runs here: output logged and shown, signals forwarded.
     container::supervise(&ctx.root, &r.id, true, None, None)
+}
+
+/// Whether the container's command will be found (the check the start
+/// makes), its rootfs being mounted for the start.
+fn command_found(dir: &std::path::Path) -> bool {
+    use container::{hostconfig::user_command, rootfs};
+    let Ok(config) = container::bundle_config(dir) else {
+        return true;
+    };
+    let (args, env) = container::process_of(&config);
+    let view = rootfs::View::of_config(&rootfs::rootfs_of(dir), &config);
+    let cmd = user_command(&args).map_or("", String::as_str);
+    rootfs::check_executable(&view, cmd, &env).is_ok()
 }
 
 /// Pulls the image if needed and creates the container (`run` and `create`);
 /// `start_now` leaves its rootfs mounted for the start that follows.
 pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<Record> {
     let (host, env, policy, platform) = check_container_opts(&a.opts, &a.env)?;
+    let streams = runio::parse_attach(&a.opts.attach, a.interactive, a.detach).map_err(usage)?;
+    runio::parse_sig_proxy(&a.opts.sig_proxy).map_err(usage)?;
+    if let Some(k) = &a.opts.detach_keys {
+        runio::parse_detach_keys(k)?;
+    }
     let flags = crate::network::Flags {
         networks: &a.network,
         publish: &a.publish,
@@ -189,11 +266,45 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
             None => e,
         }
     })?;
-    let volumes = a
+    let mut volumes = a
         .volume
         .iter()
         .map(|v| parse_volume(v))
         .collect::<Result<Vec<_>>>()?;
+    let mut cidfile = runio::CidFile::create(a.opts.cidfile.as_deref())?;
+    let targets: Vec<&str> = volumes.iter().map(|v| v.destination.as_str()).collect();
+    host.check(
+        &ctx.root,
+        &targets,
+        matches!(network.mode, crate::network::Mode::Host),
+        a.hostname.is_some(),
+    )?;
+    if start_now {
+        // A device missing at the start that follows: refused now, so that
+        // `run -d` reports it too (docker's create accepts it, its start fails).
+        for d in &host.devices {
+            crate::container::devices::gather(d)?;
+        }
+    }
+    // `--mount type=volume`: named or anonymous volumes, as `-v` makes them.
+    volumes.extend(
+        host.mounts
+            .iter()
+            .filter(|m| m.kind == "volume")
+            .map(|m| spec::Volume {
+                source: m.source.clone(),
+                destination: m.target.clone(),
+                readonly: m.readonly,
+            }),
+    );
+    let hostname = if host.modes.uts == "host" {
+        // The host's name, as the container sees it.
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().to_string())
+            .unwrap_or_default()
+    } else {
+        a.hostname.clone().unwrap_or_default()
+    };
     let runtime = container::runtime::locate(ctx.runtime.as_deref())?;
     let requested = platform.is_some();
     let image = image_for(ctx, &a.image, policy, platform)?;
@@ -208,7 +319,21 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
     {
         network.expose_image(&ports);
     }
-    let inspect = inspect_config(a, &host, &network, &runtime);
+    let mut inspect = inspect_config(a, &host, &network, &runtime);
+    let (hc, config) = hostconfig::inspect(&host);
+    for (k, v) in hc.as_object().into_iter().flatten() {
+        inspect["HostConfig"][k] = v.clone();
+    }
+    inspect["HostConfig"]["ContainerIDFile"] = serde_json::json!(a
+        .opts
+        .cidfile
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default());
+    inspect["Config"] = config;
+    inspect["Config"]["AttachStdin"] = streams.stdin.into();
+    inspect["Config"]["AttachStdout"] = streams.stdout.into();
+    inspect["Config"]["AttachStderr"] = streams.stderr.into();
     let req = CreateRequest {
         inspect,
         image_name: a.image.clone(),
@@ -220,7 +345,7 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
             workdir: a.workdir.clone(),
             user: a.user.clone(),
             tty: a.tty,
-            hostname: a.hostname.clone().unwrap_or_default(),
+            hostname,
             volumes,
             own_network: network.own_namespace(),
             netns: None,
@@ -232,7 +357,9 @@ pub fn create_container(ctx: &Context, a: &RunArgs, start_now: bool) -> Result<R
         network,
         keep_mounted: start_now,
     };
-    container::create(&ctx.root, &image, req)
+    let r = container::create(&ctx.root, &image, req)?;
+    cidfile.write(&r.id)?;
+    Ok(r)
 }
 
 /// What `inspect` shows of the flags, in docker's shape: its HostConfig

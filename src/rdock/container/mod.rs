@@ -9,11 +9,16 @@
 //! run --bundle B ID` under a watcher (rdock itself in the foreground, a
 //! re-executed `rdock` monitor with `-d`) that records the exit.
 pub mod copy;
+pub mod devices;
+pub mod dnshosts;
 pub mod fsview;
 pub mod hostconfig;
 pub mod jsonlog;
+pub mod limits;
 pub mod monitor;
+pub mod mounts;
 pub mod names;
+pub mod namespaces;
 pub mod pause;
 pub mod record;
 pub mod resources;
@@ -107,6 +112,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
         req.run.own_network = req.network.own_namespace();
         req.run.netns = network::netns_path(&net);
         network::write_etc_files(&dir, &req.run.hostname, &net)?;
+        dnshosts::write(root, &dir, &req.run.host.dns, &net)?;
         let mut anon_volumes = Vec::new();
         for v in req.run.volumes.iter_mut() {
             if v.source.is_empty() {
@@ -244,6 +250,12 @@ pub fn supervise(
         finish(root, id, code)?;
         monitor::send_exit(first.into_iter().collect(), code);
         return Ok(code);
+    }
+    if let Err(e) = hostconfig::refresh(root, &dir) {
+        // A device gone, a container whose namespaces it joins stopped.
+        let _ = rootfs::unmount(&dir);
+        finish(root, id, 125)?;
+        return Err(e);
     }
     let name = Record::load(root, id)?.name;
     if let Err(e) = network::up(root, id, &name) {

@@ -55,6 +55,8 @@ pub fn mount_overlay(dir: &Path, layers: &[PathBuf]) -> Result<PathBuf> {
 
 /// Unmounts the overlay if mounted.
 pub fn unmount(dir: &Path) -> Result<()> {
+    // A shareable /dev/shm goes with the run (`--ipc shareable`).
+    super::namespaces::unmount_shm(dir);
     let target = rootfs_of(dir);
     while is_mounted(&target) {
         umount2(&target, MntFlags::MNT_DETACH)

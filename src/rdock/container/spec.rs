@@ -210,7 +210,7 @@ pub fn build(
         ns.retain(|n| n["type"] != "network");
         ns.push(json!({ "type": "network", "path": p }));
     }
-    crate::container::hostconfig::apply(&mut v, &o.host);
+    crate::container::hostconfig::apply(dir, &mut v, &o.host)?;
     // Parents before children, as docker orders them: `--tmpfs /app` must
     // not hide `-v DIR:/app/sub` given before it.
     if let Some(m) = v["mounts"].as_array_mut() {
