@@ -111,6 +111,25 @@ check "docker's message for a bad template" '^Error parsing format: template: :1
 check "{{.Time}} and {{.TimeNano}} as integers" '^[0-9]{10} [0-9]{19}$' \
     "$(evs --filter container=ev3 --filter event=die --format '{{.Time}} {{.TimeNano}}')"
 
+# --- commit and import
+rdock run --name evc busybox sh -c 'echo hi > /hello'
+cid=$(rdock commit -m 'my msg' evc evcimg:1)
+rdock export evc | rdock import - evimp:2 >/dev/null
+rdock rm evc >/dev/null
+check "commit: docker's attributes" \
+    "^container commit [0-9a-f]{64} \\(comment=my msg, image=busybox, imageID=$cid, imageRef=evcimg:1, name=evc\\)\$" \
+    "$(evs --filter event=commit | cut -d' ' -f2-)"
+check "commit tags the new image" "^image tag $cid \\(name=evcimg:1\\)\$" "$(evs --filter event=tag --filter image=evcimg:1 | cut -d' ' -f2-)"
+check "import: docker's event" '^image import (sha256:[0-9a-f]{64}) \(name=\1\)$' "$(evs --filter event=import | cut -d' ' -f2-)"
+check "import tags the new image" '^image tag sha256:[0-9a-f]{64} \(name=evimp:2\)$' "$(evs --filter event=tag --filter image=evimp:2 | cut -d' ' -f2-)"
+
+# --- the container's labels are attributes, and label= filters on them
+rdock create --name evl -l foo=bar -l x=1 busybox true >/dev/null
+rdock rm evl >/dev/null
+check "labels among the attributes" '^container create [0-9a-f]{64} \(foo=bar, image=busybox, name=evl, x=1\)$' "$(evs --filter container=evl --filter event=create | cut -d' ' -f2-)"
+check "label= filters: every one must hold" '^create destroy $' "$(evs --filter label=foo=bar --filter label=x --format '{{.Action}}' | tr '\n' ' ')"
+check "label= with another value matches nothing" '^$' "$(evs --filter label=foo=baz)"
+
 # --- start -a attaches first, as docker's
 rdock create --name sa1 busybox sh -c 'exit 5' >/dev/null
 rdock start -a sa1 >/dev/null

@@ -241,6 +241,21 @@ pub fn image_pulled(root: &Path, full: &str) {
     image(root, "pull", &format!("{familiar}{rest}"), &familiar);
 }
 
+/// `tag` for each of `names` (fully qualified `repo:tag`) given to a new
+/// image by `commit` or `import`, as docker tags it.
+pub fn image_tagged(root: &Path, id: &str, names: &[String]) {
+    use image::reference::{familiar_repository, split_tagged};
+    for n in names {
+        let (repo, tag) = split_tagged(n);
+        image(
+            root,
+            "tag",
+            id,
+            &format!("{}:{tag}", familiar_repository(repo)),
+        );
+    }
+}
+
 /// Events for the lines `rmi` and `image prune` print: `untag` for each
 /// removed tag (not digest references, as docker), `delete` for the image.
 pub fn image_removed(root: &Path, id: &str, lines: &[String]) {
