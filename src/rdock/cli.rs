@@ -120,6 +120,10 @@ pub enum Command {
     History(HistoryArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
+    /// Get real time events from rdock's event log.
+    Events(EventsArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(StatsArgs),
     /// Create a new image from a container's changes.
     Commit(CommitArgs),
     /// Show the rdock version information.
@@ -193,8 +197,53 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(StatsArgs),
     /// Create a new image from a container's changes.
     Commit(CommitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Show all events created since timestamp.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stream events until this timestamp.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Filter output based on conditions provided.
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format the output using the given Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    pub containers: Vec<String>,
+    /// Show all containers (default shows just running).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Disable streaming stats and only pull the first result.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Pretty-print images using a Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Show detailed information on space usage.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Pretty-print images using a Go template.
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +317,10 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
     /// Display system-wide information.
     Info(FormatArgs),
+    /// Show rdock disk usage.
+    Df(DfArgs),
+    /// Get real time events from rdock's event log.
+    Events(EventsArgs),
 }
 
 #[derive(Debug, Args)]

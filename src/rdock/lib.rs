@@ -4,10 +4,12 @@
 pub mod cli;
 pub mod commands;
 pub mod container;
+pub mod events;
 pub mod format;
 pub mod network;
 pub mod progress;
 pub mod template;
+pub mod units;
 
 /// Entry point of the `rdock` binary: parses, runs, prints the error once.
 pub fn main() -> ! {

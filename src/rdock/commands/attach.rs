@@ -19,6 +19,7 @@ pub fn run(ctx: &Context, a: AttachArgs) -> Result<i32> {
         bail!("You cannot attach to a stopped container, start it first");
     }
     let dir = record::dir_of(&ctx.root, &r.id);
+    crate::events::container(&ctx.root, &r, "attach", &[]);
     attach(&dir, r.interactive && !a.no_stdin, r.tty)
 }
 

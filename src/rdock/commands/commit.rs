@@ -23,6 +23,19 @@ pub fn run(ctx: &Context, a: CommitArgs) -> Result<i32> {
     };
     match commit(ctx, &a, &names) {
         Ok(id) => {
+            crate::events::image_tagged(&ctx.root, &id, &names);
+            if let Ok(r) = record::find(&ctx.root, &a.container) {
+                let image_ref = a.repository.as_deref().map(|_| {
+                    let (repo, tag) = reference::split_tagged(&names[0]);
+                    format!("{}:{tag}", reference::familiar_repository(repo))
+                });
+                let attrs = [
+                    ("comment", a.message.clone()),
+                    ("imageID", id.clone()),
+                    ("imageRef", image_ref.unwrap_or_default()),
+                ];
+                crate::events::container(&ctx.root, &r, "commit", &attrs);
+            }
             println!("{id}");
             Ok(0)
         }

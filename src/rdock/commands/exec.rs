@@ -2,6 +2,7 @@
 use super::Context;
 use crate::cli::ExecArgs;
 use crate::container::{self, record, record::State, rootfs, runtime, user};
+use crate::events;
 use anyhow::{bail, Result};
 use std::process::Stdio;
 
@@ -76,10 +77,20 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
     }
     args.push(r.id.clone());
     args.extend(a.command.iter().cloned());
+    // docker's action names: the command, a space, the arguments.
+    let what = format!("{} {}", a.command[0], a.command[1..].join(" "));
+    let exec_id = [("execID", record::new_id()?)];
+    events::container(&ctx.root, &r, &format!("exec_create: {what}"), &exec_id);
+    events::container(&ctx.root, &r, &format!("exec_start: {what}"), &exec_id);
+    let died = |code: i32| {
+        let attrs = [exec_id[0].clone(), ("exitCode", code.to_string())];
+        events::container(&ctx.root, &r, "exec_die", &attrs);
+        code
+    };
     // SAFETY: isatty only queries fd 0.
     if a.tty && a.interactive && !a.detach && unsafe { libc::isatty(0) } == 1 {
         // rdock holds the pty, so that ctrl-p ctrl-q can detach.
-        return super::exec_tty::run(&r.runtime, &r.runtime_root, &dir, &args[1..]);
+        return super::exec_tty::run(&r.runtime, &r.runtime_root, &dir, &args[1..]).map(died);
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = runtime::command(&r.runtime, &r.runtime_root, &argv);
@@ -91,5 +102,6 @@ pub fn run(ctx: &Context, a: ExecArgs) -> Result<i32> {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
     }
     let st = cmd.status()?;
-    Ok(container::exit_code(st))
+    let code = container::exit_code(st);
+    Ok(if a.detach { code } else { died(code) })
 }

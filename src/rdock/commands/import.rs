@@ -62,6 +62,8 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<i32> {
     })();
     match res {
         Ok(id) => {
+            crate::events::image_tagged(&ctx.root, &id, &names);
+            crate::events::image(&ctx.root, "import", &id, &id);
             println!("{id}");
             Ok(0)
         }

@@ -27,6 +27,7 @@ pub fn start(ctx: &Context, a: StartArgs) -> Result<i32> {
         }
         hostconfig::refresh(&ctx.root, &record::dir_of(&ctx.root, &r.id))?;
         container::prepare_start(&ctx.root, &r.id)?;
+        crate::events::container(&ctx.root, &r, "attach", &[]);
         container::start_detached(&ctx.root, &r.id, true)?;
         let dir = record::dir_of(&ctx.root, &r.id);
         return super::attach::attach(&dir, a.interactive && r.interactive, r.tty).or_else(|e| {

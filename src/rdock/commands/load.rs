@@ -13,6 +13,14 @@ pub fn run(ctx: &Context, a: LoadArgs) -> Result<i32> {
         }
         None => archive::load(&store, std::io::stdin().lock())?,
     };
+    for l in &lines {
+        let name = l
+            .strip_prefix("Loaded image ID: ")
+            .or_else(|| l.strip_prefix("Loaded image: "));
+        if let Some(id) = name.and_then(|n| store.find(n).ok()).map(|r| r.id) {
+            crate::events::image(&ctx.root, "load", &id, &id);
+        }
+    }
     if !a.quiet {
         lines.iter().for_each(|l| println!("{l}"));
     }

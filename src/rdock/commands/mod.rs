@@ -13,7 +13,9 @@ pub mod completion;
 pub mod container_inspect;
 pub mod cp;
 pub mod create;
+pub mod df;
 pub mod diff;
+pub mod events;
 pub mod exec;
 pub mod exec_tty;
 pub mod export;
@@ -41,6 +43,7 @@ pub mod rmi;
 pub mod run;
 pub mod runio;
 pub mod save;
+pub mod stats;
 pub mod tag;
 pub mod top;
 pub mod update;
@@ -173,6 +176,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(&ctx, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(&ctx, a),
+        Command::System(SystemCommand::Df(a)) => df::run(&ctx, a),
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
             commit::run(&ctx, a)
         }

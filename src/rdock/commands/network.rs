@@ -49,6 +49,7 @@ fn connect(ctx: &Context, a: NetworkConnectArgs) -> Result<i32> {
     }
     let n = store::find(&ctx.root, &a.network)?;
     network::connect(&ctx.root, &r.id, &n, &req)?;
+    crate::events::network_endpoint(&ctx.root, "connect", (&n.id, &n.name), &r.id);
     Ok(0)
 }
 
@@ -76,6 +77,7 @@ fn disconnect(ctx: &Context, a: NetworkDisconnectArgs) -> Result<i32> {
         }
         log::warn!("disconnecting {} from {}: {e:#}", r.id, n.name);
     }
+    crate::events::network_endpoint(&ctx.root, "disconnect", (&n.id, &n.name), &r.id);
     Ok(0)
 }
 
@@ -172,6 +174,7 @@ fn create(ctx: &Context, a: NetworkCreateArgs) -> Result<i32> {
         ipv6: a.ipv6,
     };
     let n = store::create(&ctx.root, &a.name, &opts)?;
+    crate::events::network(&ctx.root, "create", &n.id, &n.name, "bridge");
     println!("{}", n.id);
     Ok(0)
 }
@@ -192,7 +195,9 @@ fn rm(ctx: &Context, what: &str) -> Result<()> {
             n.id
         );
     }
-    store::remove(&ctx.root, &n)
+    store::remove(&ctx.root, &n)?;
+    crate::events::network(&ctx.root, "destroy", &n.id, &n.name, "bridge");
+    Ok(())
 }
 
 /// `system prune`: the user networks no container is on (the default bridge stays).

@@ -13,7 +13,9 @@ pub fn run(ctx: &Context, a: PruneArgs) -> Result<i32> {
     };
     // Declined: docker 20.10 still prints the (empty) total.
     if a.force || confirm(warning)? {
-        print_section("Deleted Images", &ctx.store()?.prune(a.all)?);
+        let lines = ctx.store()?.prune(a.all)?;
+        crate::events::images_pruned(&ctx.root, &lines);
+        print_section("Deleted Images", &lines);
     }
     println!("Total reclaimed space: 0B");
     Ok(0)
@@ -75,6 +77,7 @@ pub fn system(ctx: &Context, a: SystemPruneArgs) -> Result<i32> {
     }
     print_section("Deleted Networks", &super::network::prune(&ctx.root)?);
     let lines = ctx.store()?.prune(a.all)?;
+    crate::events::images_pruned(&ctx.root, &lines);
     print_section("Deleted Images", &lines);
     println!("Total reclaimed space: 0B");
     Ok(0)

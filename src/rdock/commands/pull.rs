@@ -32,6 +32,7 @@ pub fn run(ctx: &Context, a: PullArgs) -> Result<i32> {
     let pulled = ctx
         .runtime()?
         .block_on(pull(store, &a.image, &opts, &Terminal::new(a.quiet)))?;
+    crate::events::image_pulled(&ctx.root, &pulled.name);
     println!("{}", pulled.name);
     Ok(0)
 }

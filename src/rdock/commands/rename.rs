@@ -36,6 +36,12 @@ fn rename(ctx: &Context, old: &str, new: &str) -> Result<()> {
     }
     // The DNS name on a user network (the record's name, given to
     // netavark) follows from the next start on.
-    record::Record::update(&ctx.root, &r.id, |r| r.name = new.to_string())?;
+    let renamed = record::Record::update(&ctx.root, &r.id, |r| r.name = new.to_string())?;
+    crate::events::container(
+        &ctx.root,
+        &renamed,
+        "rename",
+        &[("oldName", format!("/{}", r.name))],
+    );
     Ok(())
 }

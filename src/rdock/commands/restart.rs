@@ -13,7 +13,9 @@ pub fn run(ctx: &Context, a: StopArgs) -> Result<i32> {
             // What the start would refuse (a --device gone...), with its message.
             hostconfig::refresh(&ctx.root, &record::dir_of(&ctx.root, &r.id))?;
             container::prepare_start(&ctx.root, &r.id)?;
-            container::start_detached(&ctx.root, &r.id, false)
+            container::start_detached(&ctx.root, &r.id, false)?;
+            crate::events::container(&ctx.root, &r, "restart", &[]);
+            Ok(())
         });
         match res {
             Ok(()) => println!("{n}"),

@@ -106,6 +106,7 @@ pub fn image_for(
     let pulled = (|| {
         let rt = ctx.runtime()?;
         let p = rt.block_on(pull(store.clone(), name, &opts, &Terminal::new(false)))?;
+        crate::events::image_pulled(&ctx.root, &p.name);
         store.resolve(&p.record.id)
     })();
     nix::unistd::dup2(saved.as_raw_fd(), 1).context("restoring stdout")?;
@@ -252,6 +253,7 @@ fn run_container(ctx: &Context, a: RunArgs) -> Result<i32> {
     }
     // The streams not attached (`-a`) are not shown (the log has them).
     let _silence = runio::Silence::new(&shown)?;
+    crate::events::container(&ctx.root, &r, "attach", &[]);
     if a.tty && a.interactive {
         // A monitor of its own and an attach client here, so that
         // ctrl-p ctrl-q can leave the container running, as docker's.

@@ -34,5 +34,14 @@ pub fn run(ctx: &Context, a: SaveArgs) -> Result<i32> {
             )?;
         }
     }
+    let mut ids: Vec<String> = a
+        .images
+        .iter()
+        .filter_map(|n| store.find(n).ok().map(|r| r.id))
+        .collect();
+    ids.dedup();
+    for id in ids {
+        crate::events::image(&ctx.root, "save", &id, &id);
+    }
     Ok(0)
 }

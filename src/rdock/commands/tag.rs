@@ -13,6 +13,12 @@ pub fn run(ctx: &Context, a: TagArgs) -> Result<i32> {
         );
     }
     let full = reference::full_tagged(&target).expect("a reference without digest has a tag");
-    ctx.store()?.tag(&a.source, &full)?;
+    let store = ctx.store()?;
+    store.tag(&a.source, &full)?;
+    if let Ok(img) = store.find(&full) {
+        let familiar = reference::familiar_repository(reference::split_tagged(&full).0);
+        let tag = reference::split_tagged(&full).1;
+        crate::events::image(&ctx.root, "tag", &img.id, &format!("{familiar}:{tag}"));
+    }
     Ok(0)
 }

@@ -67,6 +67,7 @@ pub fn run(ctx: &Context, c: VolumeCommand) -> Result<i32> {
             names::check_volume_name(&name)?;
             let d = dir.join(&name).join("_data");
             std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            crate::events::volume(&ctx.root, "create", &name);
             println!("{name}");
         }
         VolumeCommand::Rm { names } => {
@@ -82,7 +83,10 @@ pub fn run(ctx: &Context, c: VolumeCommand) -> Result<i32> {
                     std::fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))
                 };
                 match res {
-                    Ok(()) => println!("{n}"),
+                    Ok(()) => {
+                        crate::events::volume(&ctx.root, "destroy", &n);
+                        println!("{n}")
+                    }
                     Err(e) => {
                         eprintln!("Error response from daemon: {e:#}");
                         code = 1;

@@ -32,6 +32,7 @@ pub mod runtime;
 pub mod seccomp_default;
 pub mod security;
 pub mod spec;
+pub mod usage;
 pub mod user;
 
 use crate::network;
@@ -188,6 +189,7 @@ pub fn create(root: &Path, image: &LocalImage, mut req: CreateRequest) -> Result
             log_config: req.log_config.clone(),
         };
         r.save(root)?;
+        crate::events::container(root, &r, "create", &[]);
         Ok(r)
     })();
     if res.is_err() {
@@ -333,6 +335,7 @@ pub fn supervise(
         oom_watch: config["linux"]["resources"]["memory"]["limit"].is_number(),
     };
     let _ = std::fs::remove_file(dir.join(OOM_MARKER));
+    crate::events::container(root, &r, "start", &[]);
     let (code, clients) = match monitor::watch(root, &r, &wiring, listener, first) {
         Ok(o) => {
             if o.oom_killed {
@@ -350,6 +353,7 @@ pub fn supervise(
         log::warn!("tearing down the network of {id}: {e:#}");
     }
     rootfs::unmount(&dir)?;
+    crate::events::container_exit(root, id, code);
     let restarting = finish(root, id, code, !foreground)?;
     monitor::send_exit(clients, code);
     Ok(RunEnd { code, restarting })
@@ -562,7 +566,12 @@ pub fn wait_exited(root: &Path, id: &str, timeout: Duration) -> bool {
 
 /// Sends `signal` to the container's init through the runtime.
 pub fn signal(r: &Record, signal: &str) -> Result<()> {
-    runtime::quiet(&r.runtime, &r.runtime_root, &["kill", &r.id, signal])
+    runtime::quiet(&r.runtime, &r.runtime_root, &["kill", &r.id, signal])?;
+    // The runtime's root is `<root>/runtime/<name>` (runtime::state_root).
+    if let Some(root) = r.runtime_root.ancestors().nth(2) {
+        crate::events::container_kill(root, r, signal);
+    }
+    Ok(())
 }
 
 /// `stop`: SIGTERM, then SIGKILL after `secs`.
@@ -577,12 +586,14 @@ pub fn stop(root: &Path, r: &Record, secs: u64) -> Result<()> {
     let _ = signal(r, r.stop_signal.as_deref().unwrap_or("TERM"));
     pause::thaw(root, r);
     if wait_exited(root, &r.id, Duration::from_secs(secs)) {
+        crate::events::container(root, r, "stop", &[]);
         return Ok(());
     }
     let _ = signal(r, "KILL");
     if !wait_exited(root, &r.id, Duration::from_secs(10)) {
         anyhow::bail!("container {} did not stop", r.id);
     }
+    crate::events::container(root, r, "stop", &[]);
     Ok(())
 }
 
@@ -625,6 +636,10 @@ fn remove_stopped(root: &Path, r: &Record) -> Result<()> {
     // Out of sight at once (one rename), deleted in the background: on this
     // kind of disk each unlink costs milliseconds and `run --rm` would wait.
     let trash = record::containers_dir(root).join(format!(".trash-{}", r.id));
+    if dir.exists() {
+        // Now, while its labels can still be read.
+        crate::events::container(root, r, "destroy", &[]);
+    }
     match std::fs::rename(&dir, &trash) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
