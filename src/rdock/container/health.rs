@@ -455,8 +455,14 @@ pub fn checker_main(root: &Path, id: &str, init_pid: i32) -> Result<i32> {
             mark_paused(&dir)?;
             continue;
         }
+        let before = h.status.clone();
         h.record(p, cfg.retries, cfg.start_period, &started);
         h.save(&dir)?;
+        if h.status != before {
+            // docker logs a change of status, not every probe.
+            let action = format!("health_status: {}", h.status);
+            crate::events::container(root, &r, &action, &[]);
+        }
     }
     Ok(0)
 }
