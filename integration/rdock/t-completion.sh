@@ -10,7 +10,7 @@ cur=$(bash -c 'source /dev/stdin; COMP_WORDS=(rdock ru); COMP_CWORD=1; COMP_LINE
 check "the bash script completes 'rdock ru' to run" '^run$' "$cur"
 cur=$(bash -c 'source /dev/stdin; COMP_WORDS=(rdock run --det); COMP_CWORD=2; COMP_LINE="rdock run --det"; COMP_POINT=15
     _rdock rdock --det run; echo "${COMPREPLY[*]}"' <<<"$out" 2>&1)
-check "the bash script completes run's flags (--det)" '^--detach$' "$cur"
+check "the bash script completes run's flags (--det)" '^--detach( --detach-keys)?$' "$cur"
 if grep -q container-monitor <<<"$out"; then nok "the hidden container-monitor is not offered"; else ok "the hidden container-monitor is not offered"; fi
 out=$(rdock completion zsh 2>&1)
 check "completion zsh is a zsh completion function" '^#compdef rdock' "$out"

@@ -122,6 +122,8 @@ check "commit: docker's attributes" \
 check "commit tags the new image" "^image tag $cid \\(name=evcimg:1\\)\$" "$(evs --filter event=tag --filter image=evcimg:1 | cut -d' ' -f2-)"
 check "import: docker's event" '^image import (sha256:[0-9a-f]{64}) \(name=\1\)$' "$(evs --filter event=import | cut -d' ' -f2-)"
 check "import tags the new image" '^image tag sha256:[0-9a-f]{64} \(name=evimp:2\)$' "$(evs --filter event=tag --filter image=evimp:2 | cut -d' ' -f2-)"
+# Later areas list the store's images: leave only what was there.
+rdock rmi evcimg:1 evimp:2 >/dev/null
 
 # --- the container's labels are attributes, and label= filters on them
 rdock create --name evl -l foo=bar -l x=1 busybox true >/dev/null
