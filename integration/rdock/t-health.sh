@@ -63,7 +63,7 @@ check "then healthy, streak 0" '^"healthy" 0$' "$(js hc '.[0].State.Health.Statu
 check "ps: (healthy)" '^Up .*\(healthy\)$' "$(status_of hc)"
 check "events: each change of status, as docker logs them" \
     '^health_status: unhealthy health_status: healthy$' \
-    "$(rdock events --since 1h --until 0s --filter container=hc --filter event=health_status --format '{{.Status}}' | tr '\n' ' ' | sed 's/ $//')"
+    "$(rdock events --since 1h --until "$(date -d '+1 sec' +%s)" --filter container=hc --filter event=health_status --format '{{.Status}}' | tr '\n' ' ' | sed 's/ $//')"
 check "each result has Start, End, ExitCode, Output" '^\["End","ExitCode","Output","Start"\]$' "$(js hc '.[0].State.Health.Log[0] | keys')"
 sleep 1
 check "the log keeps the last 5 results" '^5$' "$(js hc '.[0].State.Health.Log | length')"

@@ -457,12 +457,13 @@ pub fn checker_main(root: &Path, id: &str, init_pid: i32) -> Result<i32> {
         }
         let before = h.status.clone();
         h.record(p, cfg.retries, cfg.start_period, &started);
-        h.save(&dir)?;
         if h.status != before {
-            // docker logs a change of status, not every probe.
+            // docker logs a change of status, not every probe; logged
+            // first, so whoever sees the new status finds its event.
             let action = format!("health_status: {}", h.status);
             crate::events::container(root, &r, &action, &[]);
         }
+        h.save(&dir)?;
     }
     Ok(0)
 }
