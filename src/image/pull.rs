@@ -641,6 +641,18 @@ fn is_transient(e: &oci_client::errors::OciDistributionError) -> bool {
     }
 }
 
+/// An error and every cause under it, `a: b: c` (what a connection
+/// failure really was is often three levels down).
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(&format!(": {x}"));
+        src = x.source();
+    }
+    s
+}
+
 fn describe(e: oci_client::errors::OciDistributionError) -> String {
     use oci_client::errors::OciDistributionError as E;
     match &e {
@@ -657,15 +669,7 @@ fn describe(e: oci_client::errors::OciDistributionError) -> String {
                 .collect();
             format!("registry error: {}", codes.join("; "))
         }
-        E::RequestError(re) => {
-            let mut s = format!("{re}");
-            let mut src = std::error::Error::source(re);
-            while let Some(x) = src {
-                s.push_str(&format!(": {x}"));
-                src = x.source();
-            }
-            s
-        }
+        E::RequestError(re) => with_causes(re),
         _ => e.to_string(),
     }
 }

@@ -108,15 +108,7 @@ fn describe(e: E) -> String {
         E::ServerError { code: 401, .. } => {
             format!("unauthorized: authentication required: {e}")
         }
-        E::RequestError(re) => {
-            let mut s = format!("{re}");
-            let mut src = std::error::Error::source(re);
-            while let Some(x) = src {
-                s.push_str(&format!(": {x}"));
-                src = x.source();
-            }
-            s
-        }
+        E::RequestError(re) => crate::pull::with_causes(&re),
         _ => e.to_string(),
     }
 }

@@ -225,44 +225,36 @@ const USER_AGENT: &str = concat!("rdock/", env!("CARGO_PKG_VERSION"));
 
 /// A client for one endpoint.
 pub fn client_for(ep: &Endpoint, opts: &RegistryOptions) -> Client {
-    init_tls();
-    let protocol = if ep.plain_http {
-        ClientProtocol::Http
-    } else {
-        ClientProtocol::Https
-    };
-    Client::new(ClientConfig {
-        protocol,
-        accept_invalid_certificates: !ep.tls_verify,
-        extra_root_certificates: load_certs(&opts.certs_dirs),
-        platform_resolver: None,
-        connect_timeout: Some(CONNECT_TIMEOUT),
-        read_timeout: Some(READ_TIMEOUT),
-        user_agent: USER_AGENT,
-        ..Default::default()
-    })
+    Client::new(client_config(ep, opts))
 }
 
 /// A client for pushes to one endpoint: each blob goes as one streamed PUT
 /// (oci_client's chunked upload would need the whole blob in memory).
 pub fn push_client_for(ep: &Endpoint, opts: &RegistryOptions) -> Client {
+    Client::new(ClientConfig {
+        use_monolithic_push: true,
+        ..client_config(ep, opts)
+    })
+}
+
+/// The endpoint's protocol, TLS settings, timeouts and user agent.
+fn client_config(ep: &Endpoint, opts: &RegistryOptions) -> ClientConfig {
     init_tls();
     let protocol = if ep.plain_http {
         ClientProtocol::Http
     } else {
         ClientProtocol::Https
     };
-    Client::new(ClientConfig {
+    ClientConfig {
         protocol,
         accept_invalid_certificates: !ep.tls_verify,
         extra_root_certificates: load_certs(&opts.certs_dirs),
         platform_resolver: None,
-        use_monolithic_push: true,
         connect_timeout: Some(CONNECT_TIMEOUT),
         read_timeout: Some(READ_TIMEOUT),
         user_agent: USER_AGENT,
         ..Default::default()
-    })
+    }
 }
 
 /// The plain HTTP client for what oci_client would read whole into memory

@@ -165,22 +165,24 @@ fn validate_hooks(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// The sysctls of the IPC namespace (besides `fs.mqueue.*`), as runc's list.
+pub const IPC_SYSCTLS: &[&str] = &[
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
 /// Namespaced sysctls only, as runc allows: changing a host-wide one from a container is refused.
 fn validate_sysctl(key: &str, ns: &HashSet<LinuxNamespaceType>) -> Result<()> {
-    const IPC_KEYS: &[&str] = &[
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
     if key.contains("..") || key.starts_with('/') || key.starts_with('.') {
         bail!("sysctl {key:?} is not a valid sysctl name");
     }
-    let ok = if IPC_KEYS.contains(&key) || key.starts_with("fs.mqueue.") {
+    let ok = if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
         ns.contains(&LinuxNamespaceType::Ipc)
     } else if key.starts_with("net.") {
         ns.contains(&LinuxNamespaceType::Network)

@@ -20,17 +20,8 @@ pub struct Modes {
     pub userns: String,
 }
 
-/// The sysctls docker lets a container set (all namespaced).
-const IPC_SYSCTLS: &[&str] = &[
-    "kernel.msgmax",
-    "kernel.msgmnb",
-    "kernel.msgmni",
-    "kernel.sem",
-    "kernel.shmall",
-    "kernel.shmmax",
-    "kernel.shmmni",
-    "kernel.shm_rmid_forced",
-];
+/// The IPC sysctls docker lets a container set (the runtime's list).
+use ::runtime::spec::IPC_SYSCTLS;
 
 fn is_ipc_sysctl(k: &str) -> bool {
     IPC_SYSCTLS.contains(&k) || k.starts_with("fs.mqueue.")
